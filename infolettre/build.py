@@ -1,0 +1,100 @@
+"""Build an issue: check it, render it, inline the email's CSS, write the outputs.
+
+``build_edition`` is what sending uses too: the email's HTML (inlined) and text
+with the per-recipient placeholders still in them. ``build_issue`` writes them
+for people to look at, placeholders filled with preview values.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import placeholders
+from .check import load_checked
+from .config import Config
+from .errors import InfoLettreError, ProblemsFound
+from .fsutil import atomic_write
+from .inline import inline_css
+from .model import Issue
+from .quality import email_warnings
+from .render import Asset, render_edition
+
+__all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "load_publishable",
+           "preview_values"]
+
+EMAIL_HTML, EMAIL_TEXT, WEB_HTML, WEB_CSS = "email.html", "email.txt", "index.html", "style.css"
+
+
+@dataclass(frozen=True)
+class BuiltEdition:
+    """An issue ready to send: inlined HTML and text, placeholders unfilled."""
+
+    issue: Issue
+    html: str
+    text: str
+    web: str
+    stylesheet: str
+    assets: tuple[Asset, ...]
+
+
+@dataclass
+class Built:
+    """What ``build_issue`` wrote, and what the quality checks found."""
+
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    html_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_publishable(folder: Path, config: Config) -> Issue:
+    """Load an issue folder, raising ProblemsFound unless it passes ``check``."""
+    loaded = load_checked(folder, config)
+    if loaded.issue is None:
+        raise ProblemsFound(loaded.problems)
+    return loaded.issue
+
+
+def build_edition(issue: Issue, config: Config) -> BuiltEdition:
+    """Render and inline an issue once; sending substitutes placeholders per recipient."""
+    edition = render_edition(issue, config)
+    return BuiltEdition(issue, inline_css(edition.html), edition.text, edition.web,
+                        edition.stylesheet, edition.assets)
+
+
+def preview_values(config: Config, issue: Issue) -> dict[str, str]:
+    """Values for the placeholders in a preview: real web address, inert unsubscribe link."""
+    return {"web_url": config.issue_url(issue.slug),
+            "unsubscribe_url": config.issue_url(issue.slug) + "#unsubscribe-preview"}
+
+
+def build_issue(folder: Path, out: Path, config: Config, *,
+                keep_placeholders: bool = False) -> Built:
+    """Check, render and write ``email.html``, ``email.txt``, ``index.html`` into ``out``."""
+    issue = load_publishable(folder, config)
+    edition = build_edition(issue, config)
+    values = {} if keep_placeholders else preview_values(config, issue)
+    html = placeholders.fill(edition.html, values)
+    outputs = {EMAIL_HTML: html, EMAIL_TEXT: placeholders.fill(edition.text, values),
+               WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
+    built = Built(out)
+    try:
+        if out.exists() and not out.is_dir():
+            raise InfoLettreError(f"{out}: exists and is not a folder")
+        for name, content in outputs.items():
+            atomic_write(out / name, content)
+            built.files.append(out / name)
+        for asset in edition.assets:
+            target = out / asset.target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(asset.source, tmp)
+            tmp.replace(target)
+            built.files.append(target)
+    except OSError as exc:
+        raise InfoLettreError(f"{out}: cannot write the build: {exc.strerror or exc}") from None
+    built.html_bytes = len(html.encode("utf-8"))
+    built.warnings = email_warnings(html)
+    return built

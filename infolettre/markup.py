@@ -1,0 +1,274 @@
+"""Contributor Markdown to sanitised HTML and to plain text.
+
+Both outputs come from the same Markdown parse tree (Python-Markdown's
+ElementTree), so the text part is rendered from the source, not scraped from the
+HTML. Contributor Markdown is untrusted: the HTML goes through nh3 (the Ammonia
+sanitiser) with an allowlist of tags, attributes and URL schemes, and raw HTML is
+reduced to its text in the plain-text part. Relative links and images are made
+absolute against the issue's public address, since a mail client has no base URL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+from urllib.parse import urljoin
+
+import markdown
+import nh3
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
+
+__all__ = [
+    "ALLOWED_TAGS", "WIDTH", "images", "is_relative", "tie_punctuation", "to_html", "to_text",
+    "wrap",
+]
+
+WIDTH = 78
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "h3", "h4", "h5", "h6", "hr",
+    "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "ul",
+}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "td": {"align"},
+    "th": {"align"},
+    "ol": {"start"},
+}
+_SCHEMES = {"http", "https", "mailto"}
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_EXTENSIONS = ["sane_lists", "tables"]
+
+
+def _absolute(url: str, base: str) -> str:
+    url = url.strip()
+    if not url or url.startswith("#") or _SCHEME_RE.match(url):
+        return url
+    return urljoin(base, url)
+
+
+class _Prepare(Treeprocessor):
+    """Absolute links and images; item headings pushed below the item's own title."""
+
+    def __init__(self, md: markdown.Markdown, base: str, heading_offset: int) -> None:
+        super().__init__(md)
+        self.base = base
+        self.offset = heading_offset
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter():
+            # Markdown hides autolinked addresses behind character entities; mail
+            # clients and the text part want them plain.
+            for name, value in el.items():
+                if AMP_SUBSTITUTE in value:
+                    el.set(name, html.unescape(value.replace(AMP_SUBSTITUTE, "&")))
+            if el.text and AMP_SUBSTITUTE in el.text:
+                el.text = html.unescape(el.text.replace(AMP_SUBSTITUTE, "&"))
+            if el.tag not in ("code", "pre"):
+                el.text = el.text and tie_punctuation(el.text)
+            el.tail = el.tail and tie_punctuation(el.tail)
+            if el.tag == "a" and el.get("href") is not None:
+                el.set("href", _absolute(el.get("href", ""), self.base))
+            elif el.tag == "img" and el.get("src") is not None:
+                el.set("src", _absolute(el.get("src", ""), self.base))
+            elif re.fullmatch(r"h[1-6]", el.tag):
+                el.tag = f"h{min(6, int(el.tag[1]) + self.offset)}"
+
+
+def _parser(base: str, heading_offset: int) -> markdown.Markdown:
+    md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+    md.treeprocessors.register(_Prepare(md, base, heading_offset), "infolettre", 5)
+    return md
+
+
+def to_html(source: str, base: str, heading_offset: int = 3) -> str:
+    """Sanitised HTML for a body; ``#`` headings become ``h{1+offset}``."""
+    raw = _parser(base, heading_offset).convert(source)
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+                     link_rel=None, strip_comments=True,
+                     url_relative=("rewrite_with_base", base))
+
+
+# -- plain text ---------------------------------------------------------------------
+
+_SPACE_RE = re.compile(r"[ \t\n\r\f\v]+")  # not str.split(): it splits at no-break spaces
+_TIGHT_RE = re.compile(r"(«) | ([»:;!?])")
+
+
+def tie_punctuation(text: str) -> str:
+    """Glue « » : ; ! ? to their word with a no-break space where a space was written.
+
+    French puts a space inside guillemets and before high punctuation; a line
+    must never start with one of these signs nor end with «.
+    """
+    return _TIGHT_RE.sub(lambda m: f"{m.group(1)}\u00a0" if m.group(1)
+                         else f"\u00a0{m.group(2)}", text)
+
+
+def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> str:
+    """Fill ``text`` to ``width`` columns without ever breaking a word or a URL."""
+    words = _SPACE_RE.sub(" ", tie_punctuation(text)).strip()
+    return textwrap.fill(words, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or first.rstrip()
+
+
+_CONTENT_TAGS = ("script", "style", "iframe", "object", "embed", "template", "noscript")
+_OPEN_RE = re.compile(r"^<(%s)\b" % "|".join(_CONTENT_TAGS), re.IGNORECASE)
+_CLOSE_RE = re.compile(r"</(%s)\s*>\s*$" % "|".join(_CONTENT_TAGS), re.IGNORECASE)
+
+
+def _resolve_raw_html(root: ET.Element, blocks: list[str]) -> None:
+    """Put the text of raw HTML where Markdown would insert the HTML itself.
+
+    Walks text in document order. Inline HTML is stashed tag by tag, so the
+    content of a ``<script>`` written inline sits between two placeholders and is
+    dropped with them; a block of HTML is reduced to its text.
+    """
+    skipping = False
+
+    def resolve(value: str | None) -> str | None:
+        nonlocal skipping
+        if not value:
+            return value
+        out = []
+        for i, part in enumerate(HTML_PLACEHOLDER_RE.split(value)):
+            if i % 2 == 0:
+                out.append("" if skipping else part)
+                continue
+            raw = str(blocks[int(part)]) if int(part) < len(blocks) else ""
+            if _OPEN_RE.match(raw.strip()):
+                skipping = not _CLOSE_RE.search(raw)
+            elif _CLOSE_RE.search(raw):
+                skipping = False
+            elif not skipping:
+                out.append(html.unescape(nh3.clean(raw, tags=set())))
+        return "".join(out)
+
+    def walk(el: ET.Element) -> None:
+        el.text = resolve(el.text)
+        for child in el:
+            walk(child)
+            child.tail = resolve(child.tail)
+
+    walk(root)
+
+
+def _link(label: str, href: str) -> str:
+    scheme = _SCHEME_RE.match(href)
+    if not scheme or scheme.group(0)[:-1].lower() not in _SCHEMES:
+        return label  # fragments and any scheme the HTML sanitiser would drop
+    target = href[len("mailto:"):] if href.startswith("mailto:") else href
+    if not target:
+        return label
+    if not label or label.strip() == target:
+        return f"<{target}>"
+    return f"{label} <{target}>"
+
+
+def _inline(el: ET.Element) -> str:
+    """The text of an inline run, links written ``label <url>``."""
+    parts = [el.text or ""]
+    for child in el:
+        if child.tag == "a":
+            parts.append(_link(_inline(child).strip(), child.get("href", "")))
+        elif child.tag == "img":
+            alt, src = child.get("alt", ""), child.get("src", "")
+            parts.append(f"[{alt}]" if not src else f"[{alt} <{src}>]")
+        elif child.tag == "br":
+            parts.append("\n")
+        else:
+            parts.append(_inline(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
+    lines = [wrap(part, width, first if i == 0 else rest, rest)
+             for i, part in enumerate(text.split("\n"))]
+    return "\n".join(lines)
+
+
+def _blocks(el: ET.Element, width: int) -> list[str]:
+    out: list[str] = []
+    if (el.text or "").strip():
+        out.append(_fill(el.text or "", width))
+    for child in el:
+        tag = child.tag
+        if tag in ("ul", "ol"):
+            start = int(child.get("start", "1") or 1) if tag == "ol" else 0
+            lines = []
+            for n, li in enumerate(c for c in child if c.tag == "li"):
+                bullet = f"{start + n}. " if tag == "ol" else "- "
+                pad = " " * len(bullet)
+                inner = _blocks(li, width - len(pad)) if any(
+                    c.tag in ("p", "ul", "ol") for c in li) else [_fill(_inline(li), width - len(pad))]
+                body = "\n".join(inner).split("\n")
+                lines.append(bullet + body[0] + "".join("\n" + (pad + x if x else "")
+                                                        for x in body[1:]))
+            out.append("\n".join(lines))
+        elif tag == "pre":
+            out.append("".join(child.itertext()).rstrip("\n"))
+        elif tag == "blockquote":
+            inner = "\n\n".join(_blocks(child, width - 2))
+            out.append("\n".join(("> " + x).rstrip() for x in inner.split("\n")))
+        elif tag == "hr":
+            out.append("-" * 20)
+        elif tag == "table":
+            rows = [" | ".join(_inline(c).strip() for c in tr) for tr in child.iter("tr")]
+            out.append("\n".join(_fill(r, width) for r in rows))
+        elif re.fullmatch(r"h[1-6]", tag):
+            title = " ".join(_inline(child).split())
+            out.append(_fill(title, width) + "\n" + "-" * min(width, len(title)))
+        elif tag == "div":
+            out.extend(_blocks(child, width))
+        else:
+            text = _inline(child)
+            if text.strip():
+                out.append(_fill(text.strip(), width))
+        if (child.tail or "").strip():
+            out.append(_fill(child.tail or "", width))
+    return out
+
+
+def to_text(source: str, base: str, width: int = WIDTH) -> str:
+    """Plain text for a body: paragraphs filled to ``width``, links kept in ``<>``."""
+    md = _parser(base, 0)
+
+    def serialize(root: ET.Element) -> str:
+        _resolve_raw_html(root, md.htmlStash.rawHtmlBlocks)
+        return "\n\n".join(_blocks(root, width))
+
+    md.serializer = serialize
+    md.stripTopLevelTags = False
+    text = "\n".join(line.rstrip() for line in md.convert(source).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+_MD_IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*)?\)")
+_HTML_IMG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ALT_RE = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
+_SRC_RE = re.compile(r"\bsrc\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
+
+
+def images(source: str) -> list[tuple[int, str, str]]:
+    """Every image a body shows, as (line within the body, src, alt text)."""
+    found = []
+    for n, line in enumerate(source.split("\n")):
+        for m in _MD_IMAGE_RE.finditer(line):
+            found.append((n, m.group(2), m.group(1).strip()))
+        for m in _HTML_IMG_RE.finditer(line):
+            alt, src = _ALT_RE.search(m.group(0)), _SRC_RE.search(m.group(0))
+            found.append((n, src.group(1).strip("\"'") if src else "",
+                          alt.group(1).strip("\"'").strip() if alt else ""))
+    return found
+
+
+def is_relative(url: str) -> bool:
+    """True for a reference to a file beside the item (no scheme, no leading '/' or '#')."""
+    return bool(url) and not _SCHEME_RE.match(url) and not url.startswith(("/", "#"))

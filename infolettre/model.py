@@ -1,0 +1,140 @@
+"""The issue's content model: plain, immutable data that templates read.
+
+``load`` builds these from the source files; nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "AgendaEntry", "Centre", "Contact", "DateSpan", "Image", "Issue", "Movement",
+    "NewsItem", "Person", "SECTIONS",
+]
+
+#: Sections a news item can belong to, in the order of the InfoLettre.
+SECTIONS = ("cdm", "reseau")
+
+
+@dataclass(frozen=True)
+class Centre:
+    """A labelled Cité des métiers, from the directory of centres."""
+
+    slug: str
+    name: str
+    city: str = ""
+    country: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who to write to about an item."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A name with a role: signature of the edito, member of the editorial team."""
+
+    name: str
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """An illustration: where it is (as written, and on disk when local) and its alt text."""
+
+    src: str
+    alt: str
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """One day, or a range of days (``end`` is None for one day)."""
+
+    start: dt.date
+    end: dt.date | None = None
+
+    @property
+    def last(self) -> dt.date:
+        """The last day the span covers."""
+        return self.end or self.start
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    """A meeting in the agenda."""
+
+    when: DateSpan
+    title: str
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One news item, written by a centre's contact or by the network."""
+
+    path: Path
+    section: str
+    title: str
+    body: str
+    contacts: tuple[Contact, ...]
+    lang: str
+    centre: Centre | None = None
+    image: Image | None = None
+    order: int | None = None
+    body_line: int = 1
+
+    @property
+    def anchor(self) -> str:
+        """A stable id for links to the item (its file name without extension)."""
+        return "item-" + self.path.stem
+
+
+@dataclass(frozen=True)
+class Movement:
+    """An arrival or a departure at a centre."""
+
+    centre: Centre
+    left: str = ""
+    role: str = ""
+    arrived: str = ""
+    email: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A whole issue of the InfoLettre, ready to render."""
+
+    path: Path
+    slug: str
+    date: dt.date
+    lang: str
+    title: str
+    subject: str
+    preheader: str
+    edito: str
+    signature: Person | None = None
+    number: int | None = None
+    subscribe_url: str = ""
+    contact_email: str = ""
+    contact_text: str = ""
+    closing: str = ""
+    website: str = ""
+    team: tuple[Person, ...] = ()
+    internal: tuple[AgendaEntry, ...] = ()
+    external: tuple[AgendaEntry, ...] = ()
+    news: tuple[NewsItem, ...] = ()
+    movements: tuple[Movement, ...] = ()
+    centres: dict[str, Centre] = field(default_factory=dict)
+
+    def section(self, name: str) -> tuple[NewsItem, ...]:
+        """The news items of one section, in publication order."""
+        return tuple(item for item in self.news if item.section == name)
