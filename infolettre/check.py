@@ -13,8 +13,16 @@ from . import markup
 from .config import Config
 from .errors import Problem, ProblemsFound
 from .load import (
-    AGENDA_FILE, CENTRES_FILE, ISSUE_FILE, MOVEMENTS_FILE, NEWS_DIR, Loaded,
-    find_centres_file, load_centres, load_issue, load_item,
+    AGENDA_FILE,
+    CENTRES_FILE,
+    ISSUE_FILE,
+    MOVEMENTS_FILE,
+    NEWS_DIR,
+    Loaded,
+    find_centres_file,
+    load_centres,
+    load_issue,
+    load_item,
 )
 from .model import Issue, NewsItem
 from .source import read_front_matter

@@ -80,8 +80,11 @@ class Fields:
         return None if value == "" else value
 
     def missing(self, key: str, example: str) -> None:
-        """Report a required key that is absent."""
-        where = f" under '{_name(self.base)}'" if self.base else " to the header"
+        """Report a required key that is absent or empty, on its own line when present."""
+        if key in self.data:
+            self.report(f"'{self.name(key)}' is empty: fill it in, e.g. '{key}: {example}'", key)
+            return
+        where = f" under '{_name(self.base)}'" if self.base else ""
         self.report(f"missing '{self.name(key)}': add a line '{key}: {example}'{where}")
 
     def text(self, key: str, *, required: bool = False, example: str = "…") -> str | None:

@@ -25,8 +25,17 @@ from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsIt
 from .source import Doc, read_front_matter, read_yaml
 
 __all__ = [
-    "AGENDA_FILE", "CENTRES_FILE", "MOVEMENTS_FILE", "NEWS_DIR", "ISSUE_FILE", "ITEM_KEYS", "Loaded", "find_centres_file", "load_centres",
-    "load_issue", "load_item",
+    "AGENDA_FILE",
+    "CENTRES_FILE",
+    "ISSUE_FILE",
+    "ITEM_KEYS",
+    "MOVEMENTS_FILE",
+    "NEWS_DIR",
+    "Loaded",
+    "find_centres_file",
+    "load_centres",
+    "load_issue",
+    "load_item",
 ]
 
 CENTRES_FILE = "cdms.yaml"
@@ -44,6 +53,7 @@ ENTRY_KEYS = {"date", "title", "place"}
 MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 @dataclass
@@ -148,7 +158,7 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
             image = Image(src, alt, local)
     order = f.integer("order")
     item_lang = _lang(f, lang)
-    if not doc.body.strip():
+    if not _COMMENT_RE.sub("", doc.body).strip():
         problems.append(Problem(path, doc.body_line, "the item has no text: write it "
                                 "below the closing '---' line"))
     if len(problems) > before or title is None:
@@ -253,6 +263,9 @@ def load_issue(folder: Path) -> Loaded:
         centres = load_centres(centres_path, problems)
     meta_doc = _read(read_front_matter, meta_path, problems)
     meta = _load_meta(meta_doc, problems) if meta_doc else None
+    if meta_doc is not None and not _COMMENT_RE.sub("", meta_doc.body).strip():
+        problems.append(Problem(meta_path, meta_doc.body_line, "the edito is empty: write "
+                                "it below the closing '---' line"))
     lang = meta["lang"] if meta else "fr"
     internal, external = _load_agenda(folder / AGENDA_FILE, problems)
     movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems)

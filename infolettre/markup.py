@@ -119,8 +119,8 @@ def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> str:
 
 
 _CONTENT_TAGS = ("script", "style", "iframe", "object", "embed", "template", "noscript")
-_OPEN_RE = re.compile(r"^<(%s)\b" % "|".join(_CONTENT_TAGS), re.IGNORECASE)
-_CLOSE_RE = re.compile(r"</(%s)\s*>\s*$" % "|".join(_CONTENT_TAGS), re.IGNORECASE)
+_OPEN_RE = re.compile(r"^<({})\b".format("|".join(_CONTENT_TAGS)), re.IGNORECASE)
+_CLOSE_RE = re.compile(r"</({})\s*>\s*$".format("|".join(_CONTENT_TAGS)), re.IGNORECASE)
 
 
 def _resolve_raw_html(root: ET.Element, blocks: list[str]) -> None:
@@ -206,8 +206,9 @@ def _blocks(el: ET.Element, width: int) -> list[str]:
             for n, li in enumerate(c for c in child if c.tag == "li"):
                 bullet = f"{start + n}. " if tag == "ol" else "- "
                 pad = " " * len(bullet)
-                inner = _blocks(li, width - len(pad)) if any(
-                    c.tag in ("p", "ul", "ol") for c in li) else [_fill(_inline(li), width - len(pad))]
+                nested = any(c.tag in ("p", "ul", "ol") for c in li)
+                inner = _blocks(li, width - len(pad)) if nested else \
+                    [_fill(_inline(li), width - len(pad))]
                 body = "\n".join(inner).split("\n")
                 lines.append(bullet + body[0] + "".join("\n" + (pad + x if x else "")
                                                         for x in body[1:]))

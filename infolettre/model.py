@@ -10,8 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "AgendaEntry", "Centre", "Contact", "DateSpan", "Image", "Issue", "Movement",
-    "NewsItem", "Person", "SECTIONS",
+    "SECTIONS",
+    "AgendaEntry",
+    "Centre",
+    "Contact",
+    "DateSpan",
+    "Image",
+    "Issue",
+    "Movement",
+    "NewsItem",
+    "Person",
 ]
 
 #: Sections a news item can belong to, in the order of the InfoLettre.

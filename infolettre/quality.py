@@ -9,6 +9,7 @@ warnings; the tests hold the sample issue to all of them.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import lxml.html
@@ -62,7 +63,7 @@ def _inherited(el: lxml.html.HtmlElement, prop: str, attr: str | None = None) ->
             value = _style(node).get("background")
         if value is None and attr:
             value = node.get(attr)
-        if value and _rgb(value) is not None or (value and prop == "font-size"):
+        if (value and _rgb(value) is not None) or (value and prop == "font-size"):
             return value
     return None
 
@@ -90,7 +91,7 @@ def email_warnings(html: str) -> list[str]:
     levels = [int(h.tag[1]) for h in doc.iter("h1", "h2", "h3", "h4", "h5", "h6")]
     if levels.count(1) != 1:
         out.append(f"the email has {levels.count(1)} h1 headings; it needs exactly one")
-    for before, after in zip(levels, levels[1:]):
+    for before, after in itertools.pairwise(levels):
         if after > before + 1:
             out.append(f"a heading level is skipped: h{before} followed by h{after}")
             break

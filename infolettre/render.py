@@ -22,7 +22,10 @@ from .i18n import catalogue
 from .images import image_size
 from .model import Issue, NewsItem
 
-__all__ = ["Asset", "Edition", "default_templates_dir", "render_edition"]
+__all__ = [
+    "Asset", "Edition", "asset_target", "default_templates_dir", "render_edition",
+    "template_environment",
+]
 
 EMAIL_WIDTH = 600
 CONTENT_WIDTH = 552  # EMAIL_WIDTH less the padding of a section
@@ -52,8 +55,9 @@ def default_templates_dir() -> Path:
     return Path(str(resources.files("infolettre") / "theme"))
 
 
-def _environment(config: Config) -> jinja2.Environment:
-    dirs = [str(config.templates_dir)] if config.templates_dir else []
+def template_environment(templates_dir: Path | None) -> jinja2.Environment:
+    """Jinja2 environment over ``templates_dir`` (overrides) then the default theme."""
+    dirs = [str(templates_dir)] if templates_dir else []
     dirs.append(str(default_templates_dir()))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(dirs),
@@ -112,7 +116,7 @@ class _Item:
 
 def render_edition(issue: Issue, config: Config) -> Edition:
     """Render the three outputs of an issue; per-recipient values stay placeholders."""
-    env = _environment(config)
+    env = template_environment(config.templates_dir)
     issue_url = config.issue_url(issue.slug)
     items = {item.path: _Item(item, issue, issue_url) for item in issue.news}
     t = catalogue(issue.lang)

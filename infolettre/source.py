@@ -19,7 +19,7 @@ from yaml.constructor import SafeConstructor
 
 from .errors import Problem, ProblemsFound
 
-__all__ = ["Doc", "MAX_FILE_BYTES", "read_front_matter", "read_yaml", "read_text"]
+__all__ = ["MAX_FILE_BYTES", "Doc", "read_front_matter", "read_text", "read_yaml"]
 
 MAX_FILE_BYTES = 1024 * 1024
 _MAX_NODES = 50_000  # bounds alias expansion ("billion laughs") and deep nesting
