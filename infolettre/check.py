@@ -44,7 +44,7 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None) -> list[P
             f"{config.max_body_chars:,}: shorten it, or link to the full article")))
     local = []
     if item.image and item.image.file is not None:
-        local.append((path, 1, item.image.src, item.image.file))
+        local.append((path, item.image.line, item.image.src, item.image.file))
     for n, src, alt in markup.images(item.body):
         if not alt:
             problems.append(Problem(path, first + n, (

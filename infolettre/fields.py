@@ -227,9 +227,9 @@ class Fields:
         """A list of ``{name, email}``; at least one when required."""
         if self.raw(key) is None:
             if required:
-                self.report(f"missing '{self.name(key)}': add who to write to, e.g.\n"
-                            f"  {key}:\n    - name: Prénom NOM\n"
-                            "      email: prenom.nom@example.org")
+                self.report(f"missing '{self.name(key)}': add who to write to, e.g. "
+                            f"'{key}: [{{name: Prénom NOM, email: prenom.nom@example.org}}]'",
+                            key)
             return []
         out = []
         for entry in self.entries(key):

@@ -155,7 +155,7 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
                        "see it, e.g. alt: \"Couverture de l'album\"")
         if src and alt:
             local = None if re.match(r"^[a-z]+:", src) else (path.parent / src)
-            image = Image(src, alt, local)
+            image = Image(src, alt, local, doc.line("image", "src"))
     order = f.integer("order")
     item_lang = _lang(f, lang)
     if not _COMMENT_RE.sub("", doc.body).strip():
@@ -201,13 +201,12 @@ def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Probl
         entry.known(MOVEMENT_KEYS)
         centre = _centre(entry, "cdm", centres, required=True)
         left, arrived = entry.text("left"), entry.text("arrived")
+        role, email, note = entry.text("role"), entry.email("email"), entry.text("note")
         if not left and not arrived:
             entry.report("say who left ('left: …') and/or who arrived ('arrived: …')")
-        movement = Movement(centre, left or "", entry.text("role") or "", arrived or "",
-                            entry.email("email") or "", entry.text("note") or "") \
-            if centre else None
-        if movement and (left or arrived):
-            out.append(movement)
+        elif centre is not None:
+            out.append(Movement(centre, left or "", role or "", arrived or "", email or "",
+                                note or ""))
     return out
 
 

@@ -159,9 +159,17 @@ def _resolve_raw_html(root: ET.Element, blocks: list[str]) -> None:
     walk(root)
 
 
+_BREAK = "\u2028"  # a <br>: the one place a line ends inside a paragraph
+
+
+def _allowed(url: str) -> bool:
+    """True for an absolute URL whose scheme the HTML sanitiser keeps too."""
+    scheme = _SCHEME_RE.match(url)
+    return bool(scheme) and scheme.group(0)[:-1].lower() in _SCHEMES
+
+
 def _link(label: str, href: str) -> str:
-    scheme = _SCHEME_RE.match(href)
-    if not scheme or scheme.group(0)[:-1].lower() not in _SCHEMES:
+    if not _allowed(href):
         return label  # fragments and any scheme the HTML sanitiser would drop
     target = href[len("mailto:"):] if href.startswith("mailto:") else href
     if not target:
@@ -179,9 +187,9 @@ def _inline(el: ET.Element) -> str:
             parts.append(_link(_inline(child).strip(), child.get("href", "")))
         elif child.tag == "img":
             alt, src = child.get("alt", ""), child.get("src", "")
-            parts.append(f"[{alt}]" if not src else f"[{alt} <{src}>]")
+            parts.append(f"[{alt}]" if not _allowed(src) else f"[{alt} <{src}>]")
         elif child.tag == "br":
-            parts.append("\n")
+            parts.append(_BREAK)
         else:
             parts.append(_inline(child))
         parts.append(child.tail or "")
@@ -190,7 +198,7 @@ def _inline(el: ET.Element) -> str:
 
 def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
     lines = [wrap(part, width, first if i == 0 else rest, rest)
-             for i, part in enumerate(text.split("\n"))]
+             for i, part in enumerate(text.split(_BREAK))]
     return "\n".join(lines)
 
 

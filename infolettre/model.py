@@ -60,6 +60,7 @@ class Image:
     src: str
     alt: str
     file: Path | None = None
+    line: int = 1
 
 
 @dataclass(frozen=True)
