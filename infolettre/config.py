@@ -57,7 +57,8 @@ def _coerce(path: Path, key: str, value: Any) -> Any:
             raise ConfigError(f"{path}: '{key}' must be a path in quotes")
         return (path.parent / value).resolve() if path.name else Path(value)
     if not isinstance(value, want) or isinstance(value, bool):
-        raise ConfigError(f"{path}: '{key}' must be a {want.__name__}, not {value!r}")
+        kind = "a whole number" if want is int else "text in quotes"
+        raise ConfigError(f"{path}: '{key}' must be {kind}, not {value!r}")
     return value
 
 

@@ -100,7 +100,7 @@ def test_sections_are_in_the_order_of_the_infolettre(built: Path) -> None:
 
 def test_html_bars(built: Path) -> None:
     html = (built / "email.html").read_text(encoding="utf-8")
-    assert email_warnings(html) == []                       # H2, A1 (size, headings, alt, px, contrast)
+    assert email_warnings(html) == []  # H2, A1: size, headings, alt, px, contrast
     assert len(html.encode()) <= 90 * 1024
     assert "<!--[if mso]>" in html and "<![endif]-->" in html           # H1
     for table in re.findall(r"<table\b[^>]*>", html):

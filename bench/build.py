@@ -1,0 +1,106 @@
+"""Cold-process build time of the sample issue and of a synthetic 60-item issue.
+
+Prints, measured in the same run on this machine:
+- the wall time of `infolettre build` in a new process (median of several runs),
+  against the floor of any Python CLI: a bare `python -c pass`;
+- where the time goes inside one build (imports, load+check, render, premailer,
+  writing), and premailer's share of it.
+Target: the sample issue builds in <= 1 s wall, cold.
+
+    python bench/build.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "issues" / "2018-06"
+
+PHASES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from infolettre import build, inline, render
+from infolettre.config import Config
+t1 = time.perf_counter()
+marks = {}
+def timed(name, fn):
+    def wrapper(*a, **k):
+        s = time.perf_counter(); r = fn(*a, **k)
+        marks[name] = marks.get(name, 0) + time.perf_counter() - s; return r
+    return wrapper
+build.load_checked = timed("load+check", build.load_checked)
+build.render_edition = timed("render", build.render_edition)
+build.inline_css = timed("premailer", build.inline_css)
+build.atomic_write = timed("write", build.atomic_write)
+build.email_warnings = timed("quality checks", build.email_warnings)
+built = build.build_issue(Path(sys.argv[1]), Path(sys.argv[2]), Config())
+t2 = time.perf_counter()
+print(json.dumps({"imports": t1 - t0, "total": t2 - t0, "html_kb": built.html_bytes / 1024,
+                  **marks}))
+"""
+
+
+def synthetic_issue(target: Path, items: int) -> Path:
+    """A copy of the sample issue whose news section holds ``items`` items."""
+    shutil.copytree(ROOT / "issues", target)
+    news = target / SAMPLE.name / "news"
+    sources = sorted(news.glob("*.md"))
+    for n in range(items - len(sources)):
+        src = sources[n % len(sources)]
+        text = src.read_text(encoding="utf-8").replace("order: ", f"order: {100 + n}", 1)
+        (news / f"copy-{n:03d}-{src.name}").write_text(text, encoding="utf-8")
+    return target / SAMPLE.name
+
+
+def wall(cmd: list[str], runs: int) -> float:
+    """Median wall time of ``cmd`` in a new process."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    exe = str(Path(sys.executable).with_name("infolettre"))
+    with tempfile.TemporaryDirectory() as tmp:
+        big = synthetic_issue(Path(tmp) / "issues", 60)
+        floor = wall([sys.executable, "-c", "pass"], args.runs)
+        rows = []
+        for label, issue in (("sample issue (9 items)", SAMPLE), ("synthetic (60 items)", big)):
+            out = Path(tmp) / "out"
+            cold = wall([exe, "build", str(issue), "--out", str(out)], args.runs)
+            phases = json.loads(subprocess.run(
+                [sys.executable, "-c", PHASES, str(issue), str(out)], check=True,
+                capture_output=True, text=True, cwd=ROOT).stdout)
+            rows.append((label, cold, phases))
+    print(f"python -c pass (floor of any Python CLI): {floor * 1000:7.0f} ms")
+    for label, cold, p in rows:
+        verdict = "meets" if cold <= 1.0 else "MISSES"
+        print(f"\n{label}: `infolettre build` cold, median of {args.runs}: "
+              f"{cold * 1000:.0f} ms ({cold / floor:.1f}x the floor; {verdict} the 1 s target)")
+        print(f"  email.html {p['html_kb']:.1f} KB")
+        for phase in ("imports", "load+check", "render", "premailer", "quality checks",
+                      "write"):
+            print(f"  {phase:<15}{p.get(phase, 0) * 1000:7.1f} ms "
+                  f"({p.get(phase, 0) / p['total']:5.1%})")
+        print(f"  premailer share of the build: {p['premailer'] / p['total']:.0%}")
+
+
+if __name__ == "__main__":
+    main()

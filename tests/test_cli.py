@@ -1,0 +1,46 @@
+"""cli: thin, documented, and errors become messages with exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from infolettre.cli import cli
+
+from .conftest import CORPUS, SAMPLE
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_is_documented_with_an_example(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and f"infolettre {name}" in result.output
+
+
+def test_check_exit_codes() -> None:
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["check", str(SAMPLE)])
+    assert ok.exit_code == 0 and "no problem found" in ok.output
+    bad = runner.invoke(cli, ["check", str(CORPUS / "bad-issue")])
+    assert bad.exit_code == 1
+    assert "8 problems in 3 files" in bad.output
+
+
+def test_bad_configuration_is_a_message(tmp_path: Path) -> None:
+    conf = tmp_path / "infolettre.toml"
+    conf.write_text('base_ulr = "https://x.org"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(conf), "check", str(SAMPLE)])
+    assert result.exit_code == 2
+    assert "unknown setting 'base_ulr'; did you mean 'base_url'?" in result.output
+
+
+def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "infolettre.cli", "build",
+                             str(tmp_path / "missing"), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "not an issue folder" in result.stdout
