@@ -226,6 +226,322 @@ def proof(ctx: click.Context, issue_dir: Path, out: Path, widths: tuple[int, ...
         click.echo(f"{display_path(shot.path)}{note}")
 
 
+# -- subscribers -----------------------------------------------------------------------
+
+@cli.group()
+def subscribers() -> None:
+    """Manage the subscriber list (kept in the SQLite database).
+
+    \b
+    Example:
+      infolettre subscribers import subscribers/sample.csv
+      infolettre subscribers list --status active --lang fr
+    """
+
+
+def _store(ctx: click.Context) -> Any:
+    from .store import Store
+
+    config = _config(ctx)
+    return Store(config.db, config.secrets.get("INFOLETTRE_SECRET"))
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=PathArg)
+@click.pass_context
+@handles_errors
+def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+    """Import subscribers from a CSV file (columns: email, name, lang, centre, …).
+
+    Every row is checked; rejected rows are listed as FILE:LINE: reason and the
+    others are imported. An unsubscribed, bounced or erased address is never
+    made active again.
+
+    \b
+    Example:
+      infolettre subscribers import subscribers/sample.csv
+    """
+    from .subscribers import import_csv
+
+    with _store(ctx) as store:
+        report = import_csv(store, csv_file)
+        total = store.count()
+    for problem in report.rejected:
+        click.echo(str(problem))
+    click.echo(f"{display_path(csv_file)}: {report.added} added, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.duplicates} duplicates merged, "
+               f"{len(report.rejected)} rejected; {total} subscribers in all")
+    for line in report.kept_inactive:
+        click.echo(f"  kept as it is: {line}")
+    if report.rejected:
+        sys.exit(1)
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="Full name.")
+@click.option("--lang", default="fr", show_default=True, help="Language of the emails.")
+@click.option("--centre", default="", help="Slug of the subscriber's centre.")
+@click.option("--country", default="", help="Country code.")
+@click.pass_context
+@handles_errors
+def subscribers_add(ctx: click.Context, email: str, name: str, lang: str, centre: str,
+                    country: str) -> None:
+    """Add one active subscriber.
+
+    \b
+    Example:
+      infolettre subscribers add anne@example.org --name "Anne Martin" --lang fr
+    """
+    from .subscribers import add
+
+    with _store(ctx) as store:
+        added = add(store, email, name=name, lang=lang, centre=centre, country=country)
+    click.echo(f"added {added.email} ({added.status})")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.pass_context
+@handles_errors
+def subscribers_remove(ctx: click.Context, email: str) -> None:
+    """Unsubscribe an address (it stays listed, so no import brings it back).
+
+    \b
+    Example:
+      infolettre subscribers remove anne@example.org
+    """
+    from .subscribers import remove
+
+    with _store(ctx) as store:
+        remove(store, email)
+    click.echo(f"unsubscribed {email.strip().lower()}")
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(["pending", "active", "unsubscribed", "bounced",
+                                             "complained"]), default=None)
+@click.option("--lang", default=None, help="Only this language.")
+@click.option("--centre", default=None, help="Only this centre.")
+@click.pass_context
+@handles_errors
+def subscribers_list(ctx: click.Context, status: str | None, lang: str | None,
+                     centre: str | None) -> None:
+    """List subscribers, tab-separated: email, name, lang, centre, status.
+
+    \b
+    Example:
+      infolettre subscribers list --status bounced
+    """
+    with _store(ctx) as store:
+        count = 0
+        for s in store.select(status, lang, centre):
+            click.echo("\t".join((s.email, s.name, s.lang, s.centre, s.status)))
+            count += 1
+    click.echo(f"{count} subscriber{'s' * (count != 1)}", err=True)
+
+
+@subscribers.command("export")
+@click.argument("csv_file", type=PathArg)
+@click.option("--status", default=None, help="Only this status.")
+@click.pass_context
+@handles_errors
+def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
+    """Export subscribers to CSV (cells a spreadsheet would run are neutralised).
+
+    \b
+    Example:
+      infolettre subscribers export /tmp/abonnes.csv
+    """
+    from .subscribers import export_csv
+
+    with _store(ctx) as store:
+        count = export_csv(store.select(status), csv_file)
+    click.echo(f"wrote {count} subscribers to {display_path(csv_file)}")
+
+
+@subscribers.command("forget")
+@click.argument("email")
+@click.pass_context
+@handles_errors
+def subscribers_forget(ctx: click.Context, email: str) -> None:
+    """Erase a person's data; a keyed hash keeps the address from coming back.
+
+    \b
+    Example:
+      infolettre subscribers forget anne@example.org
+    """
+    with _store(ctx) as store, store.transaction():
+        found = store.forget(email)
+    click.echo(f"erased {email.strip().lower()}" if found else
+               f"{email.strip().lower()} was not on the list; it is suppressed all the same")
+
+
+# -- configuration and transports ----------------------------------------------------------
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration.
+
+    \b
+    Example:
+      infolettre config check
+    """
+
+
+@config_group.command("check")
+@click.pass_context
+@handles_errors
+def config_check(ctx: click.Context) -> None:
+    """Validate the configuration and print it, secrets masked.
+
+    \b
+    Example:
+      INFOLETTRE_TRANSPORT=smtp://relay.example.org:587 infolettre config check
+    """
+    import dataclasses
+
+    from .config import SECRET_VARS
+    from .transports import from_dsn, mask
+
+    config = _config(ctx)
+    transport = from_dsn(config.transport, config.secrets)
+    click.echo(f"# from {config.source or 'the embedded defaults'}")
+    for f in dataclasses.fields(config):
+        if f.name in ("secrets", "source"):
+            continue
+        value = getattr(config, f.name)
+        shown = mask(value) if f.name == "transport" else value
+        click.echo(f"{f.name} = {str(shown)!r}")
+    click.echo(f"# transport: {transport.describe()}")
+    for var, what in SECRET_VARS.items():
+        state = "set" if var in config.secrets else "not set"
+        click.echo(f"# ${var}: {state} ({what})")
+
+
+@cli.command("transports")
+def transports_cmd() -> None:
+    """List the transports and what each needs.
+
+    \b
+    Example:
+      infolettre transports
+    """
+    from .transports import DESCRIPTIONS
+
+    for name, (example, what) in DESCRIPTIONS.items():
+        click.echo(f"{name:<10}{what}\n          {example}")
+
+
+# -- sending -------------------------------------------------------------------------------
+
+def _progress_bar() -> Any:
+    """A progress callback drawing a bar with rate and ETA on a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+
+    state: dict[str, Any] = {"bar": None, "shown": 0, "started": time.monotonic()}
+
+    def update(done: int, total: int, outcomes: Any) -> None:
+        if total == 0:
+            return
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label="sending", show_pos=True,
+                                             show_eta=True, file=sys.stderr)
+        bar = state["bar"]
+        rate = done / max(time.monotonic() - state["started"], 1e-6)
+        bar.label = f"sending ({rate:.0f}/s, {outcomes.get('retry', 0)} to retry)"
+        bar.update(done - state["shown"])
+        state["shown"] = done
+        if done >= total:
+            bar.render_finish()
+
+    return update
+
+
+@cli.command()
+@click.argument("issue_dir", type=PathArg)
+@click.option("--test", "tests", multiple=True, metavar="ADDR",
+              help="Send proofs to ADDR (repeatable); no subscriber, no journal.")
+@click.option("--dry-run", is_flag=True, help="Show the audience and one message; send nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.option("--lang", default=None, help="Only subscribers of this language.")
+@click.option("--centre", default=None, help="Only subscribers of this centre.")
+@click.option("--transport", "dsn", default=None, help="Transport DSN (see `transports`).")
+@click.option("--resend-in-doubt", is_flag=True,
+              help="Send again the messages whose delivery is unknown.")
+@click.pass_context
+@handles_errors
+def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: bool,
+         yes: bool, lang: str | None, centre: str | None, dsn: str | None,
+         resend_in_doubt: bool) -> None:
+    """Send an issue to the active subscribers; run it again to continue.
+
+    Refuses an issue that fails `check`. Each subscriber gets the issue at most
+    once: messages whose fate is unknown (connection lost after the data) are
+    listed by `status` and sent again only with --resend-in-doubt.
+
+    \b
+    Example:
+      infolettre send issues/2018-06 --test moi@example.org
+      infolettre send issues/2018-06 --dry-run
+      infolettre send issues/2018-06 --yes
+    """
+    import dataclasses
+
+    from .build import build_edition, load_publishable
+    from .send import Audience, send_campaign, send_proofs
+    from .sendreport import describe_dry_run, describe_summary
+    from .transports import from_dsn
+
+    config = _config(ctx)
+    if dsn:
+        config = dataclasses.replace(config, transport=dsn)
+    issue = load_publishable(issue_dir, config)
+    edition = build_edition(issue, config)
+    transport = from_dsn(config.transport, config.secrets)
+    if tests:
+        for address, result in send_proofs(edition, config, transport, list(tests)):
+            click.echo(f"{address}: {result.outcome.value} {result.detail}")
+        return
+    audience = Audience(lang, centre)
+    if dry_run:
+        click.echo(describe_dry_run(edition, config, audience, transport))
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InfoLettreError("not a terminal: pass --yes to send without confirmation")
+        from .sendreport import audience_size
+
+        size = audience_size(config, issue.slug, audience)
+        click.confirm(f"Send “{issue.subject}” to {size} subscribers through "
+                      f"{transport.describe()}?", abort=True)
+    summary = send_campaign(edition, config, transport, audience=audience,
+                            resend_in_doubt=resend_in_doubt, progress=_progress_bar())
+    click.echo(describe_summary(summary, transport))
+    if summary.stopped:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("issue_dir", type=PathArg)
+@click.pass_context
+@handles_errors
+def status(ctx: click.Context, issue_dir: Path) -> None:
+    """Show where the campaign of an issue stands, and every failed or in-doubt recipient.
+
+    \b
+    Example:
+      infolettre status issues/2018-06
+    """
+    from .sendreport import describe_status
+
+    config = _config(ctx)
+    with _store(ctx) as store:
+        click.echo(describe_status(store, issue_dir.resolve().name, config))
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="infolettre")

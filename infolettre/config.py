@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
 
 from .errors import InfoLettreError
 from .fields import closest
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["SECRET_VARS", "Config", "ConfigError", "load_config"]
 
 CONFIG_NAME = "infolettre.toml"
 
@@ -38,16 +40,61 @@ class Config:
     templates_dir: Path | None = None
     #: Longest body a news item may have, in characters of Markdown.
     max_body_chars: int = 6000
+    #: The From of every message ("Name <address>").
+    sender: str = "InfoLettre <infolettre@example.org>"
+    #: Where replies go (empty: to the sender).
+    reply_to: str = ""
+    #: The List-Id (RFC 2919): a domain-like name unique to this list.
+    list_id: str = "infolettre.example.org"
+    #: Envelope sender (Return-Path) that receives bounces (empty: the sender's address).
+    bounce_address: str = ""
+    #: Address of the mailto: in List-Unsubscribe (empty: the bounce address).
+    unsubscribe_email: str = ""
+    #: SQLite database of subscribers and sending journal ($INFOLETTRE_DB overrides).
+    db: Path = Path("infolettre.db")
+    #: Transport DSN ($INFOLETTRE_TRANSPORT overrides): outbox://PATH or smtp://HOST:PORT?…
+    transport: str = "outbox://outbox"
+    #: DKIM signing domain and selector; the key comes from $INFOLETTRE_DKIM_KEY(_FILE).
+    dkim_domain: str = ""
+    dkim_selector: str = ""
     #: The file these settings came from (None for the embedded defaults).
     source: Path | None = None
+    #: Secrets, from the environment only (never printed).
+    secrets: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of the sender."""
+        return parseaddr(self.sender)[1]
+
+    @property
+    def envelope_from(self) -> str:
+        """The SMTP MAIL FROM: where bounces go."""
+        return self.bounce_address or self.sender_address
+
+    @property
+    def unsubscribe_address(self) -> str:
+        """The address of the List-Unsubscribe mailto: link."""
+        return self.unsubscribe_email or self.envelope_from
 
     def issue_url(self, slug: str) -> str:
         """Public address of an issue's web version."""
         return f"{self.base_url.rstrip('/')}/{slug}/"
 
 
-_TYPES: dict[str, type] = {"base_url": str, "issues_dir": Path, "templates_dir": Path,
-                           "max_body_chars": int}
+_TYPES: dict[str, type] = {
+    "base_url": str, "issues_dir": Path, "templates_dir": Path, "max_body_chars": int,
+    "sender": str, "reply_to": str, "list_id": str, "bounce_address": str,
+    "unsubscribe_email": str, "db": Path, "transport": str, "dkim_domain": str,
+    "dkim_selector": str,
+}
+#: Environment variables holding secrets, and what each is for.
+SECRET_VARS = {
+    "INFOLETTRE_SECRET": "key that signs unsubscribe links (else one kept in the database)",
+    "INFOLETTRE_SMTP_PASSWORD": "SMTP password, when the transport DSN has none",
+    "INFOLETTRE_DKIM_KEY": "DKIM private key (PEM text)",
+    "INFOLETTRE_DKIM_KEY_FILE": "path of the DKIM private key (PEM file)",
+}
 
 
 def _coerce(path: Path, key: str, value: Any) -> Any:
@@ -89,6 +136,18 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         config = replace(config, source=path, **values)
     if env.get("INFOLETTRE_BASE_URL"):
         config = replace(config, base_url=env["INFOLETTRE_BASE_URL"])
+    if config.source is not None and urlsplit(config.transport).password:
+        raise ConfigError(f"{path}: the transport holds a password; secrets belong in the "
+                          "environment: set INFOLETTRE_TRANSPORT or INFOLETTRE_SMTP_PASSWORD")
+    if env.get("INFOLETTRE_TRANSPORT"):
+        config = replace(config, transport=env["INFOLETTRE_TRANSPORT"])
+    if env.get("INFOLETTRE_DB"):
+        config = replace(config, db=Path(env["INFOLETTRE_DB"]))
+    config = replace(config, secrets={k: env[k] for k in SECRET_VARS if env.get(k)})
+    for key in ("sender", "reply_to", "bounce_address", "unsubscribe_email"):
+        value = getattr(config, key)
+        if value and "@" not in parseaddr(value)[1]:
+            raise ConfigError(f"{key} must be an email address, not {value!r}")
     if not config.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base_url must start with http:// or https://, "
                           f"not {config.base_url!r}")

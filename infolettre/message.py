@@ -1,0 +1,178 @@
+"""MIME messages, assembled per recipient from parts prepared once per edition.
+
+The edition's HTML and text are cut at their placeholders and each piece is
+encoded (quoted-printable, CRLF) once. For a recipient, the only work left is
+to encode the few personal values, join the pieces and write the headers:
+string work, no rendering, no CSS inlining, no MIME library. Each value starts
+and ends with a soft line break, so every line stays within RFC 2045's 76
+characters whatever its length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from email import quoprimime
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import quote
+
+from . import placeholders, tokens
+from .build import BuiltEdition
+from .config import Config
+
+__all__ = ["DkimSigner", "MessageFactory", "Recipient", "UNSUBSCRIBE_PURPOSE"]
+
+CRLF = b"\r\n"
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+_TOKEN_SPLIT = re.compile(r"(%%(?:" + "|".join(placeholders.NAMES) + r")%%)")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a message goes to."""
+
+    id: int
+    email: str
+    name: str = ""
+
+
+def _qp_piece(text: str) -> bytes:
+    """Quoted-printable for a static piece; lines <= 75 so a soft break still fits."""
+    latin = text.encode("utf-8").decode("latin-1")  # quoprimime works on byte values
+    return quoprimime.body_encode(latin, maxlinelen=75, eol="\r\n").encode("ascii")
+
+
+def _qp_value(value: str) -> bytes:
+    """Quoted-printable for a personal value, in lines of at most 76 characters."""
+    out, line = [], ""
+    for byte in value.encode("utf-8"):
+        char = chr(byte)
+        piece = char if 33 <= byte <= 126 and char != "=" else f"={byte:02X}"
+        if len(line) + len(piece) > 75:
+            out.append(line + "=")
+            line = ""
+        line += piece
+    out.append(line)
+    return "\r\n".join(out).encode("ascii")
+
+
+class _Part:
+    """One body part cut at its placeholders: encoded pieces and the names between them."""
+
+    def __init__(self, content: str) -> None:
+        chunks = _TOKEN_SPLIT.split(content.replace("\r\n", "\n").replace("\n", "\r\n"))
+        self.pieces = [_qp_piece(chunk) for chunk in chunks[0::2]]
+        self.names = [token.strip("%") for token in chunks[1::2]]
+
+    def encode(self, values: dict[str, bytes]) -> bytes:
+        out = [self.pieces[0]]
+        for name, piece in zip(self.names, self.pieces[1:], strict=True):
+            out += (b"=\r\n", values[name], b"=\r\n", piece)
+        return b"".join(out)
+
+
+def _header(name: str, value: str) -> bytes:
+    """A header line, folded at spaces; non-ASCII text as RFC 2047 encoded words."""
+    if value.isascii() and len(name) + len(value) < 76:
+        return f"{name}: {value}".encode("ascii")
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    encoded = Header(value, charset, header_name=name).encode(maxlinelen=76)
+    return f"{name}: {encoded}".replace("\n", "\r\n").encode("ascii")
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8")
+
+
+class DkimSigner:
+    """DKIM-Signature over the headers that matter to receivers, unsubscribe ones included."""
+
+    HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to",
+               b"mime-version", b"content-type", b"list-id", b"list-unsubscribe",
+               b"list-unsubscribe-post")
+
+    def __init__(self, domain: str, selector: str, key: bytes) -> None:
+        import dkim  # dkimpy: only needed when a key is configured
+
+        self._sign = dkim.sign
+        self.domain, self.selector, self.key = domain.encode(), selector.encode(), key
+
+    def sign(self, message: bytes) -> bytes:
+        """The message with its DKIM-Signature header first."""
+        signature = self._sign(message, self.selector, self.domain, self.key,
+                               include_headers=list(self.HEADERS),
+                               canonicalize=(b"relaxed", b"relaxed"))
+        return signature.replace(b"\r\n", b"\n").replace(b"\n", CRLF) + message
+
+
+class MessageFactory:
+    """Builds the message of each recipient of one campaign (or of a proof)."""
+
+    def __init__(self, edition: BuiltEdition, config: Config, campaign: str, secret: bytes,
+                 *, dkim: DkimSigner | None = None, subject_prefix: str = "",
+                 web_url: str | None = None) -> None:
+        self.config, self.campaign, self.secret, self.dkim = config, campaign, secret, dkim
+        self.base = config.base_url.rstrip("/")
+        self.domain = config.sender_address.rpartition("@")[2] or "localhost"
+        self.web_url = _qp_value(web_url or config.issue_url(edition.issue.slug))
+        self.text = _Part(edition.text)
+        self.html = _Part(edition.html)
+        digest = hashlib.sha256(f"{campaign}|{edition.html}".encode()).hexdigest()[:24]
+        boundary = f"=_infolettre_{digest}"
+        headers = [
+            _header("From", _address(config.sender)),
+            *([_header("Reply-To", _address(config.reply_to))] if config.reply_to else []),
+            _header("Subject", subject_prefix + edition.issue.subject),
+            b"MIME-Version: 1.0",
+            _header("List-Id", f"InfoLettre <{config.list_id}>"),
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            f"Content-Language: {edition.issue.lang}".encode(),
+            f'Content-Type: multipart/alternative; boundary="{boundary}"'.encode(),
+        ]
+        self.static_headers = CRLF.join(headers) + CRLF
+        self.text_head = (f"\r\n--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
+        self.html_head = (f"\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self._date: tuple[dt.datetime | None, bytes] = (None, b"")
+
+    def message_id(self, recipient: Recipient) -> str:
+        """Deterministic per campaign and subscriber: a re-send carries the same id."""
+        digest = hashlib.sha256(f"{self.campaign}|{recipient.id}".encode()).hexdigest()[:16]
+        return f"<{self.campaign}.{recipient.id}.{digest}@{self.domain}>"
+
+    def unsubscribe_url(self, recipient: Recipient) -> str:
+        """The one-click unsubscribe link of a subscriber."""
+        token = tokens.sign(self.secret, UNSUBSCRIBE_PURPOSE, recipient.id, recipient.email)
+        return f"{self.base}/unsubscribe/{token}"
+
+    def _date_header(self, when: dt.datetime | None) -> bytes:
+        """The Date header, formatted once per second rather than once per message."""
+        stamp = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        if self._date[0] != stamp:
+            self._date = (stamp, f"Date: {format_datetime(stamp)}".encode())
+        return self._date[1]
+
+    def build(self, recipient: Recipient, when: dt.datetime | None = None) -> bytes:
+        """The complete message for ``recipient``, CRLF line ends, not dot-stuffed."""
+        url = self.unsubscribe_url(recipient)
+        mailto = (f"mailto:{self.config.unsubscribe_address}?subject="
+                  + quote(f"unsubscribe {url.rpartition('/')[2]}"))
+        values = {"unsubscribe_url": _qp_value(url), "web_url": self.web_url}
+        head = b"".join((
+            _header("To", formataddr((recipient.name, recipient.email), charset="utf-8")),
+            CRLF, self._date_header(when), CRLF,
+            f"Message-ID: {self.message_id(recipient)}".encode(), CRLF,
+            f"List-Unsubscribe: <{url}>,\r\n <{mailto}>".encode(), CRLF,
+            self.static_headers,
+        ))
+        message = b"".join((head, CRLF, b"This is a multipart message in MIME format.",
+                            self.text_head, self.text.encode(values),
+                            self.html_head, self.html.encode(values), self.tail))
+        return self.dkim.sign(message) if self.dkim else message
+

@@ -1,0 +1,230 @@
+"""Send an issue: to every active subscriber as one campaign, or as proofs.
+
+The edition is rendered and inlined once; each worker thread owns one transport
+session and one database connection, and loops: build the recipient's message
+(placeholder substitution), deliver it, record the outcome and claim the next
+row in one transaction (see ``journal``). Only one send runs per database at a
+time (a lock file beside it), so two processes never share a campaign.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .build import BuiltEdition
+from .config import Config
+from .errors import InfoLettreError
+from .journal import Claimed, Journal
+from .message import DkimSigner, MessageFactory, Recipient
+from .store import Store, connect
+from .transports.base import Envelope, Outcome, Result, Transport, TransportError
+
+__all__ = ["Audience", "SendSummary", "dkim_signer", "send_campaign", "send_proofs"]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Which active subscribers a campaign goes to."""
+
+    lang: str | None = None
+    centre: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("lang", self.lang), ("centre", self.centre)) if v}
+
+
+@dataclass
+class SendSummary:
+    """What a run of ``send`` did, and where the campaign stands."""
+
+    campaign: str
+    created: bool
+    recovered_in_doubt: int = 0
+    this_run: Counter = field(default_factory=Counter)
+    counts: dict[str, int] = field(default_factory=dict)
+    troubles: list[tuple[str, str, int, str]] = field(default_factory=list)
+    stopped: str = ""
+    seconds: float = 0.0
+
+
+def dkim_signer(config: Config) -> DkimSigner | None:
+    """The DKIM signer of the configuration, or None when no key is configured."""
+    key = config.secrets.get("INFOLETTRE_DKIM_KEY", "").encode()
+    path = config.secrets.get("INFOLETTRE_DKIM_KEY_FILE")
+    if path and not key:
+        try:
+            key = Path(path).read_bytes()
+        except OSError as exc:
+            raise InfoLettreError(f"INFOLETTRE_DKIM_KEY_FILE={path}: {exc.strerror}") from None
+    if not key:
+        return None
+    if not (config.dkim_domain and config.dkim_selector):
+        raise InfoLettreError("a DKIM key is set: give dkim_domain and dkim_selector in the "
+                              "configuration")
+    return DkimSigner(config.dkim_domain, config.dkim_selector, key)
+
+
+class _Lock:
+    """An exclusive lock on the database's sending, released at exit (or death)."""
+
+    def __init__(self, db: Path) -> None:
+        self.path = db.with_name(db.name + ".send.lock")
+
+    def __enter__(self) -> _Lock:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise InfoLettreError(f"another `infolettre send` is running on {self.path.parent}"
+                                  "; wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+class _Run:
+    """Shared state of the workers of one run."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = Counter()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.lock = threading.Lock()
+
+    def count(self, outcome: str) -> None:
+        with self.lock:
+            self.done[outcome] += 1
+
+    def fail(self, exc: BaseException) -> None:
+        with self.lock:
+            if self.error is None:
+                self.error = exc
+        self.stop.set()
+
+
+def _worker(config: Config, transport: Transport, factory: MessageFactory, campaign_id: int,
+            run: _Run, max_attempts: int, retry_base: float) -> None:
+    journal = Journal(connect(config.db))
+    session = None
+    claimed: Claimed | None = None
+    try:
+        session = transport.open()
+        claimed = journal.claim(campaign_id)
+        while not run.stop.is_set():
+            if claimed is None:
+                due = journal.next_due(campaign_id)
+                if due is None:
+                    return
+                run.stop.wait(max(0.05, min(due - time.time(), 1.0)))
+                claimed = journal.claim(campaign_id)
+                continue
+            if claimed.status != "active":
+                result = Result(Outcome.FAILED, f"not sent: the subscriber is {claimed.status}")
+            else:
+                data = factory.build(Recipient(claimed.subscriber_id, claimed.email,
+                                               claimed.name))
+                try:
+                    result = session.send(Envelope(config.envelope_from, claimed.email, data))
+                except TransportError as exc:
+                    journal.release(campaign_id, claimed, f"not sent: {exc}")
+                    claimed = None
+                    raise
+            run.count(result.outcome.value)
+            claimed = journal.finish_and_claim(campaign_id, claimed, result, max_attempts,
+                                               retry_base, claim=not run.stop.is_set())
+        if claimed is not None:
+            journal.release(campaign_id, claimed, "not sent: the run was stopped")
+    except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
+        run.fail(exc)
+    finally:
+        if session is not None:
+            session.close()
+        journal.conn.close()
+
+
+def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *,
+                  audience: Audience = Audience(), resend_in_doubt: bool = False,
+                  max_attempts: int = 5, retry_base: float = 2.0,
+                  progress: Callable[[int, int, Counter], None] | None = None,
+                  ) -> SendSummary:
+    """Send ``edition`` to its campaign's pending rows; safe to run again to continue.
+
+    ``progress(done, total, outcomes)`` is called a few times a second from this
+    thread. KeyboardInterrupt stops the workers after their current message and
+    is raised again once the journal is consistent.
+    """
+    started = time.monotonic()
+    issue = edition.issue
+    with _Lock(config.db), Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
+        journal = Journal(store.conn)
+        campaign, created = journal.campaign(issue.slug, issue.subject, audience.as_dict())
+        summary = SendSummary(issue.slug, created)
+        summary.recovered_in_doubt = journal.recover(campaign.id)
+        if resend_in_doubt:
+            journal.requeue_in_doubt(campaign.id)
+        counts = journal.counts(campaign.id)
+        todo = counts["pending"] + counts["retry"]
+        factory = MessageFactory(edition, config, issue.slug, store.secret,
+                                 dkim=dkim_signer(config))
+        run = _Run(todo)
+        workers = [threading.Thread(
+            target=_worker, name=f"send-{n}", daemon=True,
+            args=(config, transport, factory, campaign.id, run, max_attempts, retry_base))
+            for n in range(max(1, min(transport.connections, todo)))] if todo else []
+        for worker in workers:
+            worker.start()
+        interrupted = False
+        try:
+            while any(w.is_alive() for w in workers):
+                for worker in workers:
+                    worker.join(0.2)
+                if progress:
+                    progress(sum(run.done.values()), run.total, run.done)
+        except KeyboardInterrupt:
+            interrupted = True
+            run.stop.set()
+            for worker in workers:
+                worker.join()
+        if progress:
+            progress(sum(run.done.values()), run.total, run.done)
+        summary.this_run = run.done
+        summary.counts = journal.counts(campaign.id)
+        summary.troubles = journal.troubles(campaign.id)
+        summary.seconds = time.monotonic() - started
+        if interrupted:
+            raise KeyboardInterrupt
+        if run.error is not None:
+            if isinstance(run.error, InfoLettreError):
+                summary.stopped = str(run.error)
+            else:
+                raise run.error
+    return summary
+
+
+def send_proofs(edition: BuiltEdition, config: Config, transport: Transport,
+                addresses: list[str]) -> list[tuple[str, Result]]:
+    """Send the issue to ``addresses`` as proofs: no journal, no subscriber touched."""
+    secret = (config.secrets.get("INFOLETTRE_SECRET") or "proof").encode()
+    factory = MessageFactory(edition, config, f"{edition.issue.slug}-proof", secret,
+                             dkim=dkim_signer(config), subject_prefix="[TEST] ")
+    session = transport.open()
+    results = []
+    try:
+        for n, address in enumerate(addresses):
+            data = factory.build(Recipient(-(n + 1), address))
+            results.append((address, session.send(
+                Envelope(config.envelope_from, address, data))))
+    finally:
+        session.close()
+    return results
