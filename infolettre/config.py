@@ -12,9 +12,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import InfoLettreError
 from .fields import closest

@@ -23,7 +23,7 @@ from . import placeholders, tokens
 from .build import BuiltEdition
 from .config import Config
 
-__all__ = ["DkimSigner", "MessageFactory", "Recipient", "UNSUBSCRIBE_PURPOSE"]
+__all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient"]
 
 CRLF = b"\r\n"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"

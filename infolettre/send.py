@@ -145,7 +145,7 @@ def _worker(config: Config, transport: Transport, factory: MessageFactory, campa
                                                retry_base, claim=not run.stop.is_set())
         if claimed is not None:
             journal.release(campaign_id, claimed, "not sent: the run was stopped")
-    except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
+    except BaseException as exc:
         run.fail(exc)
     finally:
         if session is not None:

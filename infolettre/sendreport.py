@@ -42,7 +42,7 @@ def describe_dry_run(edition: BuiltEdition, config: Config, audience: Audience,
              + (" (" + ", ".join(f"{n} {lang}" for lang, n in sorted(by_lang.items())) + ")"
                 if by_lang else "")]
     if first is None:
-        return "\n".join(lines + ["nobody to send to: import subscribers first"])
+        return "\n".join([*lines, "nobody to send to: import subscribers first"])
     factory = MessageFactory(edition, config, edition.issue.slug, secret)
     raw = factory.build(Recipient(first.id, first.email, first.name))
     message = email.message_from_bytes(raw, policy=email.policy.default)

@@ -120,6 +120,7 @@ def connect(path: Path) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         raise InfoLettreError(f"{path}: cannot open the database: {exc}") from None
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA secure_delete = ON")  # erased personal data is overwritten
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -267,13 +268,17 @@ class Store:
     def forget(self, email: str) -> bool:
         """Erase a subscriber's personal data, keeping only a hash in the suppression list.
 
-        The journal rows go with the subscriber (ON DELETE CASCADE). Returns False
-        when the address was not in the database (it is suppressed all the same).
+        The history and journal rows go with the subscriber (ON DELETE CASCADE);
+        secure_delete overwrites the freed pages and a checkpoint empties the
+        write-ahead log, so no copy stays in the file. Returns False when the
+        address was not in the database (it is suppressed all the same).
         """
-        self.conn.execute("INSERT OR IGNORE INTO suppressed VALUES (?, ?, 'erased')",
-                          (self.email_hash(email), now()))
-        cursor = self.conn.execute("DELETE FROM subscribers WHERE email = ?",
-                                   (normalise_email(email),))
+        with self.transaction():
+            self.conn.execute("INSERT OR IGNORE INTO suppressed VALUES (?, ?, 'erased')",
+                              (self.email_hash(email), now()))
+            cursor = self.conn.execute("DELETE FROM subscribers WHERE email = ?",
+                                       (normalise_email(email),))
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return cursor.rowcount > 0
 
 

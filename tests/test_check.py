@@ -94,7 +94,7 @@ HOSTILE_FILES = {
 def test_no_traceback_whatever_the_file_holds(name: str, tmp_path: Path) -> None:
     path = tmp_path / name
     path.write_bytes(HOSTILE_FILES[name])
-    result = subprocess.run([sys.executable, "-m", "infolettre.cli", "check", str(path)],
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(path)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr

@@ -39,7 +39,7 @@ def test_bad_configuration_is_a_message(tmp_path: Path) -> None:
 
 
 def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "infolettre.cli", "build",
+    result = subprocess.run([sys.executable, "-m", "infolettre", "build",
                              str(tmp_path / "missing"), "--out", str(tmp_path / "o")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr

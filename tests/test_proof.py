@@ -61,7 +61,7 @@ def test_phone_layout_stacks_the_agenda(chromium, local_build: Path) -> None:
 def test_proof_command_writes_both_screenshots(chromium, tmp_path: Path) -> None:
     # In a process of its own: Playwright's sync API allows one driver per thread,
     # and the ``chromium`` fixture holds this one's.
-    result = subprocess.run([sys.executable, "-m", "infolettre.cli", "proof", str(SAMPLE),
+    result = subprocess.run([sys.executable, "-m", "infolettre", "proof", str(SAMPLE),
                              "--out", str(tmp_path / "proof")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
