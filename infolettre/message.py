@@ -10,6 +10,7 @@ characters whatever its length.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import re
@@ -39,24 +40,41 @@ class Recipient:
     name: str = ""
 
 
+def _no_leading_dots(encoded: bytes) -> bytes:
+    """Write a '.' that starts a line as '=2E', so the message never needs dot-stuffing.
+
+    SMTP doubles a line's leading dot on the wire; encoding it instead lets the
+    transport send the prepared bytes as they are (and QP decodes it back).
+    """
+    encoded = encoded.replace(b"\r\n.", b"\r\n=2E")
+    return b"=2E" + encoded[1:] if encoded.startswith(b".") else encoded
+
+
 def _qp_piece(text: str) -> bytes:
-    """Quoted-printable for a static piece; lines <= 75 so a soft break still fits."""
+    """Quoted-printable for a static piece; lines <= 73, so a soft break and a '=2E' fit."""
     latin = text.encode("utf-8").decode("latin-1")  # quoprimime works on byte values
-    return quoprimime.body_encode(latin, maxlinelen=75, eol="\r\n").encode("ascii")
+    return _no_leading_dots(quoprimime.body_encode(latin, maxlinelen=73, eol="\r\n")
+                            .encode("ascii"))
+
+
+_PLAIN_URL_RE = re.compile(r"^[!-<>-~]+$")  # printable ASCII but '=': nothing to escape
 
 
 def _qp_value(value: str) -> bytes:
     """Quoted-printable for a personal value, in lines of at most 76 characters."""
+    if _PLAIN_URL_RE.match(value):  # the usual case: a URL, cut in lines of 73
+        lines = [value[i:i + 73] for i in range(0, len(value), 73)]
+        return _no_leading_dots("=\r\n".join(lines).encode("ascii"))
     out, line = [], ""
     for byte in value.encode("utf-8"):
         char = chr(byte)
         piece = char if 33 <= byte <= 126 and char != "=" else f"={byte:02X}"
-        if len(line) + len(piece) > 75:
+        if len(line) + len(piece) > 72:
             out.append(line + "=")
             line = ""
         line += piece
     out.append(line)
-    return "\r\n".join(out).encode("ascii")
+    return _no_leading_dots("\r\n".join(out).encode("ascii"))
 
 
 class _Part:
@@ -81,6 +99,26 @@ def _header(name: str, value: str) -> bytes:
     charset = "us-ascii" if value.isascii() else "utf-8"
     encoded = Header(value, charset, header_name=name).encode(maxlinelen=76)
     return f"{name}: {encoded}".replace("\n", "\r\n").encode("ascii")
+
+
+_PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9 .'-]*$")
+
+
+def _to_header(name: str, address: str) -> bytes:
+    """``To: Name <address>``; names outside plain ASCII as one RFC 2047 base64 word.
+
+    Per recipient, so it avoids email.header's general (and slower) machinery
+    for the usual short name; a long one still goes through it.
+    """
+    if not name:
+        return f"To: {address}".encode("ascii")
+    if _PLAIN_NAME_RE.match(name):
+        quoted = f'"{name}"' if "." in name or "'" in name else name
+        return f"To: {quoted} <{address}>".encode("ascii")
+    encoded = base64.b64encode(name.encode("utf-8")).decode("ascii")
+    if len(encoded) <= 60:
+        return f"To: =?utf-8?b?{encoded}?= <{address}>".encode("ascii")
+    return _header("To", formataddr((name, address), charset="utf-8"))
 
 
 def _address(value: str) -> str:
@@ -159,13 +197,13 @@ class MessageFactory:
         return self._date[1]
 
     def build(self, recipient: Recipient, when: dt.datetime | None = None) -> bytes:
-        """The complete message for ``recipient``, CRLF line ends, not dot-stuffed."""
+        """The complete message for ``recipient``, CRLF line ends, no line starting with '.'."""
         url = self.unsubscribe_url(recipient)
         mailto = (f"mailto:{self.config.unsubscribe_address}?subject="
                   + quote(f"unsubscribe {url.rpartition('/')[2]}"))
         values = {"unsubscribe_url": _qp_value(url), "web_url": self.web_url}
         head = b"".join((
-            _header("To", formataddr((recipient.name, recipient.email), charset="utf-8")),
+            _to_header(recipient.name, recipient.email),
             CRLF, self._date_header(when), CRLF,
             f"Message-ID: {self.message_id(recipient)}".encode(), CRLF,
             f"List-Unsubscribe: <{url}>,\r\n <{mailto}>".encode(), CRLF,

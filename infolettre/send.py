@@ -135,7 +135,8 @@ def _worker(config: Config, transport: Transport, factory: MessageFactory, campa
                 data = factory.build(Recipient(claimed.subscriber_id, claimed.email,
                                                claimed.name))
                 try:
-                    result = session.send(Envelope(config.envelope_from, claimed.email, data))
+                    result = session.send(Envelope(config.envelope_from, claimed.email, data,
+                                                           dot_safe=True))
                 except TransportError as exc:
                     journal.release(campaign_id, claimed, f"not sent: {exc}")
                     claimed = None
@@ -224,7 +225,7 @@ def send_proofs(edition: BuiltEdition, config: Config, transport: Transport,
         for n, address in enumerate(addresses):
             data = factory.build(Recipient(-(n + 1), address))
             results.append((address, session.send(
-                Envelope(config.envelope_from, address, data))))
+                Envelope(config.envelope_from, address, data, dot_safe=True))))
     finally:
         session.close()
     return results

@@ -37,6 +37,7 @@ class Script:
     rcpt: dict[str, list[str]] = field(default_factory=dict)  # address -> replies, in turn
     drop_after_data: set[str] = field(default_factory=set)   # take it, then hang up
     data_delay: float = 0.0                 # seconds before answering the data
+    pipelining: bool = True                 # advertise PIPELINING (RFC 2920)
 
 
 class Handler:
@@ -54,6 +55,8 @@ class Handler:
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
+        if self.script.pipelining and "250-PIPELINING" not in responses:
+            responses.insert(1, "250-PIPELINING")
         if not getattr(session, "counted", False):
             session.counted = True
             session.sent = 0

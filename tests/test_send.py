@@ -66,10 +66,11 @@ def test_a_connection_carries_at_most_its_cap(tmp_path: Path) -> None:
     assert smtp.handler.connections == 3
 
 
-def test_421_reconnects_and_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_421_reconnects_and_loses_nothing(tmp_path: Path, pipelining: bool) -> None:
     config = sending_config(tmp_path)
     addresses = populate(config, 30)
-    with FakeSmtp(Script(close_after=4)) as smtp:
+    with FakeSmtp(Script(close_after=4, pipelining=pipelining)) as smtp:
         summary = send_campaign(edition(config), config,
                                 from_dsn(smtp.dsn(connections=2)), **FAST)
     assert summary.counts["sent"] == 30, summary.troubles
@@ -77,12 +78,13 @@ def test_421_reconnects_and_loses_nothing(tmp_path: Path) -> None:
     assert smtp.handler.connections >= 30 // 4
 
 
-def test_451_is_retried_with_backoff_and_550_bounces(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_451_is_retried_with_backoff_and_550_bounces(tmp_path: Path, pipelining: bool) -> None:
     config = sending_config(tmp_path)
     addresses = populate(config, 10)
     later, gone = addresses[2], addresses[5]
     script = Script(rcpt={later: ["451 4.3.0 Greylisted, try again later"] * 2,
-                          gone: ["550 5.1.1 No such user"]})
+                          gone: ["550 5.1.1 No such user"]}, pipelining=pipelining)
     with FakeSmtp(script) as smtp:
         summary = send_campaign(edition(config), config, from_dsn(smtp.dsn()), **FAST)
     assert summary.counts == {**summary.counts, "sent": 9, "failed": 1, "retry": 0}

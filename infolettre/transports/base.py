@@ -58,6 +58,9 @@ class Envelope:
     sender: str
     recipient: str
     data: bytes
+    #: True when no line of ``data`` starts with '.', so SMTP need not dot-stuff it
+    #: (MessageFactory guarantees it; anything else gets scanned).
+    dot_safe: bool = False
 
 
 class Session(ABC):

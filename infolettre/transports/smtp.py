@@ -148,24 +148,43 @@ class _SmtpSession(Session):
         self._rset()
         return Result(Outcome.FAILED, detail, bounce=bounce)
 
+    def _envelope(self, envelope: Envelope) -> tuple[tuple[int, str], ...]:
+        """MAIL, RCPT and DATA, in one write when the server supports PIPELINING."""
+        assert self.smtp is not None
+        if not self.smtp.has_extn("pipelining"):
+            return (self._command("mail", envelope.sender),
+                    self._command("rcpt", envelope.recipient),
+                    self._command("docmd", "DATA"))
+        try:
+            self.smtp.send(f"MAIL FROM:<{envelope.sender}>\r\nRCPT TO:<{envelope.recipient}>"
+                           "\r\nDATA\r\n".encode())
+            replies = tuple(self.smtp.getreply() for _ in range(3))
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _Dropped(str(exc) or type(exc).__name__, complete=False) from None
+        return tuple((code, _text(reply)) for code, reply in replies)
+
     def _transaction(self, envelope: Envelope) -> Result:
-        code, reply = self._command("mail", envelope.sender)
-        if code >= 500:
+        (code, reply), rcpt, data_reply = self._envelope(envelope)
+        if data_reply[0] == 354 and (code != 250 or rcpt[0] not in (250, 251)):
+            # A server that took DATA after refusing the envelope: end it empty.
+            self._command("docmd", ".")
+        if code >= 500 and code != 503:
             self._rset()
             raise TransportError(f"{self.t.host}:{self.t.port} refused the sender "
                                  f"{envelope.sender}: {code} {reply}")
         if code != 250:
             return self._refused("MAIL", code, reply, bounce=False)
-        code, reply = self._command("rcpt", envelope.recipient)
+        code, reply = rcpt
         if code not in (250, 251):
             return self._refused("RCPT", code, reply, bounce=True)
-        code, reply = self._command("docmd", "DATA")
+        code, reply = data_reply
         if code != 354:
             return self._refused("DATA", code, reply, bounce=False)
         data = envelope.data
-        if data.startswith(b"."):
-            data = b"." + data
-        data = data.replace(b"\r\n.", b"\r\n..")
+        if not envelope.dot_safe:
+            if data.startswith(b"."):
+                data = b"." + data
+            data = data.replace(b"\r\n.", b"\r\n..")
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         assert self.smtp is not None
