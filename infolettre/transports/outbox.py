@@ -61,4 +61,4 @@ class OutboxTransport(Transport):
         return _OutboxSession(self.root)
 
     def describe(self) -> str:
-        return f"outbox://{self.root}"
+        return f"outbox://{self.root} (one file per message in {self.root / 'new'}/)"
