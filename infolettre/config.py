@@ -54,6 +54,8 @@ class Config:
     db: Path = Path("infolettre.db")
     #: Transport DSN ($INFOLETTRE_TRANSPORT overrides): outbox://PATH or smtp://HOST:PORT?…
     transport: str = "outbox://outbox"
+    #: Environment variable holding the API key of an HTTP transport without one in its DSN.
+    api_key_env: str = "INFOLETTRE_API_KEY"
     #: DKIM signing domain and selector; the key comes from $INFOLETTRE_DKIM_KEY(_FILE).
     dkim_domain: str = ""
     dkim_selector: str = ""
@@ -85,7 +87,7 @@ class Config:
 _TYPES: dict[str, type] = {
     "base_url": str, "issues_dir": Path, "templates_dir": Path, "max_body_chars": int,
     "sender": str, "reply_to": str, "list_id": str, "bounce_address": str,
-    "unsubscribe_email": str, "db": Path, "transport": str, "dkim_domain": str,
+    "unsubscribe_email": str, "db": Path, "transport": str, "api_key_env": str, "dkim_domain": str,
     "dkim_selector": str,
 }
 #: Environment variables holding secrets, and what each is for.
@@ -143,7 +145,10 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         config = replace(config, transport=env["INFOLETTRE_TRANSPORT"])
     if env.get("INFOLETTRE_DB"):
         config = replace(config, db=Path(env["INFOLETTRE_DB"]))
-    config = replace(config, secrets={k: env[k] for k in SECRET_VARS if env.get(k)})
+    secrets = {k: env[k] for k in SECRET_VARS if env.get(k)}
+    if env.get(config.api_key_env):
+        secrets["api_key"] = env[config.api_key_env]
+    config = replace(config, secrets=secrets)
     for key in ("sender", "reply_to", "bounce_address", "unsubscribe_email"):
         value = getattr(config, key)
         if value and "@" not in parseaddr(value)[1]:

@@ -148,47 +148,56 @@ class Journal:
         return cursor.rowcount
 
     # -- a worker's loop ---------------------------------------------------------------------
-    def _claim(self, campaign_id: int) -> Claimed | None:
+    def _claim(self, campaign_id: int, limit: int) -> list[Claimed]:
+        rows: list[tuple[int, int]] = []
         for state, due in (("pending", 0.0), ("retry", time.time())):
-            row = self.conn.execute(
+            if len(rows) >= limit:
+                break
+            rows += self.conn.execute(
                 "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, "
-                "updated_at = ? WHERE campaign_id = ? AND subscriber_id = ("
+                "updated_at = ? WHERE campaign_id = ? AND subscriber_id IN ("
                 "  SELECT subscriber_id FROM deliveries WHERE campaign_id = ? AND state = ? "
-                "  AND next_at <= ? LIMIT 1) RETURNING subscriber_id, attempts",
-                (now(), campaign_id, campaign_id, state, due)).fetchone()
-            if row:
-                who = self.conn.execute("SELECT email, name, status FROM subscribers "
-                                        "WHERE id = ?", (row[0],)).fetchone()
-                return Claimed(row[0], who[0], who[1], who[2], row[1])
-        return None
+                "  AND next_at <= ? LIMIT ?) RETURNING subscriber_id, attempts",
+                (now(), campaign_id, campaign_id, state, due, limit - len(rows))).fetchall()
+        if not rows:
+            return []
+        attempts = dict(rows)
+        marks = ",".join("?" * len(rows))
+        who = self.conn.execute(f"SELECT id, email, name, status FROM subscribers "
+                                f"WHERE id IN ({marks}) ORDER BY id", list(attempts)).fetchall()
+        return [Claimed(sid, email, name, status, attempts[sid])
+                for sid, email, name, status in who]
 
-    def claim(self, campaign_id: int) -> Claimed | None:
-        """Take the next due row (committed as in flight before returning)."""
-        return self.finish_and_claim(campaign_id, None, None, 0, 0.0)
+    def claim(self, campaign_id: int, limit: int = 1) -> list[Claimed]:
+        """Take up to ``limit`` due rows (committed as in flight before returning)."""
+        return self.finish_and_claim(campaign_id, [], 0, 0.0, limit=limit)
 
-    def finish_and_claim(self, campaign_id: int, done: Claimed | None, result: Result | None,
-                         max_attempts: int, retry_base: float, *, claim: bool = True
-                         ) -> Claimed | None:
-        """Record the outcome of ``done`` and claim the next row, in one transaction."""
+    def finish_and_claim(self, campaign_id: int, done: list[tuple[Claimed, Result]],
+                         max_attempts: int, retry_base: float, *, limit: int = 1
+                         ) -> list[Claimed]:
+        """Record the outcomes of ``done`` and claim the next rows, in one transaction.
+
+        ``limit`` 0 claims nothing (the run is stopping).
+        """
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            if done is not None and result is not None:
-                self._record(campaign_id, done, result, max_attempts, retry_base)
-            claimed = self._claim(campaign_id) if claim else None
+            for claimed, result in done:
+                self._record(campaign_id, claimed, result, max_attempts, retry_base)
+            claimed_now = self._claim(campaign_id, limit) if limit else []
             self.conn.execute("COMMIT")
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
-        return claimed
+        return claimed_now
 
-    def release(self, campaign_id: int, claimed: Claimed, detail: str) -> None:
-        """Give back a row that was never sent (the transport stopped before it)."""
+    def release(self, campaign_id: int, claimed: list[Claimed], detail: str) -> None:
+        """Give back rows that were never sent (the transport stopped before them)."""
         with self.conn:
-            self.conn.execute(
+            self.conn.executemany(
                 "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, "
                 "detail = ?, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
-                (detail, now(), campaign_id, claimed.subscriber_id))
+                [(detail, now(), campaign_id, c.subscriber_id) for c in claimed])
 
     def _record(self, campaign_id: int, done: Claimed, result: Result, max_attempts: int,
                 retry_base: float) -> None:

@@ -28,7 +28,6 @@ __all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient"]
 
 CRLF = b"\r\n"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
-_TOKEN_SPLIT = re.compile(r"(%%(?:" + "|".join(placeholders.NAMES) + r")%%)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,43 @@ class Recipient:
     id: int
     email: str
     name: str = ""
+
+
+@dataclass(frozen=True)
+class Content:
+    """What every message of a campaign shares, for transports that are not SMTP.
+
+    ``html`` and ``text`` still hold the ``%%placeholders%%`` of the personal values;
+    an HTTP API either substitutes them itself (templating) or gets each message's
+    filled copy.
+    """
+
+    campaign: str
+    sender_name: str
+    sender_email: str
+    envelope_from: str
+    reply_to: str
+    subject: str
+    html: str
+    text: str
+    lang: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One recipient's message: personal values, and the whole MIME message on demand."""
+
+    recipient: Recipient
+    values: dict[str, str]
+    message_id: str
+    list_unsubscribe: str
+    correlation: str
+    factory: MessageFactory
+
+    def mime(self) -> bytes:
+        """The complete message, as SMTP and the outbox send it."""
+        return self.factory.build(self.recipient)
 
 
 def _no_leading_dots(encoded: bytes) -> bytes:
@@ -81,9 +117,9 @@ class _Part:
     """One body part cut at its placeholders: encoded pieces and the names between them."""
 
     def __init__(self, content: str) -> None:
-        chunks = _TOKEN_SPLIT.split(content.replace("\r\n", "\n").replace("\n", "\r\n"))
-        self.pieces = [_qp_piece(chunk) for chunk in chunks[0::2]]
-        self.names = [token.strip("%") for token in chunks[1::2]]
+        pieces, self.names = placeholders.split(
+            content.replace("\r\n", "\n").replace("\n", "\r\n"))
+        self.pieces = [_qp_piece(piece) for piece in pieces]
 
     def encode(self, values: dict[str, bytes]) -> bytes:
         out = [self.pieces[0]]
@@ -154,9 +190,12 @@ class MessageFactory:
                  *, dkim: DkimSigner | None = None, subject_prefix: str = "",
                  web_url: str | None = None) -> None:
         self.config, self.campaign, self.secret, self.dkim = config, campaign, secret, dkim
+        self.edition = edition
+        self.subject = subject_prefix + edition.issue.subject
         self.base = config.base_url.rstrip("/")
         self.domain = config.sender_address.rpartition("@")[2] or "localhost"
-        self.web_url = _qp_value(web_url or config.issue_url(edition.issue.slug))
+        self.web_url_text = web_url or config.issue_url(edition.issue.slug)
+        self.web_url = _qp_value(self.web_url_text)
         self.text = _Part(edition.text)
         self.html = _Part(edition.html)
         digest = hashlib.sha256(f"{campaign}|{edition.html}".encode()).hexdigest()[:24]
@@ -164,7 +203,7 @@ class MessageFactory:
         headers = [
             _header("From", _address(config.sender)),
             *([_header("Reply-To", _address(config.reply_to))] if config.reply_to else []),
-            _header("Subject", subject_prefix + edition.issue.subject),
+            _header("Subject", self.subject),
             b"MIME-Version: 1.0",
             _header("List-Id", f"InfoLettre <{config.list_id}>"),
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
@@ -178,6 +217,31 @@ class MessageFactory:
                           "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
         self.tail = f"\r\n--{boundary}--\r\n".encode()
         self._date: tuple[dt.datetime | None, bytes] = (None, b"")
+
+    def content(self) -> Content:
+        """The shared part of the campaign's messages (for API transports)."""
+        name, address = parseaddr(self.config.sender)
+        return Content(
+            campaign=self.campaign, sender_name=name, sender_email=address,
+            envelope_from=self.config.envelope_from,
+            reply_to=parseaddr(self.config.reply_to)[1] if self.config.reply_to else "",
+            subject=self.subject, html=self.edition.html, text=self.edition.text,
+            lang=self.edition.issue.lang,
+            headers={"List-Id": f"InfoLettre <{self.config.list_id}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+
+    def outgoing(self, recipient: Recipient) -> Outgoing:
+        """A recipient's personal values, with the MIME message available on demand."""
+        url = self.unsubscribe_url(recipient)
+        return Outgoing(recipient, {"unsubscribe_url": url, "web_url": self.web_url_text},
+                        self.message_id(recipient), self.list_unsubscribe(url),
+                        f"{self.campaign}:{recipient.id}", self)
+
+    def list_unsubscribe(self, url: str) -> str:
+        """The List-Unsubscribe value: the one-click URL, then a mailto: fallback."""
+        mailto = (f"mailto:{self.config.unsubscribe_address}?subject="
+                  + quote(f"unsubscribe {url.rpartition('/')[2]}"))
+        return f"<{url}>, <{mailto}>"
 
     def message_id(self, recipient: Recipient) -> str:
         """Deterministic per campaign and subscriber: a re-send carries the same id."""
@@ -199,14 +263,13 @@ class MessageFactory:
     def build(self, recipient: Recipient, when: dt.datetime | None = None) -> bytes:
         """The complete message for ``recipient``, CRLF line ends, no line starting with '.'."""
         url = self.unsubscribe_url(recipient)
-        mailto = (f"mailto:{self.config.unsubscribe_address}?subject="
-                  + quote(f"unsubscribe {url.rpartition('/')[2]}"))
         values = {"unsubscribe_url": _qp_value(url), "web_url": self.web_url}
         head = b"".join((
             _to_header(recipient.name, recipient.email),
             CRLF, self._date_header(when), CRLF,
             f"Message-ID: {self.message_id(recipient)}".encode(), CRLF,
-            f"List-Unsubscribe: <{url}>,\r\n <{mailto}>".encode(), CRLF,
+            f"List-Unsubscribe: {self.list_unsubscribe(url)}".replace(", ", ",\r\n ")
+            .encode(), CRLF,
             self.static_headers,
         ))
         message = b"".join((head, CRLF, b"This is a multipart message in MIME format.",

@@ -12,13 +12,24 @@ import re
 from collections.abc import Mapping
 from typing import overload
 
-__all__ = ["NAMES", "UNSUBSCRIBE_URL", "WEB_URL", "fill", "token"]
+__all__ = ["NAMES", "UNSUBSCRIBE_URL", "WEB_URL", "fill", "split", "token"]
 
 #: Names of the values every edition may hold.
 NAMES = ("unsubscribe_url", "web_url")
 
 _TOKEN_RE = re.compile(r"%%(" + "|".join(NAMES) + r")%%")
 _TOKEN_RE_B = re.compile(_TOKEN_RE.pattern.encode())
+_SPLIT_RE = re.compile(r"(%%(?:" + "|".join(NAMES) + r")%%)")
+
+
+def split(text: str) -> tuple[list[str], list[str]]:
+    """``text`` cut at its placeholders: the n+1 static pieces and the n names between.
+
+    Whatever is done to the static pieces (encoding, escaping) can then be done
+    once per edition, and only the values per recipient.
+    """
+    chunks = _SPLIT_RE.split(text)
+    return chunks[0::2], [c.strip("%") for c in chunks[1::2]]
 
 
 def token(name: str) -> str:

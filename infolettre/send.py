@@ -24,7 +24,7 @@ from .errors import InfoLettreError
 from .journal import Claimed, Journal
 from .message import DkimSigner, MessageFactory, Recipient
 from .store import Store, connect
-from .transports.base import Envelope, Outcome, Result, Transport, TransportError
+from .transports.base import Outcome, Result, Transport, TransportError
 
 __all__ = ["Audience", "SendSummary", "dkim_signer", "send_campaign", "send_proofs"]
 
@@ -116,35 +116,42 @@ class _Run:
 def _worker(config: Config, transport: Transport, factory: MessageFactory, campaign_id: int,
             run: _Run, max_attempts: int, retry_base: float) -> None:
     journal = Journal(connect(config.db))
+    content = factory.content()
+    size = transport.batch_size
     session = None
-    claimed: Claimed | None = None
+    claimed: list[Claimed] = []
     try:
         session = transport.open()
-        claimed = journal.claim(campaign_id)
+        claimed = journal.claim(campaign_id, size)
         while not run.stop.is_set():
-            if claimed is None:
+            if not claimed:
                 due = journal.next_due(campaign_id)
                 if due is None:
                     return
                 run.stop.wait(max(0.05, min(due - time.time(), 1.0)))
-                claimed = journal.claim(campaign_id)
+                claimed = journal.claim(campaign_id, size)
                 continue
-            if claimed.status != "active":
-                result = Result(Outcome.FAILED, f"not sent: the subscriber is {claimed.status}")
-            else:
-                data = factory.build(Recipient(claimed.subscriber_id, claimed.email,
-                                               claimed.name))
+            done: list[tuple[Claimed, Result]] = [
+                (c, Result(Outcome.FAILED, f"not sent: the subscriber is {c.status}"))
+                for c in claimed if c.status != "active"]
+            active = [c for c in claimed if c.status == "active"]
+            if active:
+                batch = [factory.outgoing(Recipient(c.subscriber_id, c.email, c.name))
+                         for c in active]
                 try:
-                    result = session.send(Envelope(config.envelope_from, claimed.email, data,
-                                                           dot_safe=True))
+                    results = session.send_batch(content, batch)
                 except TransportError as exc:
-                    journal.release(campaign_id, claimed, f"not sent: {exc}")
-                    claimed = None
+                    journal.release(campaign_id, active, f"not sent: {exc}")
+                    journal.finish_and_claim(campaign_id, done, max_attempts, retry_base,
+                                             limit=0)
+                    claimed = []
                     raise
-            run.count(result.outcome.value)
-            claimed = journal.finish_and_claim(campaign_id, claimed, result, max_attempts,
-                                               retry_base, claim=not run.stop.is_set())
-        if claimed is not None:
+                done += zip(active, results, strict=True)
+            for _, result in done:
+                run.count(result.outcome.value)
+            claimed = journal.finish_and_claim(campaign_id, done, max_attempts, retry_base,
+                                               limit=0 if run.stop.is_set() else size)
+        if claimed:
             journal.release(campaign_id, claimed, "not sent: the run was stopped")
     except BaseException as exc:
         run.fail(exc)
@@ -178,11 +185,13 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
         todo = counts["pending"] + counts["retry"]
         factory = MessageFactory(edition, config, issue.slug, store.secret,
                                  dkim=dkim_signer(config))
+        transport.fit(factory.content())
         run = _Run(todo)
         workers = [threading.Thread(
             target=_worker, name=f"send-{n}", daemon=True,
             args=(config, transport, factory, campaign.id, run, max_attempts, retry_base))
-            for n in range(max(1, min(transport.connections, todo)))] if todo else []
+            for n in range(max(1, min(transport.connections,
+                                      -(-todo // transport.batch_size))))] if todo else []
         for worker in workers:
             worker.start()
         interrupted = False
@@ -197,6 +206,7 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
             run.stop.set()
             for worker in workers:
                 worker.join()
+        transport.close()
         if progress:
             progress(sum(run.done.values()), run.total, run.done)
         summary.this_run = run.done
@@ -219,13 +229,12 @@ def send_proofs(edition: BuiltEdition, config: Config, transport: Transport,
     secret = (config.secrets.get("INFOLETTRE_SECRET") or "proof").encode()
     factory = MessageFactory(edition, config, f"{edition.issue.slug}-proof", secret,
                              dkim=dkim_signer(config), subject_prefix="[TEST] ")
+    batch = [factory.outgoing(Recipient(-(n + 1), address))
+             for n, address in enumerate(addresses)]
     session = transport.open()
-    results = []
     try:
-        for n, address in enumerate(addresses):
-            data = factory.build(Recipient(-(n + 1), address))
-            results.append((address, session.send(
-                Envelope(config.envelope_from, address, data, dot_safe=True))))
+        results = session.send_batch(factory.content(), batch)
     finally:
         session.close()
-    return results
+        transport.close()
+    return list(zip(addresses, results, strict=True))

@@ -70,8 +70,11 @@ def describe_summary(summary: SendSummary, transport: Transport) -> str:
     if summary.recovered_in_doubt:
         lines.append(f"{summary.recovered_in_doubt} messages were in flight when a previous "
                      "run stopped: now in doubt (--resend-in-doubt sends them again)")
+    calls = getattr(transport, "calls", None)
+    requests = f", {calls} HTTP requests" if calls is not None else ""
     lines.append(f"campaign {summary.campaign}: this run {done} attempts in "
-                 f"{summary.seconds:.1f} s ({rate:.0f}/s) through {transport.describe()}")
+                 f"{summary.seconds:.1f} s ({rate:.0f}/s{requests}) through "
+                 f"{transport.describe()}")
     lines.append(f"in all: {_table(summary.counts) or 'nobody to send to'}")
     if summary.counts.get("retry"):
         lines.append("some messages are waiting to be retried: run the same command again")

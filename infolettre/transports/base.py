@@ -21,8 +21,12 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InfoLettreError
+
+if TYPE_CHECKING:
+    from ..message import Content, Outgoing
 
 __all__ = ["Outcome", "RateLimiter", "Result", "Session", "Transport", "TransportError"]
 
@@ -70,6 +74,15 @@ class Session(ABC):
     def send(self, envelope: Envelope) -> Result:
         """Deliver one message and say how it ended; never raises for a refusal."""
 
+    def send_batch(self, content: Content, batch: list[Outgoing]) -> list[Result]:
+        """Deliver several messages, one result each, in order.
+
+        MIME transports deliver them one by one; API transports override this to
+        send a whole batch in one request.
+        """
+        return [self.send(Envelope(content.envelope_from, o.recipient.email, o.mime(),
+                                   dot_safe=True)) for o in batch]
+
     def close(self) -> None:  # noqa: B027 - a no-op is the right default
         """Release the connection."""
 
@@ -79,6 +92,8 @@ class Transport(ABC):
 
     #: How many sessions may run at once.
     connections: int = 1
+    #: How many messages one ``send_batch`` call takes (the provider's limit for APIs).
+    batch_size: int = 1
 
     @abstractmethod
     def open(self) -> Session:
@@ -87,6 +102,12 @@ class Transport(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where messages go, for people (no password)."""
+
+    def close(self) -> None:  # noqa: B027 - most transports hold nothing between sessions
+        """Release what the sessions shared (an HTTP client), at the end of a campaign."""
+
+    def fit(self, content: Content) -> None:  # noqa: B027 - most limits are counts only
+        """Adjust ``batch_size`` to a provider's size limit, once the content is known."""
 
 
 class RateLimiter:
