@@ -22,7 +22,7 @@ from .quality import email_warnings
 from .render import Asset, render_edition
 
 __all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "load_publishable",
-           "preview_values"]
+           "preview_values", "write_files"]
 
 EMAIL_HTML, EMAIL_TEXT, WEB_HTML, WEB_CSS = "email.html", "email.txt", "index.html", "style.css"
 
@@ -70,6 +70,27 @@ def preview_values(config: Config, issue: Issue) -> dict[str, str]:
             "unsubscribe_url": config.issue_url(issue.slug) + "#unsubscribe-preview"}
 
 
+def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -> list[Path]:
+    """Write ``outputs`` (name: text) and copy ``assets`` into ``out``, each atomically."""
+    written = []
+    try:
+        if out.exists() and not out.is_dir():
+            raise InfoLettreError(f"{out}: exists and is not a folder")
+        for name, content in outputs.items():
+            atomic_write(out / name, content)
+            written.append(out / name)
+        for asset in assets:
+            target = out / asset.target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(asset.source, tmp)
+            tmp.replace(target)
+            written.append(target)
+    except OSError as exc:
+        raise InfoLettreError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    return written
+
+
 def build_issue(folder: Path, out: Path, config: Config, *,
                 keep_placeholders: bool = False) -> Built:
     """Check, render and write ``email.html``, ``email.txt``, ``index.html`` into ``out``."""
@@ -79,22 +100,7 @@ def build_issue(folder: Path, out: Path, config: Config, *,
     html = placeholders.fill(edition.html, values)
     outputs = {EMAIL_HTML: html, EMAIL_TEXT: placeholders.fill(edition.text, values),
                WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
-    built = Built(out)
-    try:
-        if out.exists() and not out.is_dir():
-            raise InfoLettreError(f"{out}: exists and is not a folder")
-        for name, content in outputs.items():
-            atomic_write(out / name, content)
-            built.files.append(out / name)
-        for asset in edition.assets:
-            target = out / asset.target
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(asset.source, tmp)
-            tmp.replace(target)
-            built.files.append(target)
-    except OSError as exc:
-        raise InfoLettreError(f"{out}: cannot write the build: {exc.strerror or exc}") from None
+    built = Built(out, write_files(out, outputs, edition.assets))
     built.html_bytes = len(html.encode("utf-8"))
     built.warnings = email_warnings(html)
     return built

@@ -239,4 +239,4 @@ def main() -> None:
 
 
 # The other command modules register on the group when imported.
-from . import cli_send, cli_subscribers  # noqa: E402, F401
+from . import cli_send, cli_serve, cli_subscribers  # noqa: E402, F401

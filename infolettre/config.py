@@ -96,6 +96,10 @@ SECRET_VARS = {
     "INFOLETTRE_SMTP_PASSWORD": "SMTP password, when the transport DSN has none",
     "INFOLETTRE_DKIM_KEY": "DKIM private key (PEM text)",
     "INFOLETTRE_DKIM_KEY_FILE": "path of the DKIM private key (PEM file)",
+    "INFOLETTRE_WEBHOOK_SECRET": "shared secret of the Postmark and Brevo webhooks",
+    "INFOLETTRE_MAILGUN_SIGNING_KEY": "Mailgun's webhook signing key",
+    "INFOLETTRE_SENDGRID_PUBLIC_KEY": "SendGrid's event webhook verification key",
+    "INFOLETTRE_IMAP_PASSWORD": "password of the bounce mailbox",
 }
 
 

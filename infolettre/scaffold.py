@@ -31,13 +31,13 @@ from .model import AgendaEntry, Issue
 from .render import template_environment
 from .source import read_front_matter
 
-__all__ = ["latest_issue", "new_issue", "new_item"]
+__all__ = ["issue_folders", "latest_issue", "new_issue", "new_item"]
 
 #: Header keys an issue inherits from the one before it.
 CARRIED_KEYS = ("lang", "signature", "subscribe_url", "contact", "closing", "team", "website")
 
 
-def _issue_folders(issues_dir: Path) -> list[Path]:
+def issue_folders(issues_dir: Path) -> list[Path]:
     if not issues_dir.is_dir():
         return []
     return sorted(p for p in issues_dir.iterdir() if (p / ISSUE_FILE).is_file())
@@ -46,7 +46,7 @@ def _issue_folders(issues_dir: Path) -> list[Path]:
 def latest_issue(issues_dir: Path) -> Path | None:
     """The issue folder with the latest date (folder names break ties)."""
     dated = []
-    for folder in _issue_folders(issues_dir):
+    for folder in issue_folders(issues_dir):
         try:
             date = read_front_matter(folder / ISSUE_FILE).data.get("date")
         except ProblemsFound:

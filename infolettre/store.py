@@ -76,7 +76,13 @@ CREATE TABLE deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX deliveries_queue ON deliveries (campaign_id, state, next_at);
 """
-SCHEMA_VERSION = 1
+#: Changes since the first schema, applied in order to older databases.
+MIGRATIONS = {
+    2: ["CREATE TABLE webhook_events (provider TEXT NOT NULL, event_id TEXT NOT NULL, "
+        "at TEXT NOT NULL, PRIMARY KEY (provider, event_id)) WITHOUT ROWID",
+        "CREATE TABLE bounce_reports (message_id TEXT PRIMARY KEY, at TEXT NOT NULL)"],
+}
+SCHEMA_VERSION = max(MIGRATIONS)
 
 
 def now() -> str:
@@ -124,21 +130,26 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == 0:
-        with _transaction(conn):
-            _create(conn)
-    elif version > SCHEMA_VERSION:
+    if version > SCHEMA_VERSION:
         raise InfoLettreError(f"{path}: made by a newer InfoLettre (schema {version})")
+    if version < SCHEMA_VERSION:
+        with _transaction(conn):
+            _migrate(conn)
     return conn
 
 
-def _create(conn: sqlite3.Connection) -> None:
-    if conn.execute("PRAGMA user_version").fetchone()[0]:
-        return  # another process created it while this one waited for the lock
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older one up to date (inside a transaction)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, under the lock
+    if version == 0:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_urlsafe(32),))
+        version = 1
+    for target in sorted(v for v in MIGRATIONS if v > version):
+        for statement in MIGRATIONS[target]:
             conn.execute(statement)
-    conn.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_urlsafe(32),))
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -76,7 +76,8 @@ class BrevoTransport(ApiTransport):
             "htmlContent": _with_tokens(content.html, "{{{{params.{name}}}}}"),
             "textContent": _with_tokens(content.text, "{{{{params.{name}}}}}"),
             "headers": {**content.headers,
-                        "List-Unsubscribe": "{{params.list_unsubscribe}}",
+                        **({"List-Unsubscribe": "{{params.list_unsubscribe}}"}
+                           if batch[0].list_unsubscribe else {}),
                         "X-Mailin-custom": "{{params.correlation}}",
                         "idempotencyKey": self.idempotency_key(content, batch)},
             "messageVersions": [{"to": [{"email": o.recipient.email,
@@ -144,7 +145,8 @@ class PostmarkTransport(ApiTransport):
             "To": formataddr((o.recipient.name, o.recipient.email)),
             "Subject": content.subject,
             "Headers": [{"Name": k, "Value": v} for k, v in
-                        {**content.headers, "List-Unsubscribe": o.list_unsubscribe}.items()],
+                        {**content.headers, "List-Unsubscribe": o.list_unsubscribe}.items()
+                        if v],
             "Metadata": {"campaign": content.campaign, "subscriber": str(o.recipient.id)},
             "MessageStream": self.stream,
         }
@@ -219,7 +221,8 @@ class MailgunTransport(ApiTransport):
             ("text", _with_tokens(content.text, "%recipient.{name}%")),
             ("html", _with_tokens(content.html, "%recipient.{name}%")),
             *((f"h:{k}", v) for k, v in content.headers.items()),
-            ("h:List-Unsubscribe", "%recipient.list_unsubscribe%"),
+            *([("h:List-Unsubscribe", "%recipient.list_unsubscribe%")]
+              if batch[0].list_unsubscribe else []),
             ("v:correlation", "%recipient.correlation%"),
             ("recipient-variables",
              json.dumps({o.recipient.email: _personal_values(o) for o in batch})),
@@ -258,7 +261,8 @@ class SendgridTransport(ApiTransport):
                 "to": [{"email": o.recipient.email,
                         **({"name": o.recipient.name} if o.recipient.name else {})}],
                 "substitutions": {placeholders.token(k): v for k, v in o.values.items()},
-                "headers": {"List-Unsubscribe": o.list_unsubscribe},
+                "headers": {"List-Unsubscribe": o.list_unsubscribe} if o.list_unsubscribe
+                else {},
                 "custom_args": {"campaign": content.campaign,
                                 "subscriber": str(o.recipient.id)},
             } for o in batch],

@@ -1,0 +1,42 @@
+"""One-off service messages (the subscription confirmation), through any transport."""
+
+from __future__ import annotations
+
+import html
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+
+from .config import Config
+from .message import Content, Outgoing, Recipient
+from .transports.base import Envelope, Result, Transport
+
+__all__ = ["send_notice"]
+
+
+def send_notice(config: Config, transport: Transport, to: str, subject: str,
+                text: str, lang: str) -> Result:
+    """Send a short plain-text message to ``to`` (HTML too, for API transports)."""
+    domain = config.sender_address.rpartition("@")[2] or "localhost"
+    session = transport.open()
+    try:
+        if transport.batch_size == 1:
+            message = EmailMessage(policy=SMTP)
+            message["From"] = config.sender
+            message["To"] = to
+            message["Subject"] = subject
+            message["Date"] = formatdate(localtime=False)
+            message["Message-ID"] = make_msgid("notice", domain)
+            message["Auto-Submitted"] = "auto-generated"
+            message["Content-Language"] = lang
+            message.set_content(text)
+            return session.send(Envelope(config.envelope_from, to, message.as_bytes()))
+        name, address = config.sender.rpartition("<")[0].strip(), config.sender_address
+        content = Content("notice", name, address, config.envelope_from, "", subject,
+                          f"<pre>{html.escape(text)}</pre>", text, lang, {})
+        outgoing = Outgoing(Recipient(0, to), {}, make_msgid("notice", domain), "",
+                            "notice", None)  # type: ignore[arg-type]
+        return session.send_batch(content, [outgoing])[0]
+    finally:
+        session.close()
+        transport.close()

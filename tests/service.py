@@ -1,0 +1,59 @@
+"""The web service as a real process on 127.0.0.1, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .conftest import ROOT
+from .smtpfake import free_port
+
+
+@dataclass
+class Service:
+    url: str
+    db: Path
+    outbox: Path
+    process: subprocess.Popen
+    env: dict[str, str]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_service(folder: Path, extra_env: dict[str, str] | None = None) -> Service:
+    """``infolettre serve`` on a free port, its database and outbox in ``folder``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    conf = folder / "infolettre.toml"
+    conf.write_text(
+        f'base_url = "{url}"\nissues_dir = "{ROOT / "issues"}"\ndb = "{folder / "db.sqlite"}"\n'
+        f'transport = "outbox://{folder / "outbox"}"\n'
+        'sender = "InfoLettre <infolettre@reseaucitesdesmetiers.com>"\n', encoding="utf-8")
+    env = {**os.environ, "INFOLETTRE_CONFIG": str(conf), **(extra_env or {})}
+    for var in ("INFOLETTRE_DB", "INFOLETTRE_TRANSPORT", "INFOLETTRE_BASE_URL"):
+        env.pop(var, None)
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "infolettre", "serve", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Service(url, folder / "db.sqlite", folder / "outbox", process, env)
+        except httpx.TransportError:
+            time.sleep(0.1)
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError("the service did not start:\n" + (folder / "serve.log").read_text())
