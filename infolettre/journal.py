@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from .errors import InfoLettreError
-from .store import now
+from .store import Connection, now, transaction
 from .transports.base import Outcome, Result
 
 __all__ = ["STATES", "Campaign", "Claimed", "Journal", "backoff"]
@@ -63,7 +62,7 @@ class Claimed:
 class Journal:
     """Operations on the journal over one connection (one per thread)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # -- campaign ---------------------------------------------------------------------
@@ -73,35 +72,28 @@ class Journal:
         The audience is fixed when the campaign is created: running ``send``
         again continues with the same rows, and a different filter is refused.
         """
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             row = self.conn.execute("SELECT id, issue, subject, audience FROM campaigns "
                                     "WHERE issue = ?", (issue,)).fetchone()
-            if row:
-                campaign = Campaign(row[0], row[1], row[2], json.loads(row[3]))
-                self.conn.execute("COMMIT")
-                if campaign.audience != audience:
-                    raise InfoLettreError(
-                        f"the campaign of {issue} was started for the audience "
-                        f"{campaign.audience or 'all'}, not {audience or 'all'}: run "
-                        "`infolettre send` with the same filters to continue it")
-                return campaign, False
-            cursor = self.conn.execute(
-                "INSERT INTO campaigns (issue, subject, audience, created_at) "
-                "VALUES (?, ?, ?, ?)", (issue, subject, json.dumps(audience, sort_keys=True),
-                                        now()))
-            campaign_id = int(cursor.lastrowid or 0)
-            clauses = "".join(f" AND {k} = ?" for k in sorted(audience))
-            self.conn.execute(
-                "INSERT INTO deliveries (campaign_id, subscriber_id, state, updated_at) "
-                f"SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'{clauses}",
-                (campaign_id, now(), *(audience[k] for k in sorted(audience))))
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        return Campaign(campaign_id, issue, subject, audience), True
+            if row is None:
+                cursor = self.conn.execute(
+                    "INSERT INTO campaigns (issue, subject, audience, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (issue, subject, json.dumps(audience, sort_keys=True), now()))
+                campaign_id = int(cursor.lastrowid or 0)
+                clauses = "".join(f" AND {k} = ?" for k in sorted(audience))
+                self.conn.execute(
+                    "INSERT INTO deliveries (campaign_id, subscriber_id, state, updated_at) "
+                    f"SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'"
+                    f"{clauses}", (campaign_id, now(), *(audience[k] for k in sorted(audience))))
+                return Campaign(campaign_id, issue, subject, audience), True
+        campaign = Campaign(row[0], row[1], row[2], json.loads(row[3]))
+        if campaign.audience != audience:
+            raise InfoLettreError(
+                f"the campaign of {issue} was started for the audience "
+                f"{campaign.audience or 'all'}, not {audience or 'all'}: run "
+                "`infolettre send` with the same filters to continue it")
+        return campaign, False
 
     def find(self, issue: str) -> Campaign | None:
         """The campaign of ``issue``, if it was ever sent."""
@@ -132,7 +124,7 @@ class Journal:
 
     def recover(self, campaign_id: int) -> int:
         """Rows a dead process left in flight become in doubt; returns how many."""
-        with self.conn:
+        with transaction(self.conn):
             cursor = self.conn.execute(
                 "UPDATE deliveries SET state = 'in_doubt', updated_at = ?, detail = "
                 "'the sending process stopped while this message was in flight' "
@@ -141,7 +133,7 @@ class Journal:
 
     def requeue_in_doubt(self, campaign_id: int) -> int:
         """In-doubt rows go back to pending (explicit request only); returns how many."""
-        with self.conn:
+        with transaction(self.conn):
             cursor = self.conn.execute(
                 "UPDATE deliveries SET state = 'pending', next_at = 0, updated_at = ? "
                 "WHERE campaign_id = ? AND state = 'in_doubt'", (now(), campaign_id))
@@ -179,21 +171,14 @@ class Journal:
 
         ``limit`` 0 claims nothing (the run is stopping).
         """
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             for claimed, result in done:
                 self._record(campaign_id, claimed, result, max_attempts, retry_base)
-            claimed_now = self._claim(campaign_id, limit) if limit else []
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        return claimed_now
+            return self._claim(campaign_id, limit) if limit else []
 
     def release(self, campaign_id: int, claimed: list[Claimed], detail: str) -> None:
         """Give back rows that were never sent (the transport stopped before them)."""
-        with self.conn:
+        with transaction(self.conn):
             self.conn.executemany(
                 "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, "
                 "detail = ?, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",

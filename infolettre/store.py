@@ -15,6 +15,7 @@ import hmac
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from .errors import InfoLettreError
 
-__all__ = ["STATUSES", "Store", "Subscriber", "normalise_email", "now"]
+__all__ = ["STATUSES", "Connection", "Store", "Subscriber", "connect", "normalise_email", "now",
+           "transaction"]
 
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 #: Statuses an import or an add never turns back into "active".
@@ -114,14 +116,32 @@ class Subscriber:
                "created_at")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+class Connection(sqlite3.Connection):
+    """A connection that knows the in-process write lock of its database file.
+
+    SQLite serialises writers with a busy handler that sleeps, longer and longer;
+    under many threads (the web service, the sending workers) that sleeping, not
+    the writes, takes the time. Threads of one process take this lock instead,
+    so SQLite's lock is only ever contended by other processes.
+    """
+
+    write_lock: threading.Lock
+
+
+def connect(path: Path) -> Connection:
     """Open (creating with mode 0600 if needed) and configure a connection."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(path, timeout=30, isolation_level=None,
-                               check_same_thread=False)
+                               check_same_thread=False, factory=Connection)
+        with _LOCKS_GUARD:
+            conn.write_lock = _LOCKS.setdefault(str(path.resolve()), threading.Lock())
         conn.execute("PRAGMA journal_mode = WAL")
     except (OSError, sqlite3.Error) as exc:
         raise InfoLettreError(f"{path}: cannot open the database: {exc}") from None
@@ -133,7 +153,7 @@ def connect(path: Path) -> sqlite3.Connection:
     if version > SCHEMA_VERSION:
         raise InfoLettreError(f"{path}: made by a newer InfoLettre (schema {version})")
     if version < SCHEMA_VERSION:
-        with _transaction(conn):
+        with transaction(conn):
             _migrate(conn)
     return conn
 
@@ -154,14 +174,16 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """A write transaction: the process's lock, then SQLite's (BEGIN IMMEDIATE)."""
+    with conn.write_lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 class Store:
@@ -184,7 +206,7 @@ class Store:
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """``with store.transaction():`` — all or nothing, with the write lock taken."""
-        return _transaction(self.conn)
+        return transaction(self.conn)
 
     @property
     def secret(self) -> bytes:
