@@ -67,7 +67,8 @@ def build_edition(issue: Issue, config: Config) -> BuiltEdition:
 def preview_values(config: Config, issue: Issue) -> dict[str, str]:
     """Values for the placeholders in a preview: real web address, inert unsubscribe link."""
     return {"web_url": config.issue_url(issue.slug),
-            "unsubscribe_url": config.issue_url(issue.slug) + "#unsubscribe-preview"}
+            "unsubscribe_url": config.issue_url(issue.slug) + "#unsubscribe-preview",
+            "preferences_url": config.issue_url(issue.slug) + "#preferences-preview"}
 
 
 def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -> list[Path]:

@@ -27,7 +27,8 @@ from .config import Config
 __all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient"]
 
 CRLF = b"\r\n"
-UNSUBSCRIBE_PURPOSE = "unsubscribe"
+UNSUBSCRIBE_PURPOSE = "unsubscribe"  # the purposes of subscription.UNSUBSCRIBE and
+PREFERENCES_PURPOSE = "preferences"  # .PREFERENCES, repeated to keep this module light
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,9 @@ class MessageFactory:
 
     def outgoing(self, recipient: Recipient) -> Outgoing:
         """A recipient's personal values, with the MIME message available on demand."""
-        url = self.unsubscribe_url(recipient)
-        return Outgoing(recipient, {"unsubscribe_url": url, "web_url": self.web_url_text},
-                        self.message_id(recipient), self.list_unsubscribe(url),
+        urls = self.personal_urls(recipient)
+        return Outgoing(recipient, {**urls, "web_url": self.web_url_text},
+                        self.message_id(recipient), self.list_unsubscribe(urls["unsubscribe_url"]),
                         f"{self.campaign}:{recipient.id}", self)
 
     def list_unsubscribe(self, url: str) -> str:
@@ -253,6 +254,12 @@ class MessageFactory:
         token = tokens.sign(self.secret, UNSUBSCRIBE_PURPOSE, recipient.id, recipient.email)
         return f"{self.base}/unsubscribe/{token}"
 
+    def personal_urls(self, recipient: Recipient) -> dict[str, str]:
+        """The subscriber's own links: one-click unsubscribe and preferences."""
+        token = tokens.sign(self.secret, PREFERENCES_PURPOSE, recipient.id, recipient.email)
+        return {"unsubscribe_url": self.unsubscribe_url(recipient),
+                "preferences_url": f"{self.base}/preferences/{token}"}
+
     def _date_header(self, when: dt.datetime | None) -> bytes:
         """The Date header, formatted once per second rather than once per message."""
         stamp = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -262,8 +269,9 @@ class MessageFactory:
 
     def build(self, recipient: Recipient, when: dt.datetime | None = None) -> bytes:
         """The complete message for ``recipient``, CRLF line ends, no line starting with '.'."""
-        url = self.unsubscribe_url(recipient)
-        values = {"unsubscribe_url": _qp_value(url), "web_url": self.web_url}
+        urls = self.personal_urls(recipient)
+        url = urls["unsubscribe_url"]
+        values = {**{k: _qp_value(v) for k, v in urls.items()}, "web_url": self.web_url}
         head = b"".join((
             _to_header(recipient.name, recipient.email),
             CRLF, self._date_header(when), CRLF,

@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import overload
 
-__all__ = ["NAMES", "UNSUBSCRIBE_URL", "WEB_URL", "fill", "split", "token"]
+__all__ = ["NAMES", "PREFERENCES_URL", "UNSUBSCRIBE_URL", "WEB_URL", "fill", "split", "token"]
 
 #: Names of the values every edition may hold.
-NAMES = ("unsubscribe_url", "web_url")
+NAMES = ("unsubscribe_url", "preferences_url", "web_url")
 
 _TOKEN_RE = re.compile(r"%%(" + "|".join(NAMES) + r")%%")
 _TOKEN_RE_B = re.compile(_TOKEN_RE.pattern.encode())
@@ -40,6 +40,7 @@ def token(name: str) -> str:
 
 
 UNSUBSCRIBE_URL = token("unsubscribe_url")
+PREFERENCES_URL = token("preferences_url")
 WEB_URL = token("web_url")
 
 

@@ -134,6 +134,7 @@ def render_edition(issue: Issue, config: Config) -> Edition:
         "contact_text": markup.to_text(issue.contact_text, issue_url),
         "issue_url": issue_url,
         "unsubscribe_url": placeholders.UNSUBSCRIBE_URL,
+        "preferences_url": placeholders.PREFERENCES_URL,
         "web_url": placeholders.WEB_URL,
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +163,30 @@ def _worker(config: Config, transport: Transport, factory: MessageFactory, campa
         journal.conn.close()
 
 
+@contextmanager
+def _stop_on_sigint(run: _Run, interrupted: threading.Event) -> Iterator[None]:
+    """While workers run, Ctrl-C asks them to stop instead of raising in the main thread.
+
+    A KeyboardInterrupt raised inside ``Thread.join`` can leave a running thread
+    marked as finished, and the process would then exit with a message in flight;
+    so the signal only sets the stop event, and the caller raises once the
+    journal is consistent.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        interrupted.set()
+        run.stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *,
                   audience: Audience = Audience(), resend_in_doubt: bool = False,
                   max_attempts: int = 5, retry_base: float = 2.0,
@@ -169,8 +195,8 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
     """Send ``edition`` to its campaign's pending rows; safe to run again to continue.
 
     ``progress(done, total, outcomes)`` is called a few times a second from this
-    thread. KeyboardInterrupt stops the workers after their current message and
-    is raised again once the journal is consistent.
+    thread. Ctrl-C (SIGINT) stops the workers after their current message; then
+    KeyboardInterrupt is raised, the journal consistent.
     """
     started = time.monotonic()
     issue = edition.issue
@@ -192,20 +218,15 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
             args=(config, transport, factory, campaign.id, run, max_attempts, retry_base))
             for n in range(max(1, min(transport.connections,
                                       -(-todo // transport.batch_size))))] if todo else []
-        for worker in workers:
-            worker.start()
-        interrupted = False
-        try:
+        interrupted = threading.Event()
+        with _stop_on_sigint(run, interrupted):
+            for worker in workers:
+                worker.start()
             while any(w.is_alive() for w in workers):
                 for worker in workers:
                     worker.join(0.2)
                 if progress:
                     progress(sum(run.done.values()), run.total, run.done)
-        except KeyboardInterrupt:
-            interrupted = True
-            run.stop.set()
-            for worker in workers:
-                worker.join()
         transport.close()
         if progress:
             progress(sum(run.done.values()), run.total, run.done)
@@ -213,7 +234,7 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
         summary.counts = journal.counts(campaign.id)
         summary.troubles = journal.troubles(campaign.id)
         summary.seconds = time.monotonic() - started
-        if interrupted:
+        if interrupted.is_set():
             raise KeyboardInterrupt
         if run.error is not None:
             if isinstance(run.error, InfoLettreError):

@@ -33,7 +33,7 @@ from .fields import is_email
 from .i18n import Catalogue, catalogue, languages
 from .mailer import send_notice
 from .render import template_environment
-from .store import Store
+from .store import Store, Subscriber
 from .transports import Transport, from_dsn
 from .webhooks import WebhookError, handle
 
@@ -118,19 +118,27 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
     """The application; ``archive_dir`` holds the built archive it serves at the root."""
     svc = _Service(config, transport, rate or RateLimit())
 
-    def subscriber_page(purpose: str, token: str) -> Any:
-        return sub.by_token(svc.store, purpose, token)
+    async def resolve(request: Request, purpose: str) -> tuple[Subscriber, Catalogue] | Response:
+        """The subscriber of the URL's token and a catalogue in their language, or a 400."""
+        found = await run_in_threadpool(sub.by_token, svc.store, purpose,
+                                        request.path_params["token"])
+        if found is None:
+            return svc.bad_link(_lang(request))
+        return found, catalogue(found.lang if found.lang in languages() else "fr")
+
+    def ask(request: Request, t: Catalogue, subscriber: Subscriber, what: str) -> Response:
+        """The page a GET shows: the question, and a button that POSTs."""
+        return svc.page("pages/ask.html.j2", t, t(f"{what}_title"),
+                        question=t(f"{what}_question", email=subscriber.email),
+                        button=t(f"{what}_button"), action=str(request.url.path))
 
     async def unsubscribe(request: Request) -> Response:
-        token = request.path_params["token"]
-        subscriber = await run_in_threadpool(subscriber_page, sub.UNSUBSCRIBE, token)
-        if subscriber is None:
-            return svc.bad_link(_lang(request))
-        t = catalogue(subscriber.lang if subscriber.lang in languages() else "fr")
+        resolved = await resolve(request, sub.UNSUBSCRIBE)
+        if isinstance(resolved, Response):
+            return resolved
+        subscriber, t = resolved
         if request.method == "GET":
-            return svc.page("pages/ask.html.j2", t, t("unsub_title"),
-                            question=t("unsub_question", email=subscriber.email),
-                            button=t("unsub_button"), action=str(request.url.path))
+            return ask(request, t, subscriber, "unsub")
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
         if not one_click and form.get("confirm") != "yes":
@@ -161,32 +169,28 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         return svc.message(t, t("check_inbox_title"), t("check_inbox_text"))
 
     async def confirm(request: Request) -> Response:
-        token = request.path_params["token"]
-        subscriber = await run_in_threadpool(subscriber_page, sub.CONFIRM, token)
-        if subscriber is None:
-            return svc.bad_link(_lang(request))
-        t = catalogue(subscriber.lang if subscriber.lang in languages() else "fr")
+        resolved = await resolve(request, sub.CONFIRM)
+        if isinstance(resolved, Response):
+            return resolved
+        subscriber, t = resolved
         if request.method == "GET":
-            return svc.page("pages/ask.html.j2", t, t("confirm_title"),
-                            question=t("confirm_question", email=subscriber.email),
-                            button=t("confirm_button"), action=str(request.url.path))
+            return ask(request, t, subscriber, "confirm")
         await run_in_threadpool(sub.confirm, svc.store, subscriber,
                                 f"double opt-in from {_client(request)}")
         return svc.message(t, t("confirm_title"), t("confirmed_text", email=subscriber.email))
 
     async def preferences(request: Request) -> Response:
-        token = request.path_params["token"]
-        subscriber = await run_in_threadpool(subscriber_page, sub.PREFERENCES, token)
-        if subscriber is None:
-            return svc.bad_link(_lang(request))
+        resolved = await resolve(request, sub.PREFERENCES)
+        if isinstance(resolved, Response):
+            return resolved
+        subscriber, t = resolved
         saved = False
         if request.method == "POST":
             lang = str((await request.form()).get("lang", ""))
             if lang in languages():
                 await run_in_threadpool(sub.set_language, svc.store, subscriber, lang)
                 subscriber = await run_in_threadpool(svc.store.by_id, subscriber.id)
-                saved = True
-        t = catalogue(subscriber.lang if subscriber.lang in languages() else "fr")
+                t, saved = catalogue(lang), True
         unsub = sub.token_for(svc.store, sub.UNSUBSCRIBE, subscriber)
         return svc.page("pages/preferences.html.j2", t, t("prefs_title"), subscriber=subscriber,
                         saved=saved, action=str(request.url.path),

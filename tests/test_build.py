@@ -136,11 +136,13 @@ def test_local_image_is_published_and_linked_absolutely(built: Path, config: Con
 
 def test_placeholders_survive_inlining_and_are_filled_per_recipient(config: Config) -> None:
     edition = build_edition(load_publishable(SAMPLE, config), config)
-    for token in (placeholders.UNSUBSCRIBE_URL, placeholders.WEB_URL):
+    for token in (placeholders.UNSUBSCRIBE_URL, placeholders.PREFERENCES_URL,
+                  placeholders.WEB_URL):
         assert f'href="{token}"' in edition.html
         assert token in edition.text
     personal = placeholders.fill(edition.html.encode(), {
-        "unsubscribe_url": "https://x.org/u/abc?t=1", "web_url": "https://x.org/w"})
+        "unsubscribe_url": "https://x.org/u/abc?t=1", "web_url": "https://x.org/w",
+        "preferences_url": "https://x.org/p/abc"})
     assert b'href="https://x.org/u/abc?t=1"' in personal and b"%%" not in personal
 
 

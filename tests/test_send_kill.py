@@ -72,3 +72,28 @@ def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path) -> None:
     assert "in doubt" in out
     for address in in_doubt:
         assert f"in doubt: {address}" in status
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 120)
+    config_file = tmp_path / "infolettre.toml"
+    config_file.write_text(f'base_url = "{config.base_url}"\ndb = "{config.db}"\n',
+                           encoding="utf-8")
+    with FakeSmtp(Script(data_delay=0.02)) as smtp:
+        dsn = smtp.dsn(connections=CONNECTIONS)
+        first = _send(config_file, dsn)
+        smtp.wait_for(20)
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=60)
+        assert first.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+        with Store(config.db) as store:
+            journal = Journal(store.conn)
+            counts = journal.counts(journal.find("2018-06").id)
+        assert counts["in_flight"] == 0 and counts["in_doubt"] == 0, (out, err)  # none unknown
+        assert 0 < counts["sent"] < 120
+        second = _send(config_file, dsn)
+        second.communicate(timeout=120)
+        assert second.returncode == 0
+    assert smtp.handler.delivered == dict.fromkeys(addresses, 1)
