@@ -14,6 +14,7 @@ it; uvicorn reads X-Forwarded-For from the addresses in ``--forwarded-allow-ips`
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -29,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import subscription as sub
 from .config import Config
+from .errors import InfoLettreError
 from .fields import is_email
 from .i18n import Catalogue, catalogue, languages
 from .mailer import send_notice
@@ -38,6 +40,8 @@ from .transports import Transport, from_dsn
 from .webhooks import WebhookError, handle
 
 __all__ = ["RateLimit", "create_app"]
+
+log = logging.getLogger("infolettre.serve")
 
 
 class RateLimit:
@@ -165,7 +169,12 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         if not svc.rate.allow(_client(request)):
             return svc.message(t, t("too_many_title"), t("too_many_text"), status=429,
                                error=True)
-        await run_in_threadpool(_request_subscription, svc, email, name, t)
+        try:
+            await run_in_threadpool(_request_subscription, svc, email, name, t)
+        except InfoLettreError as exc:  # the confirmation could not be sent: say so
+            log.error("subscription of %s: %s", email, exc)
+            return svc.message(t, t("unavailable_title"), t("unavailable_text"), status=503,
+                               error=True)
         return svc.message(t, t("check_inbox_title"), t("check_inbox_text"))
 
     async def confirm(request: Request) -> Response:
@@ -228,5 +237,7 @@ def _request_subscription(svc: _Service, email: str, name: str, t: Catalogue) ->
         return
     token = sub.token_for(svc.store, sub.CONFIRM, subscriber)
     transport = svc.transport or from_dsn(svc.config.transport, svc.config.secrets)
-    send_notice(svc.config, transport, subscriber.email, t("confirm_mail_subject"),
-                t("confirm_mail_text", url=f"{svc.base}/confirm/{token}"), t.lang)
+    result = send_notice(svc.config, transport, subscriber.email, t("confirm_mail_subject"),
+                         t("confirm_mail_text", url=f"{svc.base}/confirm/{token}"), t.lang)
+    if result.outcome.value not in ("sent", "in_doubt"):
+        raise InfoLettreError(f"the confirmation was not sent: {result.detail}")

@@ -40,9 +40,9 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None) -> Serv
         f'base_url = "{url}"\nissues_dir = "{ROOT / "issues"}"\ndb = "{folder / "db.sqlite"}"\n'
         f'transport = "outbox://{folder / "outbox"}"\n'
         'sender = "InfoLettre <infolettre@reseaucitesdesmetiers.com>"\n', encoding="utf-8")
-    env = {**os.environ, "INFOLETTRE_CONFIG": str(conf), **(extra_env or {})}
-    for var in ("INFOLETTRE_DB", "INFOLETTRE_TRANSPORT", "INFOLETTRE_BASE_URL"):
-        env.pop(var, None)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("INFOLETTRE_DB", "INFOLETTRE_TRANSPORT", "INFOLETTRE_BASE_URL")}
+    env.update({"INFOLETTRE_CONFIG": str(conf), **(extra_env or {})})
     log = (folder / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "infolettre", "serve", "--port", str(port)],
                                env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -14,11 +15,20 @@ from infolettre.cli import cli
 from .conftest import CORPUS, SAMPLE
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
-def test_every_command_is_documented_with_an_example(name: str) -> None:
-    result = CliRunner().invoke(cli, [name, "--help"])
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(cli), ids=" ".join)
+def test_every_command_is_documented_with_an_example(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0
-    assert "Example:" in result.output and f"infolettre {name}" in result.output
+    assert "Example:" in result.output and f"infolettre {path[0]}" in result.output
 
 
 def test_check_exit_codes() -> None:

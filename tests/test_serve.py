@@ -293,3 +293,16 @@ def test_archive_index_issue_and_feed(service, client) -> None:
     [entry] = feed.findall(f"{atom}entry")
     assert entry.find(f"{atom}link").get("href") == f"{service.url}/2018-06/"
     assert entry.find(f"{atom}updated").text == "2018-06-29T00:00:00Z"
+
+
+def test_a_transport_failure_is_a_503_not_a_crash(tmp_path: Path) -> None:
+    from .smtpfake import free_port
+
+    svc = start_service(tmp_path, {
+        "INFOLETTRE_TRANSPORT": f"smtp://127.0.0.1:{free_port()}?security=none"})
+    try:
+        response = httpx.post(f"{svc.url}/subscribe", data={"email": "x@example.org"},
+                              timeout=30)
+    finally:
+        svc.stop()
+    assert response.status_code == 503 and "Service indisponible" in response.text
