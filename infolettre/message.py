@@ -74,7 +74,7 @@ class Outgoing:
 
     def mime(self) -> bytes:
         """The complete message, as SMTP and the outbox send it."""
-        return self.factory.build(self.recipient)
+        return self.factory.build(self.recipient, outgoing=self)
 
 
 def _no_leading_dots(encoded: bytes) -> bytes:
@@ -267,17 +267,20 @@ class MessageFactory:
             self._date = (stamp, f"Date: {format_datetime(stamp)}".encode())
         return self._date[1]
 
-    def build(self, recipient: Recipient, when: dt.datetime | None = None) -> bytes:
-        """The complete message for ``recipient``, CRLF line ends, no line starting with '.'."""
-        urls = self.personal_urls(recipient)
-        url = urls["unsubscribe_url"]
-        values = {**{k: _qp_value(v) for k, v in urls.items()}, "web_url": self.web_url}
+    def build(self, recipient: Recipient, when: dt.datetime | None = None, *,
+              outgoing: Outgoing | None = None) -> bytes:
+        """The complete message for ``recipient``, CRLF line ends, no line starting with '.'.
+
+        ``outgoing`` brings the personal values already computed for this recipient.
+        """
+        o = outgoing or self.outgoing(recipient)
+        values = {k: _qp_value(v) for k, v in o.values.items() if k != "web_url"}
+        values["web_url"] = self.web_url
         head = b"".join((
             _to_header(recipient.name, recipient.email),
             CRLF, self._date_header(when), CRLF,
-            f"Message-ID: {self.message_id(recipient)}".encode(), CRLF,
-            f"List-Unsubscribe: {self.list_unsubscribe(url)}".replace(", ", ",\r\n ")
-            .encode(), CRLF,
+            f"Message-ID: {o.message_id}".encode(), CRLF,
+            f"List-Unsubscribe: {o.list_unsubscribe}".replace(", ", ",\r\n ").encode(), CRLF,
             self.static_headers,
         ))
         message = b"".join((head, CRLF, b"This is a multipart message in MIME format.",
