@@ -141,7 +141,7 @@ class Journal:
 
     # -- a worker's loop ---------------------------------------------------------------------
     def _claim(self, campaign_id: int, limit: int) -> list[Claimed]:
-        rows: list[tuple[int, int]] = []
+        rows: list[tuple[int, str, str, str, int]] = []
         for state, due in (("pending", 0.0), ("retry", time.time())):
             if len(rows) >= limit:
                 break
@@ -149,16 +149,12 @@ class Journal:
                 "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, "
                 "updated_at = ? WHERE campaign_id = ? AND subscriber_id IN ("
                 "  SELECT subscriber_id FROM deliveries WHERE campaign_id = ? AND state = ? "
-                "  AND next_at <= ? LIMIT ?) RETURNING subscriber_id, attempts",
+                "  AND next_at <= ? LIMIT ?) RETURNING subscriber_id, "
+                "(SELECT email FROM subscribers s WHERE s.id = subscriber_id), "
+                "(SELECT name FROM subscribers s WHERE s.id = subscriber_id), "
+                "(SELECT status FROM subscribers s WHERE s.id = subscriber_id), attempts",
                 (now(), campaign_id, campaign_id, state, due, limit - len(rows))).fetchall()
-        if not rows:
-            return []
-        attempts = dict(rows)
-        marks = ",".join("?" * len(rows))
-        who = self.conn.execute(f"SELECT id, email, name, status FROM subscribers "
-                                f"WHERE id IN ({marks}) ORDER BY id", list(attempts)).fetchall()
-        return [Claimed(sid, email, name, status, attempts[sid])
-                for sid, email, name, status in who]
+        return [Claimed(*row) for row in sorted(rows)]
 
     def claim(self, campaign_id: int, limit: int = 1) -> list[Claimed]:
         """Take up to ``limit`` due rows (committed as in flight before returning)."""
