@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ from .webhooks import WebhookError, handle
 __all__ = ["RateLimit", "create_app"]
 
 log = logging.getLogger("infolettre.serve")
+Endpoint = Callable[[Request], Awaitable[Response]]
+Action = Callable[[Request, Subscriber, Catalogue], Awaitable[Response]]
 
 
 class RateLimit:
@@ -136,13 +139,22 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
                         question=t(f"{what}_question", email=subscriber.email),
                         button=t(f"{what}_button"), action=str(request.url.path))
 
-    async def unsubscribe(request: Request) -> Response:
-        resolved = await resolve(request, sub.UNSUBSCRIBE)
-        if isinstance(resolved, Response):
-            return resolved
-        subscriber, t = resolved
-        if request.method == "GET":
-            return ask(request, t, subscriber, "unsub")
+    def asking(purpose: str, what: str) -> Callable[[Action], Endpoint]:
+        """A token page: GET asks the question; POST runs ``act`` (never on a GET)."""
+        def wrap(act: Action) -> Endpoint:
+            async def endpoint(request: Request) -> Response:
+                resolved = await resolve(request, purpose)
+                if isinstance(resolved, Response):
+                    return resolved
+                subscriber, t = resolved
+                if request.method == "GET":
+                    return ask(request, t, subscriber, what)
+                return await act(request, subscriber, t)
+            return endpoint
+        return wrap
+
+    @asking(sub.UNSUBSCRIBE, "unsub")
+    async def unsubscribe(request: Request, subscriber: Subscriber, t: Catalogue) -> Response:
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
         if not one_click and form.get("confirm") != "yes":
@@ -177,13 +189,8 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
                                error=True)
         return svc.message(t, t("check_inbox_title"), t("check_inbox_text"))
 
-    async def confirm(request: Request) -> Response:
-        resolved = await resolve(request, sub.CONFIRM)
-        if isinstance(resolved, Response):
-            return resolved
-        subscriber, t = resolved
-        if request.method == "GET":
-            return ask(request, t, subscriber, "confirm")
+    @asking(sub.CONFIRM, "confirm")
+    async def confirm(request: Request, subscriber: Subscriber, t: Catalogue) -> Response:
         await run_in_threadpool(sub.confirm, svc.store, subscriber,
                                 f"double opt-in from {_client(request)}")
         return svc.message(t, t("confirm_title"), t("confirmed_text", email=subscriber.email))
