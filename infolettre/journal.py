@@ -82,10 +82,16 @@ class Journal:
                     (issue, subject, json.dumps(audience, sort_keys=True), now()))
                 campaign_id = int(cursor.lastrowid or 0)
                 clauses = "".join(f" AND {k} = ?" for k in sorted(audience))
-                self.conn.execute(
+                rows = self.conn.execute(
                     "INSERT INTO deliveries (campaign_id, subscriber_id, state, updated_at) "
                     f"SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'"
-                    f"{clauses}", (campaign_id, now(), *(audience[k] for k in sorted(audience))))
+                    f"{clauses}", (campaign_id, now(), *(audience[k] for k in sorted(audience)))
+                ).rowcount
+                if rows == 0:  # a campaign's audience is fixed: never fix it empty
+                    raise InfoLettreError(
+                        "nobody to send to: no active subscriber"
+                        + (f" matches {audience}" if audience else "")
+                        + "; import subscribers first (infolettre subscribers import FILE)")
                 return Campaign(campaign_id, issue, subject, audience), True
         campaign = Campaign(row[0], row[1], row[2], json.loads(row[3]))
         if campaign.audience != audience:

@@ -213,3 +213,12 @@ def test_proofs_touch_neither_journal_nor_list(tmp_path: Path) -> None:
     assert message["Subject"].startswith("[TEST] InfoLettre du Réseau")
     with Store(config.db) as store:
         assert Journal(store.conn).find("2018-06") is None
+
+
+def test_an_empty_audience_starts_no_campaign(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    transport = from_dsn(config.transport)
+    with pytest.raises(InfoLettreError, match="nobody to send to"):
+        send_campaign(edition(config), config, transport)
+    populate(config, 3)  # imported afterwards: the campaign starts now, with them
+    assert send_campaign(edition(config), config, transport).counts["sent"] == 3
