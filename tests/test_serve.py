@@ -306,3 +306,22 @@ def test_a_transport_failure_is_a_503_not_a_crash(tmp_path: Path) -> None:
     finally:
         svc.stop()
     assert response.status_code == 503 and "Service indisponible" in response.text
+
+
+def test_pages_are_accessible(service, client) -> None:
+    import lxml.html
+
+    who = subscriber(service)
+    pages = ["/subscribe", "/subscribe?lang=en",
+             f"/unsubscribe/{token(service, sub.UNSUBSCRIBE, who)}",
+             f"/preferences/{token(service, sub.PREFERENCES, who)}", "/unsubscribe/forged.x"]
+    for path in pages:
+        doc = lxml.html.document_fromstring(client.get(path).text)
+        assert doc.get("lang") in ("fr", "en"), path
+        assert doc.findtext(".//title").strip(), path
+        assert len(doc.findall(".//h1")) == 1, path
+        labelled = {label.get("for") for label in doc.iter("label")}
+        for field in doc.iter("input", "select"):
+            if field.get("type") != "hidden":
+                assert field.get("id") in labelled, (path, field.get("name"))
+        assert all(b.text_content().strip() for b in doc.iter("button")), path
