@@ -16,9 +16,12 @@ from .errors import display_path
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Reverse proxies whose X-Forwarded-For is trusted.")
+@click.option("--archive-check", default=5.0, show_default=True, metavar="SECONDS",
+              help="How often, at most, the issues folder is looked at for changes.")
 @click.pass_context
 @handles_errors
-def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str,
+          archive_check: float) -> None:
     """Run the web service: unsubscribe, subscribe, preferences, webhooks, archive.
 
     Serves at BASE_URL: /unsubscribe/TOKEN (one-click), /subscribe,
@@ -31,18 +34,15 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str) ->
     """
     import uvicorn
 
-    from .archive import build_archive
     from .serve import create_app
 
     config = _config(ctx)
     with tempfile.TemporaryDirectory(prefix="infolettre-archive-") as tmp:
-        archive = build_archive(config, Path(tmp))
-        for line in archive.skipped:
-            click.echo(f"archive: left out {line}", err=True)
-        click.echo(f"archive: {len(archive.issues)} issues; serving {config.base_url} "
-                   f"at http://{host}:{port}/", err=True)
-        uvicorn.run(create_app(config, Path(tmp)), host=host, port=port, log_level="warning",
-                    proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
+        click.echo(f"serving {config.base_url} at http://{host}:{port}/ (the archive is "
+                   "rebuilt when an issue changes)", err=True)
+        app = create_app(config, Path(tmp), archive_interval=archive_check)
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                    forwarded_allow_ips=forwarded_allow_ips)
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "fingerprint"]
 
 
 def atomic_write(path: Path, data: str | bytes, mode: int | None = None) -> None:
@@ -24,6 +24,18 @@ def atomic_write(path: Path, data: str | bytes, mode: int | None = None) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def fingerprint(*places: Path) -> tuple:
+    """What changes when a file below ``places`` (folders or files) is added, edited or
+    removed: paths, sizes and modification times, sorted."""
+    files: list[Path] = []
+    for place in places:
+        if place.is_dir():
+            files += [p for p in place.rglob("*") if p.is_file()]
+        elif place.is_file():
+            files.append(place)
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
 def _umask() -> int:

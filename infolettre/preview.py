@@ -20,15 +20,10 @@ from typing import ClassVar
 from .build import build_issue
 from .config import Config
 from .errors import InfoLettreError, ProblemsFound
+from .fsutil import fingerprint
+from .load import find_centres_file
 
 __all__ = ["Preview", "make_server", "serve_preview"]
-
-
-def _fingerprint(folder: Path) -> tuple:
-    parents = [folder, *folder.resolve().parents][:3]
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    files += [p / "cdms.yaml" for p in parents if (p / "cdms.yaml").is_file()]
-    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
 class Preview:
@@ -45,7 +40,8 @@ class Preview:
     def refresh(self) -> None:
         """Rebuild when the sources changed since the last build."""
         with self.lock:
-            current = _fingerprint(self.issue_dir)
+            centres = find_centres_file(self.issue_dir)
+            current = fingerprint(self.issue_dir, *([centres] if centres else []))
             if current == self.seen:
                 return
             self.seen = current

@@ -30,9 +30,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import subscription as sub
+from .archive import build_archive
 from .config import Config
 from .errors import InfoLettreError
 from .fields import is_email
+from .fsutil import fingerprint
 from .i18n import Catalogue, catalogue, languages
 from .mailer import send_notice
 from .render import template_environment
@@ -120,9 +122,42 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+class _Archive(StaticFiles):
+    """The archive's files, rebuilt when an issue is added or changed.
+
+    An email's "view online" link must work as soon as the issue is sent, without
+    restarting the service: before serving a file, the issues folder is looked at
+    (at most every ``interval`` seconds) and the archive rebuilt if it changed.
+    """
+
+    def __init__(self, config: Config, directory: Path, interval: float = 5.0) -> None:
+        super().__init__(directory=directory, html=True, check_dir=False)
+        self.config, self.out, self.interval = config, directory, interval
+        self.lock = threading.Lock()
+        self.checked = 0.0
+        self.seen: tuple | None = None
+
+    def refresh(self) -> None:
+        with self.lock:
+            if time.monotonic() - self.checked < self.interval:
+                return
+            self.checked = time.monotonic()
+            current = fingerprint(self.config.issues_dir, *(
+                [self.config.templates_dir] if self.config.templates_dir else []))
+            if current != self.seen:
+                archive = build_archive(self.config, self.out)
+                for line in archive.skipped:
+                    log.warning("archive: left out %s", line)
+                self.seen = current
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        await run_in_threadpool(self.refresh)
+        return await super().get_response(path, scope)
+
+
 def create_app(config: Config, archive_dir: Path, *, transport: Transport | None = None,
-               rate: RateLimit | None = None) -> Starlette:
-    """The application; ``archive_dir`` holds the built archive it serves at the root."""
+               rate: RateLimit | None = None, archive_interval: float = 5.0) -> Starlette:
+    """The application; it builds and serves the archive in ``archive_dir`` at the root."""
     svc = _Service(config, transport, rate or RateLimit())
 
     async def resolve(request: Request, purpose: str) -> tuple[Subscriber, Catalogue] | Response:
@@ -231,7 +266,7 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         Route("/preferences/{token}", preferences, methods=["GET", "POST"]),
         Route("/webhooks/{provider}", webhook, methods=["POST"]),
         Route("/healthz", health),
-        Mount("/", StaticFiles(directory=archive_dir, html=True, check_dir=False)),
+        Mount("/", _Archive(config, archive_dir, archive_interval)),
     ]
     return Starlette(routes=routes)
 

@@ -31,21 +31,23 @@ class Service:
             self.process.kill()
 
 
-def start_service(folder: Path, extra_env: dict[str, str] | None = None) -> Service:
+def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
+                  issues: Path | None = None, args: tuple[str, ...] = ()) -> Service:
     """``infolettre serve`` on a free port, its database and outbox in ``folder``."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     conf = folder / "infolettre.toml"
     conf.write_text(
-        f'base_url = "{url}"\nissues_dir = "{ROOT / "issues"}"\ndb = "{folder / "db.sqlite"}"\n'
+        f'base_url = "{url}"\nissues_dir = "{issues or ROOT / "issues"}"\n'
+        f'db = "{folder / "db.sqlite"}"\n'
         f'transport = "outbox://{folder / "outbox"}"\n'
         'sender = "InfoLettre <infolettre@reseaucitesdesmetiers.com>"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items()
            if k not in ("INFOLETTRE_DB", "INFOLETTRE_TRANSPORT", "INFOLETTRE_BASE_URL")}
     env.update({"INFOLETTRE_CONFIG": str(conf), **(extra_env or {})})
     log = (folder / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "infolettre", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "-m", "infolettre", "serve", "--port", str(port),
+                                *args], env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

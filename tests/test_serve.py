@@ -325,3 +325,26 @@ def test_pages_are_accessible(service, client) -> None:
             if field.get("type") != "hidden":
                 assert field.get("id") in labelled, (path, field.get("name"))
         assert all(b.text_content().strip() for b in doc.iter("button")), path
+
+
+def test_a_new_issue_appears_in_the_archive_without_a_restart(tmp_path: Path,
+                                                              issues: Path) -> None:
+    import shutil
+
+    svc = start_service(tmp_path, issues=issues, args=("--archive-check", "0.1"))
+    try:
+        with httpx.Client(base_url=svc.url, timeout=30) as c:
+            assert c.get("/2018-07/").status_code == 404
+            shutil.copytree(issues / "2018-06", issues / "2018-07")
+            meta = issues / "2018-07" / "issue.md"
+            meta.write_text(meta.read_text(encoding="utf-8")
+                            .replace("date: 2018-06-29", "date: 2018-07-27")
+                            .replace("title: InfoLettre — juin 2018",
+                                     "title: InfoLettre — juillet 2018"), encoding="utf-8")
+            time.sleep(0.3)
+            page = c.get("/2018-07/")
+            assert page.status_code == 200 and "InfoLettre — juillet 2018" in page.text
+            index = c.get("/").text
+            assert index.index('href="2018-07/"') < index.index('href="2018-06/"')
+    finally:
+        svc.stop()
