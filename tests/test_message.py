@@ -109,12 +109,23 @@ def test_dkim_signature_verifies_and_covers_the_unsubscribe_headers(tmp_path: Pa
     assert not dkim.verify(tampered, dnsfunc=dns)
 
 
-def test_spamassassin_score(factory: MessageFactory, tmp_path: Path) -> None:
+def test_spamassassin_score_of_a_sent_message(tmp_path: Path) -> None:
     if not shutil.which("spamassassin"):
         if os.environ.get("INFOLETTRE_REQUIRE_TOOLS"):
             pytest.fail("spamassassin is not installed")
         pytest.skip("spamassassin is not installed (Debian package spamassassin)")
-    result = subprocess.run(["spamassassin", "-L", "-t"], input=factory.build(ANNE),
+    from infolettre.send import send_campaign
+    from infolettre.transports import from_dsn
+
+    from .sending import populate
+    from .smtpfake import FakeSmtp
+
+    config = sending_config(tmp_path)
+    populate(config, 1)
+    with FakeSmtp() as smtp:
+        send_campaign(edition(config), config, from_dsn(smtp.dsn()))
+    [(_, received)] = smtp.handler.messages  # the bytes as the SMTP server got them
+    result = subprocess.run(["spamassassin", "-L", "-t"], input=received,
                             capture_output=True, timeout=120)
     report = result.stdout.decode("utf-8", "replace")
     score = float(re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+)", report).group(1))
