@@ -35,7 +35,7 @@ def send_notice(config: Config, transport: Transport, to: str, subject: str,
         content = Content("notice", name, address, config.envelope_from, "", subject,
                           f"<pre>{html.escape(text)}</pre>", text, lang, {})
         outgoing = Outgoing(Recipient(0, to), {}, make_msgid("notice", domain), "",
-                            "notice", None)  # type: ignore[arg-type]
+                            "notice", None)
         return session.send_batch(content, [outgoing])[0]
     finally:
         session.close()

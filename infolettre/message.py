@@ -70,10 +70,12 @@ class Outgoing:
     message_id: str
     list_unsubscribe: str
     correlation: str
-    factory: MessageFactory
+    factory: MessageFactory | None  # None for a service notice, sent through an API only
 
     def mime(self) -> bytes:
         """The complete message, as SMTP and the outbox send it."""
+        if self.factory is None:
+            raise ValueError("this message has no MIME form")
         return self.factory.build(self.recipient, outgoing=self)
 
 

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 
 __all__ = ["sign", "verify"]
 
@@ -30,7 +31,8 @@ def sign(secret: bytes, purpose: str, subject: int | str, email: str,
     return f"{subject}{tail}.{_mac(secret, purpose, str(subject), email, expires)}"
 
 
-def verify(secret: bytes, purpose: str, token: str, email_of: object) -> str | None:
+def verify(secret: bytes, purpose: str, token: str,
+           email_of: Callable[[str], str | None]) -> str | None:
     """The subject of a valid token, or None.
 
     ``email_of(subject)`` returns the address the subject has now (or None); a
@@ -48,7 +50,7 @@ def verify(secret: bytes, purpose: str, token: str, email_of: object) -> str | N
         expires = int(parts[1])
         if expires < time.time():
             return None
-    email = email_of(subject)  # type: ignore[operator]
+    email = email_of(subject)
     if not email:
         return None
     expected = _mac(secret, purpose, subject, email, expires)
