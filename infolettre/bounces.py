@@ -125,7 +125,7 @@ def process_mailbox(store: Store, mailbox: Mailbox, folder: str = "INBOX",
         except imaplib.IMAP4.error as exc:
             raise InfoLettreError(f"{where} refused the login of {mailbox.user}: {exc}") from None
         _check(imap.select(f'"{folder}"'), f"select {folder}")
-        uids = _check(imap.uid("SEARCH", None, "ALL"), "search")[0].split()
+        uids = _check(imap.uid("SEARCH", "ALL"), "search")[0].split()
 
         def fetch() -> Iterable[tuple[str, bytes]]:
             for uid in uids:

@@ -165,7 +165,7 @@ _BREAK = "\u2028"  # a <br>: the one place a line ends inside a paragraph
 def _allowed(url: str) -> bool:
     """True for an absolute URL whose scheme the HTML sanitiser keeps too."""
     scheme = _SCHEME_RE.match(url)
-    return bool(scheme) and scheme.group(0)[:-1].lower() in _SCHEMES
+    return scheme is not None and scheme.group(0)[:-1].lower() in _SCHEMES
 
 
 def _link(label: str, href: str) -> str:
@@ -224,8 +224,8 @@ def _blocks(el: ET.Element, width: int) -> list[str]:
         elif tag == "pre":
             out.append("".join(child.itertext()).rstrip("\n"))
         elif tag == "blockquote":
-            inner = "\n\n".join(_blocks(child, width - 2))
-            out.append("\n".join(("> " + x).rstrip() for x in inner.split("\n")))
+            quoted = "\n\n".join(_blocks(child, width - 2))
+            out.append("\n".join(("> " + x).rstrip() for x in quoted.split("\n")))
         elif tag == "hr":
             out.append("-" * 20)
         elif tag == "table":
@@ -250,7 +250,7 @@ def to_text(source: str, base: str, width: int = WIDTH) -> str:
     md = _parser(base, 0)
 
     def serialize(root: ET.Element) -> str:
-        _resolve_raw_html(root, md.htmlStash.rawHtmlBlocks)
+        _resolve_raw_html(root, [str(b) for b in md.htmlStash.rawHtmlBlocks])
         return "\n\n".join(_blocks(root, width))
 
     md.serializer = serialize

@@ -8,6 +8,7 @@ page lists them (``FILE:LINE: message``) instead of a stale build.
 from __future__ import annotations
 
 import html
+import os
 import tempfile
 import threading
 from collections.abc import Callable
@@ -15,7 +16,6 @@ from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 from .build import build_issue
 from .config import Config
@@ -64,8 +64,13 @@ class Preview:
 class _Handler(SimpleHTTPRequestHandler):
     preview: Preview
 
-    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map,
-                      ".txt": "text/plain; charset=utf-8", ".html": "text/html; charset=utf-8"}
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """Say the charset of the text parts (UTF-8), which browsers would guess wrong."""
+        if str(path).endswith(".txt"):
+            return "text/plain; charset=utf-8"
+        if str(path).endswith(".html"):
+            return "text/html; charset=utf-8"
+        return super().guess_type(path)
 
     def do_GET(self) -> None:
         if self.path.split("?")[0].endswith(("/", ".html", ".txt")):
@@ -79,7 +84,10 @@ class _Handler(SimpleHTTPRequestHandler):
 def make_server(issue_dir: Path, config: Config, host: str, port: int,
                 root: Path) -> ThreadingHTTPServer:
     """A server for the issue, building into ``root``; port 0 picks a free port."""
-    handler = type("PreviewHandler", (_Handler,), {})
+    class Handler(_Handler):
+        """This server's own handler class: it carries this server's preview."""
+
+    handler = Handler
     try:
         server = ThreadingHTTPServer((host, port), partial(handler, directory=str(root)))
     except OSError as exc:

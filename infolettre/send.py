@@ -99,7 +99,7 @@ class _Run:
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self.done = Counter()
+        self.done: Counter[str] = Counter()
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.lock = threading.Lock()

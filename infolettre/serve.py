@@ -240,7 +240,8 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
             lang = str((await request.form()).get("lang", ""))
             if lang in languages():
                 await run_in_threadpool(sub.set_language, svc.store, subscriber, lang)
-                subscriber = await run_in_threadpool(svc.store.by_id, subscriber.id)
+                updated = await run_in_threadpool(svc.store.by_id, subscriber.id)
+                subscriber = updated or subscriber
                 t, saved = catalogue(lang), True
         unsub = sub.token_for(svc.store, sub.UNSUBSCRIBE, subscriber)
         return svc.page("pages/preferences.html.j2", t, t("prefs_title"), subscriber=subscriber,

@@ -100,8 +100,8 @@ def mailgun(body: bytes, headers: Mapping[str, str], secrets: Mapping[str, str]
     if not hmac.compare_digest(expected, str(sig.get("signature", ""))):
         raise WebhookError(401, "bad Mailgun signature")
     _fresh(timestamp)
-    event = data.get("event-data", {})
-    name, severity = event.get("event"), event.get("severity")
+    event = data.get("event-data", {}) if isinstance(data, dict) else {}
+    name, severity = str(event.get("event")), event.get("severity")
     kind = {"failed": "hard" if severity == "permanent" else "soft",
             "complained": "complaint", "unsubscribed": "unsubscribe"}.get(name)
     if not kind:
@@ -122,8 +122,10 @@ def sendgrid(body: bytes, headers: Mapping[str, str], secrets: Mapping[str, str]
     try:
         key = serialization.load_der_public_key(
             base64.b64decode(_secret(secrets, "INFOLETTRE_SENDGRID_PUBLIC_KEY")))
-        key.verify(base64.b64decode(signature), timestamp.encode() + body,  # type: ignore[union-attr,call-arg]
-                   ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg]
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise WebhookError(503, "INFOLETTRE_SENDGRID_PUBLIC_KEY is not an EC public key")
+        key.verify(base64.b64decode(signature), timestamp.encode() + body,
+                   ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError, TypeError):
         raise WebhookError(401, "bad SendGrid signature") from None
     _fresh(timestamp)
@@ -169,7 +171,7 @@ def brevo(body: bytes, headers: Mapping[str, str], secrets: Mapping[str, str]
     for e in events if isinstance(events, list) else [events]:
         if not isinstance(e, dict):
             continue
-        name = e.get("event")
+        name = str(e.get("event"))
         kind = {"hard_bounce": "hard", "invalid_email": "hard", "blocked": "hard",
                 "soft_bounce": "soft", "spam": "complaint", "complaint": "complaint",
                 "unsubscribed": "unsubscribe"}.get(name)
