@@ -16,10 +16,7 @@ from .check import load_checked
 from .config import Config
 from .errors import InfoLettreError, ProblemsFound
 from .fsutil import atomic_write
-from .inline import inline_css
-from .model import Issue
-from .quality import email_warnings
-from .render import Asset, render_edition
+from .model import Asset, Issue
 
 __all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "load_publishable",
            "preview_values", "write_files"]
@@ -37,6 +34,8 @@ class BuiltEdition:
     web: str
     stylesheet: str
     assets: tuple[Asset, ...]
+    #: What the quality checks found in the inlined HTML (see ``quality``).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,10 +57,28 @@ def load_publishable(folder: Path, config: Config) -> Issue:
 
 
 def build_edition(issue: Issue, config: Config) -> BuiltEdition:
-    """Render and inline an issue once; sending substitutes placeholders per recipient."""
+    """Render and inline an issue once; sending substitutes placeholders per recipient.
+
+    The result is kept in ``config.cache_dir`` under a hash of everything that
+    goes into it (the issue's files, the centres, templates, catalogues, the code
+    itself, the base URL), so ``send`` after ``build`` renders nothing again.
+    """
+    from . import cache
+
+    key = cache.edition_key(issue, config)
+    cached = cache.load(config.cache_dir, issue, key)
+    if cached is not None:
+        return cached
+    from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
+    from .quality import email_warnings
+    from .render import render_edition
+
     edition = render_edition(issue, config)
-    return BuiltEdition(issue, inline_css(edition.html), edition.text, edition.web,
-                        edition.stylesheet, edition.assets)
+    html = inline_css(edition.html)
+    built = BuiltEdition(issue, html, edition.text, edition.web, edition.stylesheet,
+                         edition.assets, tuple(email_warnings(html)))
+    cache.store(config.cache_dir, built, key)
+    return built
 
 
 def preview_values(config: Config, issue: Issue) -> dict[str, str]:
@@ -103,5 +120,5 @@ def build_issue(folder: Path, out: Path, config: Config, *,
                WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
     built = Built(out, write_files(out, outputs, edition.assets))
     built.html_bytes = len(html.encode("utf-8"))
-    built.warnings = email_warnings(html)
+    built.warnings = list(edition.warnings)
     return built

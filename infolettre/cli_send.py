@@ -125,7 +125,6 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     import dataclasses
 
     from .build import build_edition, load_publishable
-    from .quality import email_warnings
     from .send import Audience, send_campaign, send_proofs
     from .sendreport import describe_dry_run, describe_summary
     from .transports import from_dsn
@@ -135,7 +134,7 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
         config = dataclasses.replace(config, transport=dsn)
     issue = load_publishable(issue_dir, config)
     edition = build_edition(issue, config)
-    for warning in email_warnings(edition.html):
+    for warning in edition.warnings:
         click.echo(f"warning: {warning}", err=True)
     transport = from_dsn(config.transport, config.secrets)
     if tests:

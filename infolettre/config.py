@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 from .errors import InfoLettreError
 from .fields import closest
 
-__all__ = ["SECRET_VARS", "Config", "ConfigError", "load_config"]
+__all__ = ["SECRET_VARS", "Config", "ConfigError", "default_templates_dir", "load_config"]
 
 CONFIG_NAME = "infolettre.toml"
 
@@ -40,6 +41,8 @@ class Config:
     templates_dir: Path | None = None
     #: Longest body a news item may have, in characters of Markdown.
     max_body_chars: int = 6000
+    #: Where built editions are kept between ``build`` and ``send`` (safe to delete).
+    cache_dir: Path = Path("build/.cache")
     #: The From of every message ("Name <address>").
     sender: str = "InfoLettre <infolettre@example.org>"
     #: Where replies go (empty: to the sender).
@@ -84,8 +87,14 @@ class Config:
         return f"{self.base_url.rstrip('/')}/{slug}/"
 
 
+def default_templates_dir() -> Path:
+    """The theme shipped with InfoLettre (the repository's ``templates/``)."""
+    return Path(str(resources.files("infolettre") / "theme"))
+
+
 _TYPES: dict[str, type] = {
     "base_url": str, "issues_dir": Path, "templates_dir": Path, "max_body_chars": int,
+    "cache_dir": Path,
     "sender": str, "reply_to": str, "list_id": str, "bounce_address": str,
     "unsubscribe_email": str, "db": Path, "transport": str, "api_key_env": str, "dkim_domain": str,
     "dkim_selector": str,

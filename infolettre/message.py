@@ -14,11 +14,11 @@ import base64
 import datetime as dt
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from email import quoprimime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
-from urllib.parse import quote
 
 from . import placeholders, tokens
 from .build import BuiltEdition
@@ -219,7 +219,7 @@ class MessageFactory:
         self.html_head = (f"\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n"
                           "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
         self.tail = f"\r\n--{boundary}--\r\n".encode()
-        self._date: tuple[dt.datetime | None, bytes] = (None, b"")
+        self._date: tuple[dt.datetime | int | None, bytes] = (None, b"")
 
     def content(self) -> Content:
         """The shared part of the campaign's messages (for API transports)."""
@@ -242,8 +242,8 @@ class MessageFactory:
 
     def list_unsubscribe(self, url: str) -> str:
         """The List-Unsubscribe value: the one-click URL, then a mailto: fallback."""
-        mailto = (f"mailto:{self.config.unsubscribe_address}?subject="
-                  + quote(f"unsubscribe {url.rpartition('/')[2]}"))
+        token = url.rpartition("/")[2]  # base64url and digits: nothing to escape
+        mailto = f"mailto:{self.config.unsubscribe_address}?subject=unsubscribe%20{token}"
         return f"<{url}>, <{mailto}>"
 
     def message_id(self, recipient: Recipient) -> str:
@@ -264,9 +264,11 @@ class MessageFactory:
 
     def _date_header(self, when: dt.datetime | None) -> bytes:
         """The Date header, formatted once per second rather than once per message."""
-        stamp = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        stamp = when or int(time.time())
         if self._date[0] != stamp:
-            self._date = (stamp, f"Date: {format_datetime(stamp)}".encode())
+            moment = stamp if isinstance(stamp, dt.datetime) else \
+                dt.datetime.fromtimestamp(stamp, dt.UTC)
+            self._date = (stamp, f"Date: {format_datetime(moment)}".encode())
         return self._date[1]
 
     def build(self, recipient: Recipient, when: dt.datetime | None = None, *,

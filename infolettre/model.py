@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 __all__ = [
     "SECTIONS",
     "AgendaEntry",
+    "Asset",
     "Centre",
     "Contact",
     "DateSpan",
@@ -24,6 +25,14 @@ __all__ = [
 
 #: Sections a news item can belong to, in the order of the InfoLettre.
 SECTIONS = ("cdm", "reseau")
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A local file an edition links to, and where it is published beside it."""
+
+    source: Path
+    target: PurePosixPath
 
 
 @dataclass(frozen=True)

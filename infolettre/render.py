@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
 from pathlib import Path, PurePosixPath
 
 import jinja2
 from markupsafe import Markup
 
 from . import markup, placeholders
-from .config import Config
+from .config import Config, default_templates_dir
 from .errors import InfoLettreError
 from .i18n import catalogue
 from .images import image_size
-from .model import Issue, NewsItem
+from .model import Asset, Issue, NewsItem
 
 __all__ = [
     "Asset", "Edition", "asset_target", "default_templates_dir", "render_edition",
@@ -32,14 +31,6 @@ CONTENT_WIDTH = 552  # EMAIL_WIDTH less the padding of a section
 
 
 @dataclass(frozen=True)
-class Asset:
-    """A local file the edition links to, and where it is published beside it."""
-
-    source: Path
-    target: PurePosixPath
-
-
-@dataclass(frozen=True)
 class Edition:
     """One issue rendered: email HTML (not yet inlined), text part, web page, assets."""
 
@@ -48,11 +39,6 @@ class Edition:
     web: str
     stylesheet: str
     assets: tuple[Asset, ...]
-
-
-def default_templates_dir() -> Path:
-    """The theme shipped with InfoLettre (the repository's ``templates/``)."""
-    return Path(str(resources.files("infolettre") / "theme"))
 
 
 def template_environment(templates_dir: Path | None) -> jinja2.Environment:

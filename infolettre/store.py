@@ -16,6 +16,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -87,9 +88,16 @@ MIGRATIONS = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
+_NOW: tuple[int, str] = (0, "")
+
+
 def now() -> str:
-    """The current time, UTC, ISO 8601 to the second."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    """The current time, UTC, ISO 8601 to the second (formatted once per second)."""
+    global _NOW
+    second = int(time.time())
+    if _NOW[0] != second:
+        _NOW = (second, dt.datetime.fromtimestamp(second, dt.UTC).isoformat())
+    return _NOW[1]
 
 
 def normalise_email(email: str) -> str:

@@ -29,9 +29,9 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def config() -> Config:
-    """The configuration the golden files were made with."""
-    return Config(base_url=BASE_URL)
+def config(tmp_path: Path) -> Config:
+    """The configuration the golden files were made with (and a cache of its own)."""
+    return Config(base_url=BASE_URL, cache_dir=tmp_path / "edition-cache")
 
 
 @pytest.fixture

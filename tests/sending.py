@@ -18,7 +18,7 @@ def sending_config(folder: Path, **changes: object) -> Config:
                     sender="Réseau des Cités des métiers <infolettre@reseaucitesdesmetiers.com>",
                     bounce_address="bounces@reseaucitesdesmetiers.com",
                     list_id="infolettre.reseaucitesdesmetiers.com",
-                    transport=f"outbox://{folder / 'outbox'}")
+                    transport=f"outbox://{folder / 'outbox'}", cache_dir=folder / "cache")
     return replace(config, **changes)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from infolettre.config import default_templates_dir
 from infolettre.i18n import catalogue, languages
-from infolettre.render import default_templates_dir
 
 
 def test_fr_and_en_are_provided() -> None:
