@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "issues" / "2018-06"
 
 PHASES = r"""
-import json, sys, time
+import json, sys, tempfile, time
 t0 = time.perf_counter()
 from pathlib import Path
-from infolettre import build, inline, render
+from infolettre import build, inline, quality, render
 from infolettre.config import Config
 t1 = time.perf_counter()
 marks = {}
@@ -39,11 +39,12 @@ def timed(name, fn):
         marks[name] = marks.get(name, 0) + time.perf_counter() - s; return r
     return wrapper
 build.load_checked = timed("load+check", build.load_checked)
-build.render_edition = timed("render", build.render_edition)
-build.inline_css = timed("premailer", build.inline_css)
+render.render_edition = timed("render", render.render_edition)
+inline.inline_css = timed("premailer", inline.inline_css)
 build.atomic_write = timed("write", build.atomic_write)
-build.email_warnings = timed("quality checks", build.email_warnings)
-built = build.build_issue(Path(sys.argv[1]), Path(sys.argv[2]), Config())
+quality.email_warnings = timed("quality checks", quality.email_warnings)
+config = Config(cache_dir=Path(tempfile.mkdtemp()))  # an empty cache: really render
+built = build.build_issue(Path(sys.argv[1]), Path(sys.argv[2]), config)
 t2 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "total": t2 - t0, "html_kb": built.html_bytes / 1024,
                   **marks}))
@@ -62,10 +63,12 @@ def synthetic_issue(target: Path, items: int) -> Path:
     return target / SAMPLE.name
 
 
-def wall(cmd: list[str], runs: int) -> float:
-    """Median wall time of ``cmd`` in a new process."""
+def wall(cmd: list[str], runs: int, cache: Path | None = None) -> float:
+    """Median wall time of ``cmd`` in a new process (``cache`` emptied before each run)."""
     times = []
     for _ in range(runs):
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
         start = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        cwd=ROOT)
@@ -82,9 +85,13 @@ def main() -> None:
         big = synthetic_issue(Path(tmp) / "issues", 60)
         floor = wall([sys.executable, "-c", "pass"], args.runs)
         rows = []
+        cache = Path(tmp) / "cache"
+        conf = Path(tmp) / "infolettre.toml"
+        conf.write_text(f'cache_dir = "{cache}"\n', encoding="utf-8")
         for label, issue in (("sample issue (9 items)", SAMPLE), ("synthetic (60 items)", big)):
             out = Path(tmp) / "out"
-            cold = wall([exe, "build", str(issue), "--out", str(out)], args.runs)
+            cold = wall([exe, "--config", str(conf), "build", str(issue), "--out", str(out)],
+                        args.runs, cache)
             phases = json.loads(subprocess.run(
                 [sys.executable, "-c", PHASES, str(issue), str(out)], check=True,
                 capture_output=True, text=True, cwd=ROOT).stdout)
