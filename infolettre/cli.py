@@ -68,11 +68,8 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 def _config(ctx: click.Context) -> Config:
-    try:
-        return load_config(ctx.find_root().obj)
-    except InfoLettreError as exc:
-        click.echo(f"infolettre: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    """The configuration named by --config (errors reach the command's handles_errors)."""
+    return load_config(ctx.find_root().obj)
 
 
 @cli.command()

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import InfoLettreError
-from .store import Connection, now, transaction
+from .store import Connection, now, set_status, transaction
 from .transports.base import Outcome, Result
 
 __all__ = ["STATES", "Campaign", "Claimed", "Journal", "backoff"]
@@ -200,9 +200,4 @@ class Journal:
             (state, next_at, detail, result.provider_id, now(), campaign_id,
              done.subscriber_id))
         if result.outcome is Outcome.FAILED and result.bounce:
-            stamp = now()
-            self.conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = ? "
-                              "WHERE id = ? AND status = 'active'", (stamp, done.subscriber_id))
-            self.conn.execute("INSERT INTO events (subscriber_id, at, kind, detail) "
-                              "VALUES (?, ?, 'bounced', ?)",
-                              (done.subscriber_id, stamp, detail))
+            set_status(self.conn, done.subscriber_id, "bounced", detail, only_from="active")

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from .errors import InfoLettreError
 
-__all__ = ["STATUSES", "Connection", "Store", "Subscriber", "connect", "normalise_email", "now",
+__all__ = ["STATUSES", "Connection", "Store", "Subscriber", "add_event", "connect",
+           "normalise_email", "now", "set_status",
            "transaction"]
 
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
@@ -219,10 +220,10 @@ class Store:
     @property
     def secret(self) -> bytes:
         """The key that signs tokens: $INFOLETTRE_SECRET, or the database's own."""
-        if self._secret:
-            return self._secret.encode()
-        return self.conn.execute("SELECT value FROM meta WHERE key = 'secret'"
-                                 ).fetchone()[0].encode()
+        if not self._secret:  # read once: it never changes
+            self._secret = self.conn.execute("SELECT value FROM meta WHERE key = 'secret'"
+                                             ).fetchone()[0]
+        return self._secret.encode()
 
     # -- reading ---------------------------------------------------------------------
     def get(self, email: str) -> Subscriber | None:
@@ -284,16 +285,11 @@ class Store:
 
     def set_status(self, subscriber_id: int, status: str, detail: str = "") -> None:
         """Change a subscriber's status and record why."""
-        if status not in STATUSES:
-            raise ValueError(status)
-        self.conn.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
-                          (status, now(), subscriber_id))
-        self.event(subscriber_id, status, detail)
+        set_status(self.conn, subscriber_id, status, detail)
 
     def event(self, subscriber_id: int, kind: str, detail: str = "") -> None:
         """Append to a subscriber's history."""
-        self.conn.execute("INSERT INTO events (subscriber_id, at, kind, detail) "
-                          "VALUES (?, ?, ?, ?)", (subscriber_id, now(), kind, detail))
+        add_event(self.conn, subscriber_id, kind, detail)
 
     # -- erasure ------------------------------------------------------------------------
     def email_hash(self, email: str) -> str:
@@ -321,6 +317,27 @@ class Store:
                                        (normalise_email(email),))
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return cursor.rowcount > 0
+
+
+def add_event(conn: sqlite3.Connection, subscriber_id: int, kind: str, detail: str) -> None:
+    """Append to a subscriber's history (the caller holds a transaction)."""
+    conn.execute("INSERT INTO events (subscriber_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                 (subscriber_id, now(), kind, detail))
+
+
+def set_status(conn: sqlite3.Connection, subscriber_id: int, status: str, detail: str,
+               *, only_from: str | None = None) -> None:
+    """Change a subscriber's status (when it is ``only_from``, if given) and record why.
+
+    On a bare connection so that the sending journal can use it inside its own
+    transaction; ``Store.set_status`` is the same thing for everyone else.
+    """
+    if status not in STATUSES:
+        raise ValueError(status)
+    guard = " AND status = ?" if only_from else ""
+    conn.execute(f"UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?{guard}",
+                 (status, now(), subscriber_id, *((only_from,) if only_from else ())))
+    add_event(conn, subscriber_id, status, detail)
 
 
 def _filters(status: str | None, lang: str | None, centre: str | None

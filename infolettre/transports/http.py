@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import httpx
 
 from ..message import Content, Outgoing
-from .base import Envelope, Outcome, Result, Session, Transport, TransportError
+from .base import Envelope, Outcome, RateLimiter, Result, Session, Transport, TransportError
 
 __all__ = ["ApiTransport", "HttpReply"]
 
@@ -69,12 +69,12 @@ class ApiTransport(Transport):
     default_base_url: str = ""
     #: Whether repeating the same request cannot send twice (an idempotency key).
     idempotent: bool = False
+    #: The most messages one request may carry, from the provider's documentation.
+    max_batch: int = 1
 
     def __init__(self, key: str, *, base_url: str | None = None, connections: int = 4,
                  batch_size: int | None = None, timeout: float = 60.0,
                  http: httpx.BaseTransport | None = None, rate: float | None = None) -> None:
-        from .base import RateLimiter
-
         if not key:
             raise TransportError(f"{self.name}: no API key; put it in the DSN or in the "
                                  "environment variable named by api_key_env")
@@ -87,9 +87,6 @@ class ApiTransport(Transport):
         self.limiter = RateLimiter(rate)
         self._client: httpx.Client | None = None
         self.calls = 0
-
-    #: The most messages one request may carry, from the provider's documentation.
-    max_batch: int = 1
 
     @property
     def client(self) -> httpx.Client:
