@@ -10,32 +10,21 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import placeholders
-from .check import load_checked
 from .config import Config
+from .edition import Asset, BuiltEdition
 from .errors import InfoLettreError, ProblemsFound
 from .fsutil import atomic_write
-from .model import Asset, Issue
 
-__all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "load_publishable",
-           "preview_values", "write_files"]
+if TYPE_CHECKING:
+    from .model import Issue
+
+__all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "edition_to_send",
+           "load_publishable", "preview_values", "write_files"]
 
 EMAIL_HTML, EMAIL_TEXT, WEB_HTML, WEB_CSS = "email.html", "email.txt", "index.html", "style.css"
-
-
-@dataclass(frozen=True)
-class BuiltEdition:
-    """An issue ready to send: inlined HTML and text, placeholders unfilled."""
-
-    issue: Issue
-    html: str
-    text: str
-    web: str
-    stylesheet: str
-    assets: tuple[Asset, ...]
-    #: What the quality checks found in the inlined HTML (see ``quality``).
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -50,6 +39,8 @@ class Built:
 
 def load_publishable(folder: Path, config: Config) -> Issue:
     """Load an issue folder, raising ProblemsFound unless it passes ``check``."""
+    from .check import load_checked  # the parsers, only when an issue is read
+
     loaded = load_checked(folder, config)
     if loaded.issue is None:
         raise ProblemsFound(loaded.problems)
@@ -61,12 +52,13 @@ def build_edition(issue: Issue, config: Config) -> BuiltEdition:
 
     The result is kept in ``config.cache_dir`` under a hash of everything that
     goes into it (the issue's files, the centres, templates, catalogues, the code
-    itself, the base URL), so ``send`` after ``build`` renders nothing again.
+    itself, the settings that checking and rendering read), so ``send`` after
+    ``build`` renders nothing again.
     """
     from . import cache
 
-    key = cache.edition_key(issue, config)
-    cached = cache.load(config.cache_dir, issue, key)
+    key = cache.edition_key(issue.path, config)
+    cached = cache.load(config.cache_dir, issue.slug, key)
     if cached is not None:
         return cached
     from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
@@ -75,10 +67,29 @@ def build_edition(issue: Issue, config: Config) -> BuiltEdition:
 
     edition = render_edition(issue, config)
     html = inline_css(edition.html)
-    built = BuiltEdition(issue, html, edition.text, edition.web, edition.stylesheet,
-                         edition.assets, tuple(email_warnings(html)))
+    built = BuiltEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
+                         edition.web, edition.stylesheet, edition.assets,
+                         tuple(email_warnings(html)))
     cache.store(config.cache_dir, built, key)
     return built
+
+
+def edition_to_send(folder: Path, config: Config) -> BuiltEdition:
+    """The edition of an issue folder that passes ``check``, ready to send.
+
+    A cache entry is only ever written for an issue that passed ``check``, and
+    its key covers the folder's files, the code and the settings that checking
+    reads: an entry found for the folder as it is now is that same issue,
+    checked. So ``send`` after ``build`` neither parses nor checks again, and
+    starts in a fraction of the time. Otherwise the issue is loaded, checked
+    (ProblemsFound when it fails) and built.
+    """
+    from . import cache
+
+    cached = cache.load(config.cache_dir, folder.name, cache.edition_key(folder, config))
+    if cached is not None:
+        return cached
+    return build_edition(load_publishable(folder, config), config)
 
 
 def preview_values(config: Config, issue: Issue) -> dict[str, str]:

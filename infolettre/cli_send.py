@@ -124,7 +124,7 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     """
     import dataclasses
 
-    from .build import build_edition, load_publishable
+    from .build import edition_to_send
     from .send import Audience, send_campaign, send_proofs
     from .sendreport import describe_dry_run, describe_summary
     from .transports import from_dsn
@@ -132,8 +132,7 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     config = _config(ctx)
     if dsn:
         config = dataclasses.replace(config, transport=dsn)
-    issue = load_publishable(issue_dir, config)
-    edition = build_edition(issue, config)
+    edition = edition_to_send(issue_dir, config)
     for warning in edition.warnings:
         click.echo(f"warning: {warning}", err=True)
     transport = from_dsn(config.transport, config.secrets)
@@ -150,8 +149,8 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
             raise InfoLettreError("not a terminal: pass --yes to send without confirmation")
         from .sendreport import audience_size
 
-        size = audience_size(config, issue.slug, audience)
-        click.confirm(f"Send “{issue.subject}” to {size} subscribers through "
+        size = audience_size(config, edition.slug, audience)
+        click.confirm(f"Send “{edition.subject}” to {size} subscribers through "
                       f"{transport.describe()}?", abort=True)
     summary = send_campaign(edition, config, transport, audience=audience,
                             resend_in_doubt=resend_in_doubt, progress=_progress_bar())

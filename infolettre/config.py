@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InfoLettreError
-from .fields import closest
+from .words import closest
 
 __all__ = ["SECRET_VARS", "Config", "ConfigError", "default_templates_dir", "load_config"]
 

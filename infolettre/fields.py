@@ -8,32 +8,17 @@ A file is read to the end so that its author sees every problem in one run.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from typing import Any
 
 from .errors import Problem
 from .model import Contact, DateSpan, Person
 from .source import Doc, KeyPath
+from .words import closest, is_email
 
-__all__ = ["EMAIL_RE", "Fields", "closest", "is_email"]
+__all__ = ["Fields"]
 
-EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"(?:[A-Za-z0-9\u00c0-\uffff](?:[A-Za-z0-9\u00c0-\uffff-]{0,61}[A-Za-z0-9\u00c0-\uffff])?\.)+"
-    r"[A-Za-z\u00c0-\uffff]{2,}$"
-)
 _URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
-
-
-def is_email(value: str) -> bool:
-    """True for a plausible address: one ``@``, no spaces, a domain with a dot."""
-    return bool(EMAIL_RE.match(value)) and ".." not in value and len(value) <= 254
-
-
-def closest(word: str, choices: list[str] | set[str], n: int = 3) -> list[str]:
-    """The choices that look most like ``word`` (for "did you mean" hints)."""
-    return difflib.get_close_matches(word.lower(), sorted(choices), n=n, cutoff=0.6)
 
 
 def _name(path: KeyPath) -> str:

@@ -1,15 +1,8 @@
 """Read an issue folder (or one file of it) into the content model.
 
-Layout of an issue folder::
-
-    issues/cdms.yaml          the directory of centres (shared by all issues)
-    issues/2018-06/issue.md   metadata in the header, the edito as body
-    issues/2018-06/agenda.yaml
-    issues/2018-06/movements.yaml
-    issues/2018-06/news/*.md  one news item per file
-
-Loading validates every field and collects :class:`Problem` objects instead of
-stopping at the first one; cross-file checks live in ``check``.
+The folder's layout is in ``layout``. Loading validates every field and
+collects :class:`Problem` objects instead of stopping at the first one;
+cross-file checks live in ``check``.
 """
 
 from __future__ import annotations
@@ -20,9 +13,18 @@ from pathlib import Path
 
 from . import i18n
 from .errors import Problem, ProblemsFound
-from .fields import Fields, closest
+from .fields import Fields
+from .layout import (
+    AGENDA_FILE,
+    CENTRES_FILE,
+    ISSUE_FILE,
+    MOVEMENTS_FILE,
+    NEWS_DIR,
+    find_centres_file,
+)
 from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsItem
 from .source import Doc, read_front_matter, read_yaml
+from .words import closest
 
 __all__ = [
     "AGENDA_FILE",
@@ -37,12 +39,6 @@ __all__ = [
     "load_issue",
     "load_item",
 ]
-
-CENTRES_FILE = "cdms.yaml"
-ISSUE_FILE = "issue.md"
-AGENDA_FILE = "agenda.yaml"
-MOVEMENTS_FILE = "movements.yaml"
-NEWS_DIR = "news"
 
 ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang"}
 ISSUE_KEYS = {"number", "date", "lang", "title", "subject", "preheader", "signature",
@@ -70,15 +66,6 @@ def _read(reader, path: Path, problems: list[Problem]) -> Doc | None:
     except ProblemsFound as exc:
         problems.extend(exc.problems)
         return None
-
-
-def find_centres_file(start: Path) -> Path | None:
-    """The ``cdms.yaml`` in ``start`` or the nearest folder above it."""
-    for folder in [start, *start.resolve().parents]:
-        candidate = folder / CENTRES_FILE
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:

@@ -21,8 +21,8 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
 from . import placeholders, tokens
-from .build import BuiltEdition
 from .config import Config
+from .edition import BuiltEdition
 
 __all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient"]
 
@@ -194,10 +194,10 @@ class MessageFactory:
                  web_url: str | None = None) -> None:
         self.config, self.campaign, self.secret, self.dkim = config, campaign, secret, dkim
         self.edition = edition
-        self.subject = subject_prefix + edition.issue.subject
+        self.subject = subject_prefix + edition.subject
         self.base = config.base_url.rstrip("/")
         self.domain = config.sender_address.rpartition("@")[2] or "localhost"
-        self.web_url_text = web_url or config.issue_url(edition.issue.slug)
+        self.web_url_text = web_url or config.issue_url(edition.slug)
         self.web_url = _qp_value(self.web_url_text)
         self.text = _Part(edition.text)
         self.html = _Part(edition.html)
@@ -210,7 +210,7 @@ class MessageFactory:
             b"MIME-Version: 1.0",
             _header("List-Id", f"InfoLettre <{config.list_id}>"),
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            f"Content-Language: {edition.issue.lang}".encode(),
+            f"Content-Language: {edition.lang}".encode(),
             f'Content-Type: multipart/alternative; boundary="{boundary}"'.encode(),
         ]
         self.static_headers = CRLF.join(headers) + CRLF
@@ -229,7 +229,7 @@ class MessageFactory:
             envelope_from=self.config.envelope_from,
             reply_to=parseaddr(self.config.reply_to)[1] if self.config.reply_to else "",
             subject=self.subject, html=self.edition.html, text=self.edition.text,
-            lang=self.edition.issue.lang,
+            lang=self.edition.lang,
             headers={"List-Id": f"InfoLettre <{self.config.list_id}>",
                      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 __all__ = [
     "SECTIONS",
     "AgendaEntry",
-    "Asset",
     "Centre",
     "Contact",
     "DateSpan",
@@ -25,14 +24,6 @@ __all__ = [
 
 #: Sections a news item can belong to, in the order of the InfoLettre.
 SECTIONS = ("cdm", "reseau")
-
-
-@dataclass(frozen=True)
-class Asset:
-    """A local file an edition links to, and where it is published beside it."""
-
-    source: Path
-    target: PurePosixPath
 
 
 @dataclass(frozen=True)

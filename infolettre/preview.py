@@ -21,7 +21,7 @@ from .build import build_issue
 from .config import Config
 from .errors import InfoLettreError, ProblemsFound
 from .fsutil import fingerprint
-from .load import find_centres_file
+from .layout import find_centres_file
 
 __all__ = ["Preview", "make_server", "serve_preview"]
 

@@ -16,10 +16,11 @@ from markupsafe import Markup
 
 from . import markup, placeholders
 from .config import Config, default_templates_dir
+from .edition import Asset
 from .errors import InfoLettreError
 from .i18n import catalogue
 from .images import image_size
-from .model import Asset, Issue, NewsItem
+from .model import Issue, NewsItem
 
 __all__ = [
     "Asset", "Edition", "asset_target", "default_templates_dir", "render_edition",

@@ -14,7 +14,6 @@ from pathlib import Path
 import yaml
 
 from .errors import InfoLettreError, ProblemsFound
-from .fields import closest
 from .fsutil import atomic_write
 from .i18n import catalogue
 from .load import (
@@ -30,6 +29,7 @@ from .load import (
 from .model import AgendaEntry, Issue
 from .render import template_environment
 from .source import read_front_matter
+from .words import closest
 
 __all__ = ["issue_folders", "latest_issue", "new_issue", "new_item"]
 

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import BuiltEdition
 from .config import Config
+from .edition import BuiltEdition
 from .errors import InfoLettreError
 from .journal import Claimed, Journal
 from .message import DkimSigner, MessageFactory, Recipient
@@ -199,17 +199,17 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
     KeyboardInterrupt is raised, the journal consistent.
     """
     started = time.monotonic()
-    issue = edition.issue
     with _Lock(config.db), Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
         journal = Journal(store.conn)
-        campaign, created = journal.campaign(issue.slug, issue.subject, audience.as_dict())
-        summary = SendSummary(issue.slug, created)
+        campaign, created = journal.campaign(edition.slug, edition.subject,
+                                             audience.as_dict())
+        summary = SendSummary(edition.slug, created)
         summary.recovered_in_doubt = journal.recover(campaign.id)
         if resend_in_doubt:
             journal.requeue_in_doubt(campaign.id)
         counts = journal.counts(campaign.id)
         todo = counts["pending"] + counts["retry"]
-        factory = MessageFactory(edition, config, issue.slug, store.secret,
+        factory = MessageFactory(edition, config, edition.slug, store.secret,
                                  dkim=dkim_signer(config))
         transport.fit(factory.content())
         run = _Run(todo)
@@ -248,7 +248,7 @@ def send_proofs(edition: BuiltEdition, config: Config, transport: Transport,
                 addresses: list[str]) -> list[tuple[str, Result]]:
     """Send the issue to ``addresses`` as proofs: no journal, no subscriber touched."""
     secret = (config.secrets.get("INFOLETTRE_SECRET") or "proof").encode()
-    factory = MessageFactory(edition, config, f"{edition.issue.slug}-proof", secret,
+    factory = MessageFactory(edition, config, f"{edition.slug}-proof", secret,
                              dkim=dkim_signer(config), subject_prefix="[TEST] ")
     batch = [factory.outgoing(Recipient(-(n + 1), address))
              for n, address in enumerate(addresses)]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-
-from .build import BuiltEdition
 from .config import Config
+from .edition import BuiltEdition
 from .journal import Journal
 from .message import MessageFactory, Recipient
 from .send import Audience, SendSummary
@@ -37,14 +34,17 @@ def describe_dry_run(edition: BuiltEdition, config: Config, audience: Audience,
             first = first or s
         secret = store.secret
     total = sum(by_lang.values())
-    lines = [f"would send “{edition.issue.subject}” through {transport.describe()}",
+    lines = [f"would send “{edition.subject}” through {transport.describe()}",
              f"audience: {total} active subscriber{'s' * (total != 1)}"
              + (" (" + ", ".join(f"{n} {lang}" for lang, n in sorted(by_lang.items())) + ")"
                 if by_lang else "")]
     if first is None:
         return "\n".join([*lines, "nobody to send to: import subscribers first"])
-    factory = MessageFactory(edition, config, edition.issue.slug, secret)
+    factory = MessageFactory(edition, config, edition.slug, secret)
     raw = factory.build(Recipient(first.id, first.email, first.name))
+    import email  # parsing the message back is for --dry-run only
+    import email.policy
+
     message = email.message_from_bytes(raw, policy=email.policy.default)
     lines += ["", f"first message ({len(raw) / 1024:.1f} KB), to {first.email}:", ""]
     lines += [f"{k}: {v}" for k, v in message.items()]

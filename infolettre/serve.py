@@ -33,7 +33,6 @@ from . import subscription as sub
 from .archive import build_archive
 from .config import Config
 from .errors import InfoLettreError
-from .fields import is_email
 from .fsutil import fingerprint
 from .i18n import Catalogue, catalogue, languages
 from .mailer import send_notice
@@ -41,6 +40,7 @@ from .render import template_environment
 from .store import Store, Subscriber
 from .transports import Transport, from_dsn
 from .webhooks import WebhookError, handle
+from .words import is_email
 
 __all__ = ["RateLimit", "create_app"]
 

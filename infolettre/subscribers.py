@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InfoLettreError, Problem
-from .fields import closest, is_email
 from .fsutil import atomic_write
 from .store import FINAL, Store, Subscriber, normalise_email
+from .words import closest, is_email
 
 __all__ = ["EXPORT_COLUMNS", "ImportReport", "add", "export_csv", "import_csv", "remove"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from infolettre.build import BuiltEdition, build_edition, load_publishable
+from infolettre.build import build_edition, load_publishable
 from infolettre.config import Config
+from infolettre.edition import BuiltEdition
 from infolettre.store import Store
 
 from .conftest import BASE_URL, SAMPLE

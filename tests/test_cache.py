@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import infolettre.build
 import infolettre.render
-from infolettre.build import build_edition, load_publishable
+from infolettre.build import build_edition, edition_to_send, load_publishable
 from infolettre.config import Config
+from infolettre.errors import ProblemsFound
 
 
 @pytest.fixture
@@ -67,3 +69,36 @@ def test_a_damaged_cache_is_ignored(sample: Path, tmp_path: Path, counted: list[
         entry.write_text("{not json", encoding="utf-8")
     edition = build_edition(load_publishable(sample, config), config)
     assert counted == [1, 1] and "Nouvelles des CDM" in edition.html
+
+
+def test_send_after_build_neither_parses_nor_checks(sample: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    config = Config(base_url="https://x.org/nl", cache_dir=tmp_path / "cache")
+    built = build_edition(load_publishable(sample, config), config)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the issue was parsed again")
+
+    monkeypatch.setattr(infolettre.build, "load_publishable", no_parsing)
+    edition = edition_to_send(sample, config)
+    assert edition == built
+    assert (edition.slug, edition.lang) == ("2018-06", "fr") and edition.subject
+
+
+def test_send_checks_again_once_the_folder_changed(sample: Path, tmp_path: Path) -> None:
+    config = Config(base_url="https://x.org/nl", cache_dir=tmp_path / "cache")
+    build_edition(load_publishable(sample, config), config)
+    item = sample / "news" / "charleroi-album-jeunesse.md"
+    item.write_text(item.read_text(encoding="utf-8").replace("cdm: charleroi", "cdm: charleroy"),
+                    encoding="utf-8")
+    with pytest.raises(ProblemsFound) as found:
+        edition_to_send(sample, config)
+    assert any("charleroy" in p.message for p in found.value.problems)
+
+
+def test_a_stricter_setting_checks_again(sample: Path, tmp_path: Path) -> None:
+    config = Config(base_url="https://x.org/nl", cache_dir=tmp_path / "cache")
+    build_edition(load_publishable(sample, config), config)
+    with pytest.raises(ProblemsFound) as found:
+        edition_to_send(sample, replace(config, max_body_chars=100))
+    assert any("100" in p.message for p in found.value.problems)

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..fields import closest
+from ..words import closest
 from .base import Envelope, Outcome, Result, Session, Transport, TransportError
 from .outbox import OutboxTransport
 from .smtp import SmtpTransport

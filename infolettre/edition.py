@@ -1,0 +1,37 @@
+"""A built edition: what sending needs of an issue once it is rendered and inlined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+__all__ = ["Asset", "BuiltEdition"]
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A local file an edition links to, and where it is published beside it."""
+
+    source: Path
+    target: PurePosixPath
+
+
+@dataclass(frozen=True)
+class BuiltEdition:
+    """An issue ready to send: inlined HTML and text, placeholders unfilled.
+
+    It carries the few facts of the issue that sending reads (slug, subject,
+    language) rather than the whole content model, so that an edition taken
+    from the build's cache needs no parsing.
+    """
+
+    slug: str
+    subject: str
+    lang: str
+    html: str
+    text: str
+    web: str
+    stylesheet: str
+    assets: tuple[Asset, ...]
+    #: What the quality checks found in the inlined HTML (see ``quality``).
+    warnings: tuple[str, ...] = ()
