@@ -1,10 +1,12 @@
 """Send an issue: to every active subscriber as one campaign, or as proofs.
 
-The edition is rendered and inlined once; each worker thread owns one transport
-session and one database connection, and loops: build the recipient's message
-(placeholder substitution), deliver it, record the outcome and claim the next
-row in one transaction (see ``journal``). Only one send runs per database at a
-time (a lock file beside it), so two processes never share a campaign.
+The edition is rendered and inlined once. SMTP campaigns run on one event loop
+driving every connection (``sendloop``). Other transports get a thread per
+session, each with its own database connection, looping: build the
+recipient's message (placeholder substitution), deliver it, record the
+outcome and claim the next row in one transaction (see ``journal``). Only one
+send runs per database at a time (a lock file beside it), so two processes
+never share a campaign.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .edition import BuiltEdition
 from .errors import InfoLettreError
 from .journal import Claimed, Journal
 from .message import DkimSigner, MessageFactory, Recipient
+from .sendloop import RunState, drive
 from .store import Store, connect
 from .transports.base import Outcome, Result, Transport, TransportError
 
@@ -94,29 +97,8 @@ class _Lock:
         os.close(self.fd)
 
 
-class _Run:
-    """Shared state of the workers of one run."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done: Counter[str] = Counter()
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.lock = threading.Lock()
-
-    def count(self, outcome: str) -> None:
-        with self.lock:
-            self.done[outcome] += 1
-
-    def fail(self, exc: BaseException) -> None:
-        with self.lock:
-            if self.error is None:
-                self.error = exc
-        self.stop.set()
-
-
 def _worker(config: Config, transport: Transport, factory: MessageFactory, campaign_id: int,
-            run: _Run, max_attempts: int, retry_base: float) -> None:
+            run: RunState, max_attempts: int, retry_base: float) -> None:
     journal = Journal(connect(config.db))
     content = factory.content()
     size = transport.batch_size
@@ -163,8 +145,28 @@ def _worker(config: Config, transport: Transport, factory: MessageFactory, campa
         journal.conn.close()
 
 
+def _run_workers(config: Config, transport: Transport, factory: MessageFactory,
+                 campaign_id: int, run: RunState, max_attempts: int, retry_base: float,
+                 progress: Callable[[int, int, Counter], None] | None) -> None:
+    """A thread per session (files, HTTP APIs: each request carries a whole batch)."""
+    workers = [threading.Thread(
+        target=_worker, name=f"send-{n}", daemon=True,
+        args=(config, transport, factory, campaign_id, run, max_attempts, retry_base))
+        for n in range(max(1, min(transport.connections,
+                                  -(-run.total // transport.batch_size))))]
+    for worker in workers:
+        worker.start()
+    while any(w.is_alive() for w in workers):
+        for worker in workers:
+            worker.join(0.2)
+        if progress:
+            progress(sum(run.done.values()), run.total, run.done)
+    if progress:
+        progress(sum(run.done.values()), run.total, run.done)
+
+
 @contextmanager
-def _stop_on_sigint(run: _Run, interrupted: threading.Event) -> Iterator[None]:
+def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[None]:
     """While workers run, Ctrl-C asks them to stop instead of raising in the main thread.
 
     A KeyboardInterrupt raised inside ``Thread.join`` can leave a running thread
@@ -212,24 +214,16 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
         factory = MessageFactory(edition, config, edition.slug, store.secret,
                                  dkim=dkim_signer(config))
         transport.fit(factory.content())
-        run = _Run(todo)
-        workers = [threading.Thread(
-            target=_worker, name=f"send-{n}", daemon=True,
-            args=(config, transport, factory, campaign.id, run, max_attempts, retry_base))
-            for n in range(max(1, min(transport.connections,
-                                      -(-todo // transport.batch_size))))] if todo else []
+        run = RunState(todo)
         interrupted = threading.Event()
         with _stop_on_sigint(run, interrupted):
-            for worker in workers:
-                worker.start()
-            while any(w.is_alive() for w in workers):
-                for worker in workers:
-                    worker.join(0.2)
-                if progress:
-                    progress(sum(run.done.values()), run.total, run.done)
+            if todo and transport.multiplexed:
+                drive(transport, journal, factory, campaign.id, run, max_attempts=max_attempts,
+                      retry_base=retry_base, progress=progress)
+            elif todo:
+                _run_workers(config, transport, factory, campaign.id, run, max_attempts,
+                             retry_base, progress)
         transport.close()
-        if progress:
-            progress(sum(run.done.values()), run.total, run.done)
         summary.this_run = run.done
         summary.counts = journal.counts(campaign.id)
         summary.troubles = journal.troubles(campaign.id)

@@ -28,7 +28,8 @@ from ..errors import InfoLettreError
 if TYPE_CHECKING:
     from ..message import Content, Outgoing
 
-__all__ = ["Outcome", "RateLimiter", "Result", "Session", "Transport", "TransportError"]
+__all__ = ["Channel", "Outcome", "RateLimiter", "Result", "Session", "Transport",
+           "TransportError"]
 
 
 class TransportError(InfoLettreError):
@@ -87,6 +88,64 @@ class Session(ABC):
         """Release the connection."""
 
 
+class Channel(ABC):
+    """A non-blocking connection that carries one message at a time, for an event loop.
+
+    A transport that offers channels (SMTP) lets one thread drive all its
+    connections (``sendloop``): no thread per connection, and the journal's
+    outcomes of every connection that finished committed together. The loop
+    waits on ``fileno()`` for reading, and for writing while ``wants_write``;
+    it calls ``start`` with a message, then ``advance`` whenever the socket is
+    ready, until ``advance`` returns the message's result. ``advance`` raises
+    TransportError when the whole transport cannot go on (the sender refused).
+    """
+
+    #: Messages this connection has carried.
+    carried: int = 0
+    #: Monotonic time by which the server must have answered (0 when idle).
+    deadline: float = 0.0
+
+    @abstractmethod
+    def fileno(self) -> int:
+        """The socket to wait on."""
+
+    @property
+    @abstractmethod
+    def wants_write(self) -> bool:
+        """True while bytes are waiting for the socket to accept them."""
+
+    @property
+    @abstractmethod
+    def alive(self) -> bool:
+        """False once the connection is closed (the loop then opens another)."""
+
+    @property
+    @abstractmethod
+    def idle(self) -> bool:
+        """True when the channel can take a message."""
+
+    @property
+    @abstractmethod
+    def worn(self) -> bool:
+        """True once the connection has carried its share (the loop replaces it)."""
+
+    @abstractmethod
+    def start(self, envelope: Envelope) -> None:
+        """Take ``envelope`` (the channel must be idle); ``advance`` then sends it."""
+
+    @abstractmethod
+    def advance(self) -> Result | None:
+        """Read and write what the socket allows; the result once the message is done."""
+
+    @abstractmethod
+    def expire(self) -> Result | None:
+        """The deadline passed: close, and say how the current message ended (if any)."""
+
+    @abstractmethod
+    def quit(self) -> None:
+        """Say goodbye: the channel closes once answered, or at its (short) deadline."""
+
+
 class Transport(ABC):
     """A way to deliver messages; ``describe`` never shows a secret."""
 
@@ -94,6 +153,17 @@ class Transport(ABC):
     connections: int = 1
     #: How many messages one ``send_batch`` call takes (the provider's limit for APIs).
     batch_size: int = 1
+    #: True when ``open_channel`` works: campaigns then run on one event loop.
+    multiplexed: bool = False
+
+    def open_channel(self) -> Channel:
+        """A connected channel (blocking; the loop calls it from a helper thread)."""
+        raise NotImplementedError(f"{type(self).__name__} has no channels")
+
+    def pace(self) -> float:
+        """For the loop: 0.0 when a message may start now (its slot is then taken), else
+        the seconds to wait (a rate limit)."""
+        return 0.0
 
     @abstractmethod
     def open(self) -> Session:
@@ -117,6 +187,17 @@ class RateLimiter:
         self.interval = 1.0 / rate if rate else 0.0
         self.lock = threading.Lock()
         self.next = 0.0
+
+    def try_acquire(self) -> float:
+        """Take the next slot if it is due (0.0), else say how many seconds remain."""
+        if not self.interval:
+            return 0.0
+        with self.lock:
+            now = time.monotonic()
+            if self.next > now:
+                return self.next - now
+            self.next = now + self.interval
+        return 0.0
 
     def acquire(self) -> None:
         """Wait for the next slot."""
