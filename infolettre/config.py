@@ -12,7 +12,6 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,7 +88,7 @@ class Config:
 
 def default_templates_dir() -> Path:
     """The theme shipped with InfoLettre (the repository's ``templates/``)."""
-    return Path(str(resources.files("infolettre") / "theme"))
+    return Path(__file__).resolve().parent / "theme"  # a plain folder of the package
 
 
 _TYPES: dict[str, type] = {
