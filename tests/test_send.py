@@ -175,8 +175,10 @@ def test_rate_limit(tmp_path: Path) -> None:
     populate(config, 11)
     with FakeSmtp() as smtp:
         started = time.monotonic()
-        send_campaign(edition(config), config, from_dsn(smtp.dsn(connections=2, rate=50)))
+        summary = send_campaign(edition(config), config,
+                                from_dsn(smtp.dsn(connections=2, rate=50)))
         assert time.monotonic() - started >= 0.19  # 11 messages at 50/s: 10 intervals
+    assert summary.counts["sent"] == 11 and len(smtp.handler.messages) == 11
 
 
 def test_audience_filters_and_a_changed_filter_is_refused(tmp_path: Path) -> None:
@@ -189,16 +191,21 @@ def test_audience_filters_and_a_changed_filter_is_refused(tmp_path: Path) -> Non
         send_campaign(edition(config), config, transport)
 
 
-def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["outbox", "smtp"])
+def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path, through: str) -> None:
     config = sending_config(tmp_path)
     addresses = populate(config, 3)
     with Store(config.db) as store:
         Journal(store.conn).campaign("2018-06", "s", {})
         with store.transaction():
             store.set_status(store.get(addresses[1]).id, "unsubscribed", "test")
-    summary = send_campaign(edition(config), config, from_dsn(config.transport))
+    with FakeSmtp() as smtp:
+        dsn = smtp.dsn() if through == "smtp" else config.transport
+        summary = send_campaign(edition(config), config, from_dsn(dsn))
     assert summary.counts["sent"] == 2 and summary.counts["failed"] == 1
     assert "the subscriber is unsubscribed" in summary.troubles[0][3]
+    if through == "smtp":
+        assert set(smtp.handler.delivered) == {addresses[0], addresses[2]}
 
 
 def test_proofs_touch_neither_journal_nor_list(tmp_path: Path) -> None:
