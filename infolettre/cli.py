@@ -8,6 +8,7 @@ configuration, missing tool). Library errors arrive as InfoLettreError.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,10 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except InfoLettreError as exc:
             click.echo(f"infolettre: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except sqlite3.Error as exc:  # a full disk, an I/O error: transactions keep the rest
+            click.echo(f"infolettre: the database failed: {exc}. Every committed change is "
+                       "kept; run the command again once the cause is fixed.", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("infolettre: interrupted", err=True)
             sys.exit(130)

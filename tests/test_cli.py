@@ -54,3 +54,18 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "not an issue folder" in result.stdout
+
+
+def test_a_database_failure_is_a_message(tmp_path: Path, monkeypatch) -> None:
+    import sqlite3
+
+    import infolettre.subscribers
+
+    def failing(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "db.sqlite"))
+    monkeypatch.setattr(infolettre.subscribers, "add", failing)
+    result = CliRunner().invoke(cli, ["subscribers", "add", "a@example.org"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "the database failed: database or disk is full" in result.output
