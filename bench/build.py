@@ -29,7 +29,7 @@ PHASES = r"""
 import json, sys, tempfile, time
 t0 = time.perf_counter()
 from pathlib import Path
-from infolettre import build, inline, quality, render
+from infolettre import build, check, inline, quality, render
 from infolettre.config import Config
 t1 = time.perf_counter()
 marks = {}
@@ -38,7 +38,7 @@ def timed(name, fn):
         s = time.perf_counter(); r = fn(*a, **k)
         marks[name] = marks.get(name, 0) + time.perf_counter() - s; return r
     return wrapper
-build.load_checked = timed("load+check", build.load_checked)
+check.load_checked = timed("load+check", check.load_checked)
 render.render_edition = timed("render", render.render_edition)
 inline.inline_css = timed("premailer", inline.inline_css)
 build.atomic_write = timed("write", build.atomic_write)
