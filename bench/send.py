@@ -10,7 +10,8 @@ sample issue through it, measuring in the same run:
   message, as mailmerge does), wall time of the whole command, messages/s;
 - smtp-source (Postfix), messages of the same size over the same number of
   sessions, messages/s: the speed of a C client, the ceiling;
-- peak RSS of ``infolettre send`` to N and to 10 x N subscribers.
+- peak RSS of ``infolettre send`` to N and to 10 x N subscribers;
+- InfoLettre again with every message DKIM-signed (a fresh 2048-bit RSA key).
 
 Targets: >= 10x mailmerge, >= 0.6x smtp-source, and a peak RSS that does not grow
 with the list. Needs Debian's postfix (smtp-sink, smtp-source) and mailmerge.
@@ -100,7 +101,8 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return elapsed, peak, output
 
 
-def infolettre(tmp: Path, port: int, count: int, connections: int) -> tuple[float, int, str]:
+def infolettre(tmp: Path, port: int, count: int, connections: int, *, dkim: bool = False
+               ) -> tuple[float, int, str]:
     tmp.mkdir(parents=True, exist_ok=True)
     db = tmp / f"bench-{count}.db"
     make_db(db, count)
@@ -108,6 +110,19 @@ def infolettre(tmp: Path, port: int, count: int, connections: int) -> tuple[floa
            "INFOLETTRE_TRANSPORT": f"smtp://127.0.0.1:{port}?security=none"
                                    f"&connections={connections}&max_per_connection=1000",
            "INFOLETTRE_CONFIG": str(ROOT / "infolettre.toml")}
+    if dkim:  # the same settings, plus a fresh 2048-bit key
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        config = tmp / "infolettre.toml"
+        config.write_text((ROOT / "infolettre.toml").read_text(encoding="utf-8")
+                          + '\ndkim_domain = "reseaucitesdesmetiers.com"\n'
+                          'dkim_selector = "bench"\n', encoding="utf-8")
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        env["INFOLETTRE_CONFIG"] = str(config)
+        env["INFOLETTRE_DKIM_KEY"] = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
     return run_measured([str(Path(sys.executable).with_name("infolettre")), "send",
                          str(SAMPLE), "--yes"], env)
 
@@ -193,6 +208,7 @@ def main() -> None:
                 mm.append(mailmerge(tmp, port, sample))
                 src.append(smtp_source(port, n, args.connections, size))
             secs_big, rss_big, _ = infolettre(tmp / "big", port, n * 10, args.connections)
+            secs_dkim, _, _ = infolettre(tmp / "dkim", port, n, args.connections, dkim=True)
     finally:
         sink.terminate()
         sink.wait()
@@ -211,6 +227,8 @@ def main() -> None:
     print(f"peak RSS: {med(rss) / 1024:.0f} MiB for {n} subscribers, {rss_big / 1024:.0f} MiB "
           f"for {n * 10} ({n * 10 / secs_big:,.0f} msg/s): x{rss_big / med(rss):.2f} for 10x "
           "the list")
+    print(f"DKIM-signed (rsa-sha256, 2048 bits), {n} subscribers: {n / secs_dkim:,.0f} msg/s "
+          "(whole command)")
 
 
 if __name__ == "__main__":

@@ -130,3 +130,70 @@ def test_spamassassin_score_of_a_sent_message(tmp_path: Path) -> None:
     report = result.stdout.decode("utf-8", "replace")
     score = float(re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+)", report).group(1))
     assert score <= 1.0, report[report.find("Content analysis"):]
+
+
+def _dkim_dns(public: bytes):
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == b"infolettre._domainkey.reseaucitesdesmetiers.com." else b""
+
+    return dns
+
+
+@pytest.mark.parametrize("recipient", [
+    Recipient(1, "a@example.org"),
+    Recipient(2, "b@example.org", "O'Brien Jr."),
+    Recipient(3, "c@example.org", "Zoë «Ω» " + "très long nom " * 6),
+    Recipient(4, "d@example.org", 'Quote "and" tab\tin it'),
+], ids=["no name", "punctuation", "long non-ascii", "quotes"])
+def test_dkim_verifies_for_every_kind_of_recipient(tmp_path: Path, recipient: Recipient) -> None:
+    import dkim
+
+    private, public = _dkim_key()
+    config = sending_config(tmp_path, reply_to="equipe@reseaucitesdesmetiers.com")
+    factory = MessageFactory(edition(config), config, "2018-06", b"k" * 32,
+                             dkim=DkimSigner("reseaucitesdesmetiers.com", "infolettre",
+                                             private))
+    raw = factory.build(recipient)
+    assert dkim.verify(raw, dnsfunc=_dkim_dns(public))
+    assert raw.count(b"DKIM-Signature:") == 1 and raw.startswith(b"DKIM-Signature: v=1;")
+    assert max(len(line) for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")) <= 998
+
+
+def test_dkim_verifies_blanks_beside_personal_links(tmp_path: Path) -> None:
+    """Runs of blanks, and blanks at line ends, around the placeholders of a body."""
+    import dkim
+
+    from infolettre.edition import BuiltEdition
+
+    private, public = _dkim_key()
+    config = sending_config(tmp_path)
+    text = ("Bonjour   à\ttous,  \n\nSe désinscrire :  %%unsubscribe_url%%  fin   \n"
+            "\t\tpréférences\t%%preferences_url%%\t\nEn ligne : %%web_url%%\n\n\n")
+    html = ("<p>Lien  \t <a href=\"%%unsubscribe_url%%\">ici</a>   </p>   \n"
+            + "<p>" + "mot " * 40 + "  </p>\n")
+    built = BuiltEdition("2018-06", "Sujet  avec   blancs", "fr", html, text, "", "", ())
+    factory = MessageFactory(built, config, "2018-06", b"k" * 32,
+                             dkim=DkimSigner("reseaucitesdesmetiers.com", "infolettre",
+                                             private))
+    for n in range(5):
+        raw = factory.build(Recipient(n, f"r{n}@example.org", f"R {n}"))
+        assert dkim.verify(raw, dnsfunc=_dkim_dns(public)), n
+
+
+def test_a_bad_dkim_key_is_a_clear_error() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from infolettre.errors import InfoLettreError
+
+    with pytest.raises(InfoLettreError, match="not a PEM private key"):
+        DkimSigner("example.org", "s", b"-----BEGIN PRIVATE KEY-----\nnope\n")
+    ec_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    with pytest.raises(InfoLettreError, match="must be an RSA key"):
+        DkimSigner("example.org", "s", ec_key)
