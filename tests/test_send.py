@@ -229,3 +229,31 @@ def test_an_empty_audience_starts_no_campaign(tmp_path: Path) -> None:
         send_campaign(edition(config), config, transport)
     populate(config, 3)  # imported afterwards: the campaign starts now, with them
     assert send_campaign(edition(config), config, transport).counts["sent"] == 3
+
+
+def test_dkim_signed_campaign_arrives_verifiable(tmp_path: Path) -> None:
+    """What the server received, dot-stuffing undone, still verifies (dkimpy)."""
+    import base64
+
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+    config = sending_config(tmp_path, dkim_domain="reseaucitesdesmetiers.com",
+                            dkim_selector="infolettre",
+                            secrets={"INFOLETTRE_DKIM_KEY": pem})
+    populate(config, 6)
+    with FakeSmtp() as smtp:
+        summary = send_campaign(edition(config), config, from_dsn(smtp.dsn(connections=2)))
+    assert summary.counts["sent"] == 6 and len(smtp.handler.messages) == 6
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == b"infolettre._domainkey.reseaucitesdesmetiers.com." else b""
+
+    for _, raw in smtp.handler.messages:
+        assert dkim.verify(raw, dnsfunc=dns)
