@@ -2,8 +2,9 @@
 
 Besides the faults of ``test_send`` (which run through this engine too): a
 server that answers nothing, replies that arrive a byte at a time and span
-several lines, a server that hangs up on an idle connection, and the
-journal's rule of at most one row in flight per connection at every commit.
+several lines, a server that reads slowly (writes taken in parts), a server
+that hangs up on an idle connection, and the journal's rule of at most one
+row in flight per connection at every commit.
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ class RawSmtp:
 
     ``hang_up_after``: after that many messages on a connection, say 421 out of
     turn and close it (as a server does when a connection idles too long).
+    ``slow``: read the data in small sips through a small window.
     """
 
-    def __init__(self, hang_up_after: int | None = None) -> None:
-        self.hang_up_after = hang_up_after
+    def __init__(self, hang_up_after: int | None = None, *, slow: bool = False) -> None:
+        self.hang_up_after, self.slow = hang_up_after, slow
         self.port = free_port()
-        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self.listener = socket.socket()
+        if slow:  # a small window, read a little at a time: the client's writes stall
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen()
         self.delivered: Counter[str] = Counter()
         self.connections = 0
         self.lock = threading.Lock()
@@ -92,7 +98,9 @@ class RawSmtp:
                 elif verb == b"DATA":
                     self._say(conn, "354 go ahead\r\n")
                     while b"\r\n.\r\n" not in buffer:
-                        chunk = conn.recv(65536)
+                        if self.slow:
+                            time.sleep(0.0005)
+                        chunk = conn.recv(2048 if self.slow else 65536)
                         if not chunk:
                             return
                         buffer += chunk
@@ -131,6 +139,26 @@ def test_replies_a_byte_at_a_time_and_on_several_lines(tmp_path: Path) -> None:
     with Store(config.db) as store:
         ids = [r[0] for r in store.conn.execute("SELECT provider_id FROM deliveries")]
     assert all(i.startswith("Q") for i in ids)  # "queued as" read from the last line
+
+
+def test_a_slow_reader_gets_every_message_whole(tmp_path: Path, monkeypatch) -> None:
+    """Writes that the socket takes in parts, waiting for it to be writable again."""
+    import infolettre.transports.smtp as smtp_module
+
+    real = smtp_module._connect
+
+    def small_buffers(transport):
+        smtp = real(transport)
+        smtp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        return smtp
+
+    monkeypatch.setattr(smtp_module, "_connect", small_buffers)
+    config = sending_config(tmp_path)
+    addresses = populate(config, 6)
+    with RawSmtp(slow=True) as server:
+        summary = send_campaign(edition(config), config, from_dsn(server.dsn(connections=2)))
+    assert summary.counts["sent"] == 6
+    assert server.delivered == dict.fromkeys(addresses, 1)
 
 
 def test_a_server_hanging_up_on_idle_connections_loses_nothing(tmp_path: Path) -> None:
