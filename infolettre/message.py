@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from email import quoprimime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from pathlib import Path
 
 from . import placeholders, tokens
 from .config import Config
 from .edition import BuiltEdition
 from .errors import InfoLettreError
 
-__all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient"]
+__all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient", "dkim_signer"]
 
 CRLF = b"\r\n"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"  # the purposes of subscription.UNSUBSCRIBE and
@@ -238,6 +239,38 @@ class DkimSigner:
         signed.append(relaxed_header(tags)[1][:-2])  # the signature's own header, b= empty
         value = base64.b64encode(self._sign(b"".join(signed)))
         return tags + b"\r\n ".join(value[i:i + 72] for i in range(0, len(value), 72)) + CRLF
+
+    def sign(self, message: bytes) -> bytes:
+        """Any ``message`` (CRLF line ends) with its DKIM-Signature header first.
+
+        For one-off messages (a subscription's confirmation): the whole body is
+        canonicalized here, which a campaign's factory avoids.
+        """
+        head, _, body = message.partition(b"\r\n\r\n")
+        if body and not body.endswith(CRLF):
+            body += CRLF
+        body = relaxed_body(body)
+        while body.endswith(b"\r\n\r\n") or body == CRLF:  # no empty line at the end
+            body = body[:-2]
+        lines = re.split(rb"\r\n(?![ \t])", head)
+        return self.header(lines, hashlib.sha256(body).digest(), int(time.time())) + message
+
+
+def dkim_signer(config: Config) -> DkimSigner | None:
+    """The DKIM signer of the configuration, or None when no key is configured."""
+    key = config.secrets.get("INFOLETTRE_DKIM_KEY", "").encode()
+    path = config.secrets.get("INFOLETTRE_DKIM_KEY_FILE")
+    if path and not key:
+        try:
+            key = Path(path).read_bytes()
+        except OSError as exc:
+            raise InfoLettreError(f"INFOLETTRE_DKIM_KEY_FILE={path}: {exc.strerror}") from None
+    if not key:
+        return None
+    if not (config.dkim_domain and config.dkim_selector):
+        raise InfoLettreError("a DKIM key is set: give dkim_domain and dkim_selector in the "
+                              "configuration")
+    return DkimSigner(config.dkim_domain, config.dkim_selector, key)
 
 
 class MessageFactory:

@@ -26,12 +26,12 @@ from .config import Config
 from .edition import BuiltEdition
 from .errors import InfoLettreError
 from .journal import Claimed, Journal
-from .message import DkimSigner, MessageFactory, Recipient
+from .message import MessageFactory, Recipient, dkim_signer
 from .sendloop import RunState, drive
 from .store import Store, connect
 from .transports.base import Outcome, Result, Transport, TransportError
 
-__all__ = ["Audience", "SendSummary", "dkim_signer", "send_campaign", "send_proofs"]
+__all__ = ["Audience", "SendSummary", "send_campaign", "send_proofs"]
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,6 @@ class SendSummary:
     troubles: list[tuple[str, str, int, str]] = field(default_factory=list)
     stopped: str = ""
     seconds: float = 0.0
-
-
-def dkim_signer(config: Config) -> DkimSigner | None:
-    """The DKIM signer of the configuration, or None when no key is configured."""
-    key = config.secrets.get("INFOLETTRE_DKIM_KEY", "").encode()
-    path = config.secrets.get("INFOLETTRE_DKIM_KEY_FILE")
-    if path and not key:
-        try:
-            key = Path(path).read_bytes()
-        except OSError as exc:
-            raise InfoLettreError(f"INFOLETTRE_DKIM_KEY_FILE={path}: {exc.strerror}") from None
-    if not key:
-        return None
-    if not (config.dkim_domain and config.dkim_selector):
-        raise InfoLettreError("a DKIM key is set: give dkim_domain and dkim_selector in the "
-                              "configuration")
-    return DkimSigner(config.dkim_domain, config.dkim_selector, key)
 
 
 class _Lock:
