@@ -137,10 +137,14 @@ def test_starttls_with_a_verified_self_signed_certificate(tmp_path: Path) -> Non
     config = sending_config(tmp_path)
     addresses = populate(config, 5)
     with FakeSmtp(tls=context, require_starttls=True) as smtp:
-        dsn = f"smtp://127.0.0.1:{smtp.port}?security=starttls&cafile={cert}"
-        summary = send_campaign(edition(config), config, from_dsn(dsn))
+        dsn = (f"smtp://127.0.0.1:{smtp.port}?security=starttls&cafile={cert}"
+               "&connections=2&max_per_connection=2")
+        transport = from_dsn(dsn)
+        summary = send_campaign(edition(config), config, transport)
         assert summary.counts["sent"] == 5
         assert smtp.handler.delivered == dict.fromkeys(addresses, 1)
+        assert smtp.handler.connections >= 3  # reconnections share one TLS context
+        assert transport.context() is transport.context()
         unverified = from_dsn(f"smtp://127.0.0.1:{smtp.port}?security=starttls")
         with pytest.raises(TransportError, match="failed TLS verification"):
             unverified.open()
