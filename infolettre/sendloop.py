@@ -117,149 +117,187 @@ def drive(transport: Transport, journal: Journal, factory: MessageFactory, campa
     the messages under way are finished and recorded), or when the transport
     fails (``run.error``).
     """
-    size = max(1, min(transport.connections, run.total))
-    group = max(1, size // 4)
-    selector = selectors.DefaultSelector()
-    wake_r, wake_w = socket.socketpair()
-    wake_r.setblocking(False)
-    selector.register(wake_r, selectors.EVENT_READ)
-    opener = _Opener(transport, wake_w)
-    channels: list[Channel] = []
-    events: dict[Channel, int] = {}  # what the selector waits for, per connection
-    flights: dict[Channel, Claimed] = {}
-    finished: list[tuple[Claimed, Result]] = []
-    first_finished = 0.0
-    remaining = run.total  # rows not final yet
-    claim_after = 0.0  # monotonic time before which no row is due
-    shown = 0.0
+    _Loop(transport, journal, factory, campaign_id, run, max_attempts, retry_base,
+          progress).run()
 
-    def finish(claimed: Claimed, result: Result) -> None:
-        nonlocal first_finished, remaining
-        if not finished:
-            first_finished = time.monotonic()
-        finished.append((claimed, result))
-        run.count(result.outcome.value)
-        if result.outcome in _FINAL or claimed.attempts >= max_attempts:
-            remaining -= 1
 
-    def step(channel: Channel) -> None:
+class _Loop:
+    """The state of one ``drive``: connections, rows in flight, outcomes to record."""
+
+    def __init__(self, transport: Transport, journal: Journal, factory: MessageFactory,
+                 campaign_id: int, run: RunState, max_attempts: int, retry_base: float,
+                 progress: Callable[[int, int, Counter], None] | None) -> None:
+        self.transport, self.journal, self.factory = transport, journal, factory
+        self.campaign_id, self.state = campaign_id, run
+        self.max_attempts, self.retry_base, self.progress = max_attempts, retry_base, progress
+        self.size = max(1, min(transport.connections, run.total))
+        self.group = max(1, self.size // 4)
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+        self.opener = _Opener(transport, self.wake_w)
+        self.channels: list[Channel] = []
+        self.events: dict[Channel, int] = {}  # what the selector waits for, per connection
+        self.flights: dict[Channel, Claimed] = {}
+        self.finished: list[tuple[Claimed, Result]] = []
+        self.first_finished = 0.0
+        self.remaining = run.total  # rows not final yet
+        self.claim_after = 0.0  # monotonic time before which no row is due
+        self.shown = 0.0
+
+    def run(self) -> None:
+        try:
+            while True:
+                now = time.monotonic()
+                self._take_opened()
+                stopping = self.state.stop.is_set()
+                self._renew(now, stopping)
+                wait = self._commit(now, stopping)
+                if self.progress and now - self.shown >= TICK:
+                    self.shown = now
+                    self._show()
+                if self._over(stopping):
+                    break
+                self._wait(now, stopping, wait)
+        finally:
+            if self.finished:
+                self.journal.finish_and_claim(self.campaign_id, self.finished,
+                                              self.max_attempts, self.retry_base, limit=0)
+            self.opener.close()
+            _close_all(self.selector, [c for c in self.channels if c.alive])
+            self.selector.close()
+            self.wake_r.close()
+            self.wake_w.close()
+            if self.progress:
+                self._show()
+
+    def _show(self) -> None:
+        assert self.progress is not None
+        self.progress(sum(self.state.done.values()), self.state.total, self.state.done)
+
+    def _take_opened(self) -> None:
+        """Connections that opened join the loop (or stop the run, when they failed)."""
+        for channel in self.opener.ready():
+            if isinstance(channel, TransportError):
+                self.state.fail(channel)
+                continue
+            if isinstance(channel, Exception):
+                raise channel
+            if self.state.stop.is_set():
+                _discard(channel)
+                continue
+            self.channels.append(channel)
+            self.selector.register(channel, selectors.EVENT_READ)
+            self.events[channel] = selectors.EVENT_READ
+
+    def _renew(self, now: float, stopping: bool) -> None:
+        """Closed connections leave; worn ones say goodbye; as many open as work needs."""
+        for channel in [c for c in self.channels if not c.alive]:
+            self.selector.unregister(channel)
+            self.channels.remove(channel)
+            del self.events[channel]
+        for channel in [c for c in self.channels if c.idle and c.worn]:
+            channel.quit()
+        if not stopping and now >= self.claim_after:
+            fresh = len([c for c in self.channels if not c.worn]) + self.opener.pending
+            for _ in range(min(self.size, self.remaining - len(self.flights)) - fresh):
+                self.opener.open()
+
+    def _commit(self, now: float, stopping: bool) -> float:
+        """Group commit: the outcomes, and rows for the idle connections, which start them.
+
+        Returns the seconds the rate limit wants before the next start (0.0: none).
+        """
+        idle = [c for c in self.channels if c.idle and not c.worn]
+        finished = self.finished
+        commit = bool(finished) and (len(finished) >= self.group or not self.flights
+                                     or stopping or now - self.first_finished >= GROUP_WAIT)
+        can_claim = bool(idle) and not stopping and now >= self.claim_after
+        wait, limit = 0.0, 0
+        if commit or (can_claim and not finished):
+            while can_claim and limit < len(idle):
+                wait = self.transport.pace()
+                if wait:
+                    break
+                limit += 1
+        if not (commit or limit):
+            return wait
+        retried = any(r.outcome is Outcome.RETRY and c.attempts < self.max_attempts
+                      for c, r in finished)
+        claimed = self.journal.finish_and_claim(self.campaign_id, finished, self.max_attempts,
+                                                self.retry_base, limit=limit)
+        self.finished = []
+        if len(claimed) < limit or retried:  # when is the next row due?
+            next_at = self.journal.next_due(self.campaign_id)
+            due_at = float("inf") if next_at is None else now + max(0.0, next_at - time.time())
+            self.claim_after = due_at if len(claimed) < limit else min(self.claim_after, due_at)
+        for row in claimed:
+            if row.status != "active":
+                self._finish(row, Result(Outcome.FAILED,
+                                         f"not sent: the subscriber is {row.status}"))
+                continue
+            channel = idle.pop()
+            outgoing = self.factory.outgoing(Recipient(row.subscriber_id, row.email, row.name))
+            self.flights[channel] = row
+            channel.start(Envelope(self.factory.config.envelope_from, row.email,
+                                   outgoing.mime(), dot_safe=True))
+            self._step(channel)
+        return wait
+
+    def _over(self, stopping: bool) -> bool:
+        """Nothing under way or to record, and nothing more due in this run."""
+        return not self.flights and not self.finished and (
+            stopping or self.remaining <= 0
+            or (self.claim_after == float("inf") and not self.opener.pending))
+
+    def _wait(self, now: float, stopping: bool, wait: float) -> None:
+        """Sleep until a socket, a deadline, a due retry, a rate slot or the group's time."""
+        until = now + TICK
+        if self.finished:
+            until = min(until, self.first_finished + GROUP_WAIT)
+        if not stopping and self.claim_after > now:
+            until = min(until, self.claim_after)
+        if wait:
+            until = min(until, now + wait)
+        for channel in self.channels:
+            if channel.deadline:
+                until = min(until, channel.deadline)
+            want = selectors.EVENT_READ | (selectors.EVENT_WRITE if channel.wants_write else 0)
+            if channel.alive and self.events[channel] != want:
+                self.selector.modify(channel, want)
+                self.events[channel] = want
+        for key, _ in self.selector.select(max(0.0, until - time.monotonic())):
+            if key.fileobj is self.wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    self.wake_r.recv(4096)
+            elif isinstance(key.fileobj, Channel) and key.fileobj.alive:
+                self._step(key.fileobj)
+        now = time.monotonic()
+        for channel in [c for c in self.channels if c.deadline and c.deadline <= now]:
+            result = channel.expire()
+            if result is not None:
+                self._finish(self.flights.pop(channel), result)
+
+    def _finish(self, claimed: Claimed, result: Result) -> None:
+        if not self.finished:
+            self.first_finished = time.monotonic()
+        self.finished.append((claimed, result))
+        self.state.count(result.outcome.value)
+        if result.outcome in _FINAL or claimed.attempts >= self.max_attempts:
+            self.remaining -= 1
+
+    def _step(self, channel: Channel) -> None:
         """Let ``channel`` work; record its message's result when it has one."""
         try:
             result = channel.advance()
         except TransportError as exc:  # the sender is refused: nothing more can go
-            journal.release(campaign_id, [flights.pop(channel)], f"not sent: {exc}")
-            run.fail(exc)
-            result = None
+            self.journal.release(self.campaign_id, [self.flights.pop(channel)],
+                                 f"not sent: {exc}")
+            self.state.fail(exc)
+            return
         if result is not None:
-            finish(flights.pop(channel), result)
-
-    try:
-        while True:
-            now = time.monotonic()
-            # Connections that opened (or failed to).
-            for channel in opener.ready():
-                if isinstance(channel, TransportError):
-                    run.fail(channel)
-                    continue
-                if isinstance(channel, Exception):
-                    raise channel
-                if run.stop.is_set():
-                    _discard(channel)
-                    continue
-                channels.append(channel)
-                selector.register(channel, selectors.EVENT_READ)
-                events[channel] = selectors.EVENT_READ
-            stopping = run.stop.is_set()
-            for channel in [c for c in channels if not c.alive]:
-                selector.unregister(channel)
-                channels.remove(channel)
-                del events[channel]
-            # Worn connections make way for new ones; as many as the work left needs.
-            for channel in [c for c in channels if c.idle and c.worn]:
-                channel.quit()
-            if not stopping and now >= claim_after:
-                fresh = len([c for c in channels if not c.worn]) + opener.pending
-                for _ in range(min(size, remaining - len(flights)) - fresh):
-                    opener.open()
-            # Group commit: the outcomes, and rows for the idle connections.
-            idle = [c for c in channels if c.idle and not c.worn]
-            commit = bool(finished) and (len(finished) >= group or not flights or stopping
-                                         or now - first_finished >= GROUP_WAIT)
-            can_claim = bool(idle) and not stopping and now >= claim_after
-            wait, limit = 0.0, 0
-            if commit or (can_claim and not finished):
-                while can_claim and limit < len(idle):
-                    wait = transport.pace()
-                    if wait:
-                        break
-                    limit += 1
-            if commit or limit:
-                retried = any(r.outcome is Outcome.RETRY and c.attempts < max_attempts
-                              for c, r in finished)
-                claimed = journal.finish_and_claim(campaign_id, finished, max_attempts,
-                                                   retry_base, limit=limit)
-                finished.clear()
-                if len(claimed) < limit or retried:  # when is the next row due?
-                    next_at = journal.next_due(campaign_id)
-                    due_at = (float("inf") if next_at is None
-                              else now + max(0.0, next_at - time.time()))
-                    claim_after = due_at if len(claimed) < limit else min(claim_after, due_at)
-                for row in claimed:
-                    if row.status != "active":
-                        finish(row, Result(Outcome.FAILED,
-                                           f"not sent: the subscriber is {row.status}"))
-                        continue
-                    channel = idle.pop()
-                    outgoing = factory.outgoing(Recipient(row.subscriber_id, row.email, row.name))
-                    flights[channel] = row
-                    channel.start(Envelope(factory.config.envelope_from, row.email,
-                                           outgoing.mime(), dot_safe=True))
-                    step(channel)
-            if progress and now - shown >= TICK:
-                shown = now
-                progress(sum(run.done.values()), run.total, run.done)
-            # The end: nothing under way or to record, and nothing more due in this run.
-            if not flights and not finished and (
-                    stopping or remaining <= 0
-                    or (claim_after == float("inf") and not opener.pending)):
-                break
-            # Wait for the sockets, a deadline, a due retry, a rate slot or the group.
-            until = now + TICK
-            if finished:
-                until = min(until, first_finished + GROUP_WAIT)
-            if not stopping and claim_after > now:
-                until = min(until, claim_after)
-            if wait:
-                until = min(until, now + wait)
-            for channel in channels:
-                if channel.deadline:
-                    until = min(until, channel.deadline)
-                want = selectors.EVENT_READ | (selectors.EVENT_WRITE if channel.wants_write
-                                               else 0)
-                if channel.alive and events[channel] != want:
-                    selector.modify(channel, want)
-                    events[channel] = want
-            for key, _ in selector.select(max(0.0, until - time.monotonic())):
-                if key.fileobj is wake_r:
-                    with contextlib.suppress(BlockingIOError):
-                        wake_r.recv(4096)
-                elif isinstance(key.fileobj, Channel) and key.fileobj.alive:
-                    step(key.fileobj)
-            now = time.monotonic()
-            for channel in [c for c in channels if c.deadline and c.deadline <= now]:
-                result = channel.expire()
-                if result is not None:
-                    finish(flights.pop(channel), result)
-    finally:
-        if finished:
-            journal.finish_and_claim(campaign_id, finished, max_attempts, retry_base, limit=0)
-        opener.close()
-        _close_all(selector, [c for c in channels if c.alive])
-        selector.close()
-        wake_r.close()
-        wake_w.close()
-        if progress:
-            progress(sum(run.done.values()), run.total, run.done)
+            self._finish(self.flights.pop(channel), result)
 
 
 def _discard(channel: Channel) -> None:
