@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -224,6 +225,11 @@ def main() -> None:
           f"is {med(ours) / med(mm):.1f}x mailmerge (target >= 10x)")
     print(f"smtp-source, {n} messages: {med(src):,.0f} msg/s  -> InfoLettre is "
           f"{med(ours) / med(src):.2f}x smtp-source (target >= 0.6x)")
+    phase = [float(m.group(1)) for line in inrun
+             if (m := re.search(r"\((\d+)/s", line))]
+    if phase:
+        print(f"  sending phase alone (the campaign's own rate, without start-up): "
+              f"{med(phase):,.0f} msg/s = {med(phase) / med(src):.2f}x smtp-source")
     print(f"peak RSS: {med(rss) / 1024:.0f} MiB for {n} subscribers, {rss_big / 1024:.0f} MiB "
           f"for {n * 10} ({n * 10 / secs_big:,.0f} msg/s): x{rss_big / med(rss):.2f} for 10x "
           "the list")
