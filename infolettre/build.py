@@ -59,19 +59,7 @@ def build_edition(issue: Issue, config: Config) -> BuiltEdition:
 
     key = cache.edition_key(issue.path, config)
     cached = cache.load(config.cache_dir, issue.slug, key)
-    if cached is not None:
-        return cached
-    from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
-    from .quality import email_warnings
-    from .render import render_edition
-
-    edition = render_edition(issue, config)
-    html = inline_css(edition.html)
-    built = BuiltEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
-                         edition.web, edition.stylesheet, edition.assets,
-                         tuple(email_warnings(html)))
-    cache.store(config.cache_dir, built, key)
-    return built
+    return cached if cached is not None else _render(issue, config, key)
 
 
 def edition_to_send(folder: Path, config: Config) -> BuiltEdition:
@@ -86,10 +74,26 @@ def edition_to_send(folder: Path, config: Config) -> BuiltEdition:
     """
     from . import cache
 
-    cached = cache.load(config.cache_dir, folder.name, cache.edition_key(folder, config))
-    if cached is not None:
-        return cached
-    return build_edition(load_publishable(folder, config), config)
+    key = cache.edition_key(folder, config)
+    cached = cache.load(config.cache_dir, folder.name, key)
+    return cached if cached is not None else _render(load_publishable(folder, config),
+                                                     config, key)
+
+
+def _render(issue: Issue, config: Config, key: str) -> BuiltEdition:
+    """Render, inline and check the email, and keep the result under ``key``."""
+    from . import cache
+    from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
+    from .quality import email_warnings
+    from .render import render_edition
+
+    edition = render_edition(issue, config)
+    html = inline_css(edition.html)
+    built = BuiltEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
+                         edition.web, edition.stylesheet, edition.assets,
+                         tuple(email_warnings(html)))
+    cache.store(config.cache_dir, built, key)
+    return built
 
 
 def preview_values(config: Config, issue: Issue) -> dict[str, str]:
