@@ -58,6 +58,12 @@ class Claimed:
     status: str
     attempts: int
 
+    def skipped(self) -> Result | None:
+        """The outcome of a row whose subscriber left since the campaign started, or None."""
+        if self.status == "active":
+            return None
+        return Result(Outcome.FAILED, f"not sent: the subscriber is {self.status}")
+
 
 class Journal:
     """Operations on the journal over one connection (one per thread)."""

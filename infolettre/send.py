@@ -29,7 +29,7 @@ from .journal import Claimed, Journal
 from .message import MessageFactory, Recipient, dkim_signer
 from .sendloop import RunState, drive
 from .store import Store, connect
-from .transports.base import Outcome, Result, Transport, TransportError
+from .transports.base import Result, Transport, TransportError
 
 __all__ = ["Audience", "SendSummary", "send_campaign", "send_proofs"]
 
@@ -99,9 +99,8 @@ def _worker(config: Config, transport: Transport, factory: MessageFactory, campa
                 claimed = journal.claim(campaign_id, size)
                 continue
             done: list[tuple[Claimed, Result]] = [
-                (c, Result(Outcome.FAILED, f"not sent: the subscriber is {c.status}"))
-                for c in claimed if c.status != "active"]
-            active = [c for c in claimed if c.status == "active"]
+                (c, skip) for c in claimed if (skip := c.skipped()) is not None]
+            active = [c for c in claimed if c.skipped() is None]
             if active:
                 batch = [factory.outgoing(Recipient(c.subscriber_id, c.email, c.name))
                          for c in active]

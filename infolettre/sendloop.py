@@ -233,9 +233,9 @@ class _Loop:
             due_at = float("inf") if next_at is None else now + max(0.0, next_at - time.time())
             self.claim_after = due_at if len(claimed) < limit else min(self.claim_after, due_at)
         for row in claimed:
-            if row.status != "active":
-                self._finish(row, Result(Outcome.FAILED,
-                                         f"not sent: the subscriber is {row.status}"))
+            skip = row.skipped()
+            if skip is not None:
+                self._finish(row, skip)
                 continue
             channel = idle.pop()
             outgoing = self.factory.outgoing(Recipient(row.subscriber_id, row.email, row.name))
