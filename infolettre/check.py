@@ -12,14 +12,16 @@ from pathlib import Path
 from . import markup
 from .config import Config
 from .errors import Problem, ProblemsFound
-from .load import (
+from .layout import (
     AGENDA_FILE,
     CENTRES_FILE,
     ISSUE_FILE,
     MOVEMENTS_FILE,
     NEWS_DIR,
-    Loaded,
     find_centres_file,
+)
+from .load import (
+    Loaded,
     load_centres,
     load_issue,
     load_item,

@@ -27,14 +27,8 @@ from .source import Doc, read_front_matter, read_yaml
 from .words import closest
 
 __all__ = [
-    "AGENDA_FILE",
-    "CENTRES_FILE",
-    "ISSUE_FILE",
     "ITEM_KEYS",
-    "MOVEMENTS_FILE",
-    "NEWS_DIR",
     "Loaded",
-    "find_centres_file",
     "load_centres",
     "load_issue",
     "load_item",

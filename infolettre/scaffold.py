@@ -16,13 +16,15 @@ import yaml
 from .errors import InfoLettreError, ProblemsFound
 from .fsutil import atomic_write
 from .i18n import catalogue
-from .load import (
+from .layout import (
     AGENDA_FILE,
     CENTRES_FILE,
     ISSUE_FILE,
     MOVEMENTS_FILE,
     NEWS_DIR,
     find_centres_file,
+)
+from .load import (
     load_centres,
     load_issue,
 )

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 import infolettre.journal
-from infolettre.journal import Journal
 from infolettre.send import send_campaign
 from infolettre.store import Store
 from infolettre.transports import from_dsn
@@ -121,12 +120,6 @@ class RawSmtp:
                     return
                 else:
                     self._say(conn, "502 5.5.2 what?\r\n")
-
-
-def _counts(config) -> dict[str, int]:
-    with Store(config.db) as store:
-        journal = Journal(store.conn)
-        return journal.counts(journal.find("2018-06").id)
 
 
 def test_replies_a_byte_at_a_time_and_on_several_lines(tmp_path: Path) -> None:
