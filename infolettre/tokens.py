@@ -4,6 +4,10 @@ A token is ``ID.SIGNATURE``: the subscriber's id and an HMAC-SHA256 over the
 purpose, the id and the address, truncated to 128 bits. Binding the address
 means a token dies with an erased subscriber; binding the purpose means an
 unsubscribe token cannot confirm a subscription. Comparison is constant-time.
+
+A token comes from a URL anyone can type: it is read strictly (ASCII digits of
+bounded length, as ``str.isdigit`` and ``int`` would also take Arabic-Indic or
+fullwidth digits, and ``int`` refuses more than 4,300 of them with an exception).
 """
 
 from __future__ import annotations
@@ -11,10 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 
 __all__ = ["sign", "verify"]
+
+#: ``SUBJECT[.EXPIRES].MAC``: ASCII digits (at most 18, 12 for the expiry) and base64url.
+_TOKEN_RE = re.compile(r"([0-9]{1,18})(?:\.([0-9]{1,12}))?\.([A-Za-z0-9_-]{1,64})", re.ASCII)
 
 
 def _mac(secret: bytes, purpose: str, subject: str, email: str, expires: int) -> str:
@@ -39,17 +47,13 @@ def verify(secret: bytes, purpose: str, token: str,
     token whose address, purpose or signature does not match is refused, as is
     an expired one.
     """
-    parts = token.split(".")
-    if len(parts) not in (2, 3) or not all(parts):
+    match = _TOKEN_RE.fullmatch(token) if len(token) <= 100 else None
+    if match is None:
         return None
-    subject, mac = parts[0], parts[-1]
-    expires = 0
-    if len(parts) == 3:
-        if not parts[1].isdigit():
-            return None
-        expires = int(parts[1])
-        if expires < time.time():
-            return None
+    subject, expiry, mac = match.groups()
+    expires = int(expiry) if expiry else 0
+    if expiry and expires < time.time():
+        return None
     email = email_of(subject)
     if not email:
         return None
