@@ -17,19 +17,21 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InfoLettreError
 
-__all__ = ["STATUSES", "Connection", "Store", "Subscriber", "add_event", "connect",
-           "normalise_email", "now", "set_status",
-           "transaction"]
+__all__ = ["FINAL", "STATUSES", "Connection", "Departure", "NewSubscriber", "Store",
+           "Subscriber", "add_event", "connect", "departure", "normalise_email", "now",
+           "set_status", "stamp", "transaction"]
 
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
-#: Statuses an import or an add never turns back into "active".
+#: Statuses of an address that left the list. Only the person's own confirmation of a
+#: new subscription makes it active again (``set_status(..., confirmed=True)``); an
+#: import, an add, a pending row or a provider's report never does.
 FINAL = ("unsubscribed", "bounced", "complained")
 
 SCHEMA = """
@@ -92,12 +94,20 @@ SCHEMA_VERSION = max(MIGRATIONS)
 _NOW: tuple[int, str] = (0, "")
 
 
+def stamp(seconds: float) -> str:
+    """A POSIX time as the database writes times: UTC, ISO 8601, to the second.
+
+    One fixed width, so that these strings compare in time order.
+    """
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).isoformat()
+
+
 def now() -> str:
-    """The current time, UTC, ISO 8601 to the second (formatted once per second)."""
+    """The current time as :func:`stamp` writes it (formatted once per second)."""
     global _NOW
     second = int(time.time())
     if _NOW[0] != second:
-        _NOW = (second, dt.datetime.fromtimestamp(second, dt.UTC).isoformat())
+        _NOW = (second, stamp(second))
     return _NOW[1]
 
 
@@ -123,6 +133,37 @@ class Subscriber:
 
     COLUMNS = ("id, email, name, lang, centre, country, status, consent_source, consent_at, "
                "created_at")
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    """A row to insert (``Store.insert_many``); the address is normalised already."""
+
+    email: str
+    name: str = ""
+    lang: str = "fr"
+    centre: str = ""
+    country: str = ""
+    status: str = "active"
+    consent_source: str = ""
+    consent_at: str = ""
+
+
+@dataclass(frozen=True)
+class Departure:
+    """Why an address is off the list: the event that took it off.
+
+    ``event_id`` is 0 when the row was written with that status directly (no
+    event names it); ``kind`` is then the status.
+    """
+
+    event_id: int
+    at: str
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} since {self.at[:10]}" + (f" ({self.detail})" if self.detail else "")
 
 
 _LOCKS: dict[str, threading.Lock] = {}
@@ -253,6 +294,28 @@ class Store:
         where, args = _filters(status, lang, centre)
         return self.conn.execute(f"SELECT count(*) FROM subscribers {where}", args).fetchone()[0]
 
+    def get_many(self, emails: Collection[str]) -> dict[str, Subscriber]:
+        """The subscribers among these normalised addresses (at most 500), by address."""
+        if not emails:
+            return {}
+        rows = self.conn.execute(
+            f"SELECT {Subscriber.COLUMNS} FROM subscribers WHERE email IN "
+            f"({','.join('?' * len(emails))})", tuple(emails)).fetchall()
+        return {row[1]: Subscriber(*row) for row in rows}
+
+    def departure(self, subscriber_id: int) -> Departure | None:
+        """Why this subscriber left the list, or None when it has not (or came back)."""
+        return departure(self.conn, subscriber_id)
+
+    def count_events(self, subscriber_id: int, kinds: Collection[str], *, since: str = "",
+                     after_event: int = 0) -> int:
+        """How many events of these kinds a subscriber has, at or after ``since``
+        (a :func:`stamp`) and after the event numbered ``after_event``."""
+        return self.conn.execute(
+            f"SELECT count(*) FROM events WHERE subscriber_id = ? AND kind IN "
+            f"({','.join('?' * len(kinds))}) AND at >= ? AND id > ?",
+            (subscriber_id, *kinds, since, after_event)).fetchone()[0]
+
     def events(self, email: str) -> list[tuple[str, str, str]]:
         """The history of a subscriber: (time, kind, detail), oldest first."""
         return self.conn.execute(
@@ -271,8 +334,22 @@ class Store:
             (normalise_email(email), name, lang, centre, country, status, consent_source,
              consent_at or stamp, stamp, stamp))
         sid = int(cursor.lastrowid or 0)
-        self.event(sid, "created", f"{status}; consent: {consent_source}")
+        self.event(sid, "created", _created(status, consent_source))
         return sid
+
+    def insert_many(self, rows: Iterable[NewSubscriber]) -> None:
+        """Add new subscribers, each with its "created" event, in two statements."""
+        stamp_ = now()
+        rows = list(rows)
+        self.conn.executemany(
+            "INSERT INTO subscribers (email, name, lang, centre, country, status, "
+            "consent_source, consent_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(r.email, r.name, r.lang, r.centre, r.country, r.status, r.consent_source,
+              r.consent_at or stamp_, stamp_, stamp_) for r in rows])
+        self.conn.executemany(
+            "INSERT INTO events (subscriber_id, at, kind, detail) "
+            "SELECT id, ?, 'created', ? FROM subscribers WHERE email = ?",
+            [(stamp_, _created(r.status, r.consent_source), r.email) for r in rows])
 
     def update(self, subscriber_id: int, **values: str) -> None:
         """Change some fields of a subscriber (never its address)."""
@@ -283,13 +360,25 @@ class Store:
         self.conn.execute(f"UPDATE subscribers SET {assignments}, updated_at = ? WHERE id = ?",
                           (*values.values(), now(), subscriber_id))
 
-    def set_status(self, subscriber_id: int, status: str, detail: str = "") -> None:
-        """Change a subscriber's status and record why."""
-        set_status(self.conn, subscriber_id, status, detail)
+    def set_status(self, subscriber_id: int, status: str, detail: str = "", *,
+                   confirmed: bool = False) -> None:
+        """Change a subscriber's status and record why (see :func:`set_status`)."""
+        set_status(self.conn, subscriber_id, status, detail, confirmed=confirmed)
 
-    def event(self, subscriber_id: int, kind: str, detail: str = "") -> None:
-        """Append to a subscriber's history."""
-        add_event(self.conn, subscriber_id, kind, detail)
+    def event(self, subscriber_id: int, kind: str, detail: str = "", *,
+              at: str | None = None) -> None:
+        """Append to a subscriber's history (``at``: a :func:`stamp`, default now)."""
+        add_event(self.conn, subscriber_id, kind, detail, at=at)
+
+    def suppressed_among(self, emails: Collection[str]) -> set[str]:
+        """Those of these addresses (at most 500) that were erased."""
+        if not emails:
+            return set()
+        hashes = {self.email_hash(e): e for e in emails}
+        found = self.conn.execute(
+            f"SELECT hash FROM suppressed WHERE hash IN ({','.join('?' * len(hashes))})",
+            tuple(hashes)).fetchall()
+        return {hashes[h] for (h,) in found}
 
     # -- erasure ------------------------------------------------------------------------
     def email_hash(self, email: str) -> str:
@@ -319,21 +408,63 @@ class Store:
         return cursor.rowcount > 0
 
 
-def add_event(conn: sqlite3.Connection, subscriber_id: int, kind: str, detail: str) -> None:
+def _created(status: str, consent_source: str) -> str:
+    return f"{status}; consent: {consent_source}"
+
+
+def add_event(conn: sqlite3.Connection, subscriber_id: int, kind: str, detail: str, *,
+              at: str | None = None) -> None:
     """Append to a subscriber's history (the caller holds a transaction)."""
     conn.execute("INSERT INTO events (subscriber_id, at, kind, detail) VALUES (?, ?, ?, ?)",
-                 (subscriber_id, now(), kind, detail))
+                 (subscriber_id, at or now(), kind, detail))
+
+
+_LEFT = ",".join(f"'{s}'" for s in FINAL)
+
+
+def departure(conn: sqlite3.Connection, subscriber_id: int) -> Departure | None:
+    """Why a subscriber is off the list, or None (see ``Store.departure``).
+
+    Off the list: its status is one of ``FINAL``, or it is pending and left the
+    list (an event of a ``FINAL`` kind) after it was last active — a row the
+    subscription form set back to pending before version 3 of the schema.
+    """
+    row = conn.execute(
+        f"SELECT s.status, s.updated_at, e.id, e.at, e.kind, e.detail, "
+        f"(SELECT max(id) FROM events WHERE subscriber_id = s.id AND kind = 'active') "
+        f"FROM subscribers s LEFT JOIN events e ON e.id = (SELECT max(id) FROM events "
+        f"WHERE subscriber_id = s.id AND kind IN ({_LEFT})) WHERE s.id = ?",
+        (subscriber_id,)).fetchone()
+    if row is None:
+        return None
+    status, updated_at, left_id, at, kind, detail, active_id = row
+    if status == "active" or (status == "pending"
+                              and (left_id is None or (active_id or 0) > left_id)):
+        return None
+    if left_id is None:
+        return Departure(0, updated_at, status, "")
+    return Departure(left_id, at, kind, detail)
 
 
 def set_status(conn: sqlite3.Connection, subscriber_id: int, status: str, detail: str,
-               *, only_from: str | None = None) -> None:
+               *, only_from: str | None = None, confirmed: bool = False) -> None:
     """Change a subscriber's status (when it is ``only_from``, if given) and record why.
+
+    An address that left the list (``departure``) becomes active again only with
+    ``confirmed``: its owner confirmed a new subscription by the link mailed to
+    it. Everyone else gets an ``InfoLettreError`` saying so.
 
     On a bare connection so that the sending journal can use it inside its own
     transaction; ``Store.set_status`` is the same thing for everyone else.
     """
     if status not in STATUSES:
         raise ValueError(status)
+    if status == "active" and not confirmed:
+        left = departure(conn, subscriber_id)
+        if left is not None:
+            raise InfoLettreError(
+                f"subscriber {subscriber_id} is {left}: kept unsubscribed; only the "
+                "person's own confirmation of a new subscription can make it active again")
     guard = " AND status = ?" if only_from else ""
     conn.execute(f"UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?{guard}",
                  (status, now(), subscriber_id, *((only_from,) if only_from else ())))
