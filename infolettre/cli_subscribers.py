@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .cli import PathArg, _store, cli, handles_errors
-from .errors import display_path
+from .errors import InfoLettreError, display_path
 
 
 @cli.group()
@@ -30,8 +30,10 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     """Import subscribers from a CSV file (columns: email, name, lang, centre, …).
 
     Every row is checked; rejected rows are listed as FILE:LINE: reason and the
-    others are imported. An unsubscribed, bounced or erased address is never
-    made active again.
+    others are imported, in one transaction. An unsubscribed, bounced or
+    complained address is never made active again: its line is listed as "kept
+    unsubscribed" with why (only the person can come back, through the
+    subscription form's confirmation). An erased address is rejected.
 
     \b
     Example:
@@ -44,13 +46,23 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
         total = store.count()
     for problem in report.rejected:
         click.echo(str(problem))
+    _more(report.rejected_total - len(report.rejected), "rejected")
+    for problem in report.kept:
+        click.echo(str(problem))
+    _more(report.kept_total - len(report.kept), "kept unsubscribed")
     click.echo(f"{display_path(csv_file)}: {report.added} added, {report.updated} updated, "
                f"{report.unchanged} unchanged, {report.duplicates} duplicates merged, "
-               f"{len(report.rejected)} rejected; {total} subscribers in all")
-    for line in report.kept_inactive:
-        click.echo(f"  kept as it is: {line}")
-    if report.rejected:
+               f"{report.kept_total} kept unsubscribed, {report.rejected_total} rejected; "
+               f"{total} subscribers in all")
+    if report.rejected_total:
+        click.echo("Correct the rejected lines and import the file again (rows already "
+                   "imported are merged, not duplicated).")
         sys.exit(1)
+
+
+def _more(count: int, what: str) -> None:
+    if count > 0:
+        click.echo(f"… and {count} more lines {what}")
 
 
 @subscribers.command("add")
@@ -115,6 +127,29 @@ def subscribers_list(ctx: click.Context, status: str | None, lang: str | None,
             click.echo("\t".join((s.email, s.name, s.lang, s.centre, s.status)))
             count += 1
     click.echo(f"{count} subscriber{'s' * (count != 1)}", err=True)
+
+
+@subscribers.command("history")
+@click.argument("email")
+@click.pass_context
+@handles_errors
+def subscribers_history(ctx: click.Context, email: str) -> None:
+    """Show what happened to one address, oldest first: time, event, detail.
+
+    Why it is unsubscribed, by which link or report; each request to subscribe
+    again and the confirmations mailed.
+
+    \b
+    Example:
+      infolettre subscribers history anne@example.org
+    """
+    with _store(ctx) as store:
+        events = store.events(email)
+    if not events:
+        raise InfoLettreError(f"{email.strip().lower()} is not on the list (nothing is kept "
+                              "of an erased address)")
+    for row in events:
+        click.echo("\t".join(row))
 
 
 @subscribers.command("export")

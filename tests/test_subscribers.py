@@ -66,9 +66,21 @@ def test_import_never_reactivates(store: Store, tmp_path: Path) -> None:
         store.set_status(store.get("b@example.org").id, "bounced", "550")
         store.set_status(store.get("c@example.org").id, "complained", "fbl")
     report = import_csv(store, path)
-    assert len(report.kept_inactive) == 3 and report.added == 0
+    assert report.kept_total == 3 and report.added == 0
+    assert [p.line for p in report.kept] == [2, 3, 4]
     assert {s.status for s in store.select()} == {"unsubscribed", "bounced", "complained"}
     assert [kind for _, kind, _ in store.events("u@example.org")] == ["created", "unsubscribed"]
+
+
+def test_import_names_the_line_that_is_not_utf8(store: Store, tmp_path: Path) -> None:
+    """Read row by row, the file still names the exact line of a bad byte."""
+    path = tmp_path / "latin1.csv"
+    lines = [f"p{n}@example.org,Person {n}\n".encode() for n in range(3000)]
+    lines[2000] = "caf\u00e9@example.org,Caf\u00e9\n".encode("latin-1")
+    path.write_bytes(b"email,name\n" + b"".join(lines))
+    with pytest.raises(InfoLettreError, match=r"latin1.csv:2002: not valid UTF-8"):
+        import_csv(store, path)
+    assert store.count() == 0  # all or nothing
 
 
 def test_unknown_column_and_semicolons(store: Store, tmp_path: Path) -> None:
