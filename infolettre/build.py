@@ -88,7 +88,8 @@ def _render(issue: Issue, config: Config, key: str) -> BuiltEdition:
     from .render import render_edition
 
     edition = render_edition(issue, config)
-    html = inline_css(edition.html)
+    # Sealed once inlined: premailer would turn a "&#37;" back into "%".
+    html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
     built = BuiltEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
                          edition.web, edition.stylesheet, edition.assets,
                          tuple(email_warnings(html)))

@@ -24,7 +24,7 @@ from .layout import find_centres_file
 
 __all__ = ["edition_key", "load", "store"]
 
-_VERSION = b"infolettre-edition-2"
+_VERSION = b"infolettre-edition-3"  # 3: placeholders sealed
 _PACKAGE = Path(__file__).resolve().parent
 
 

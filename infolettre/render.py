@@ -33,13 +33,19 @@ CONTENT_WIDTH = 552  # EMAIL_WIDTH less the padding of a section
 
 @dataclass(frozen=True)
 class Edition:
-    """One issue rendered: email HTML (not yet inlined), text part, web page, assets."""
+    """One issue rendered: email HTML (not yet inlined), text part, web page, assets.
+
+    The email's HTML and text hold the placeholders marked with ``nonce``
+    (``placeholders.marked``); ``placeholders.seal`` makes them plain once the
+    HTML is inlined. The text part is sealed here already.
+    """
 
     html: str
     text: str
     web: str
     stylesheet: str
     assets: tuple[Asset, ...]
+    nonce: str = ""
 
 
 def template_environment(templates_dir: Path | None) -> jinja2.Environment:
@@ -107,6 +113,7 @@ def render_edition(issue: Issue, config: Config) -> Edition:
     issue_url = config.issue_url(issue.slug)
     items = {item.path: _Item(item, issue, issue_url) for item in issue.news}
     t = catalogue(issue.lang)
+    nonce = placeholders.new_nonce()  # contributor text cannot foresee the tokens
     sections = [(name, t(f"section_{name}"), [items[i.path] for i in issue.section(name)])
                 for name in ("cdm", "reseau")]
     context = {
@@ -120,18 +127,17 @@ def render_edition(issue: Issue, config: Config) -> Edition:
         "contact_html": Markup(markup.to_html(issue.contact_text, issue_url, 2)),
         "contact_text": markup.to_text(issue.contact_text, issue_url),
         "issue_url": issue_url,
-        "unsubscribe_url": placeholders.UNSUBSCRIBE_URL,
-        "preferences_url": placeholders.PREFERENCES_URL,
-        "web_url": placeholders.WEB_URL,
+        **{name: placeholders.marked(name, nonce) for name in placeholders.NAMES},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
     }
     try:
         render = partial(_render, env, context)
-        edition = Edition(html=render("email.html.j2"), text=render("email.txt.j2"),
+        text = placeholders.seal(render("email.txt.j2"), nonce, html=False)
+        edition = Edition(html=render("email.html.j2"), text=text,
                           web=render("web.html.j2"), stylesheet=render("web.css"),
                           assets=tuple({a.target: a for i in items.values()
-                                        for a in i.assets}.values()))
+                                        for a in i.assets}.values()), nonce=nonce)
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if isinstance(
             exc, jinja2.TemplateSyntaxError) and exc.filename else ""
