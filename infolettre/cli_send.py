@@ -94,6 +94,21 @@ def _progress_bar() -> Any:
     return update
 
 
+def _check_test_addresses(addresses: tuple[str, ...]) -> None:
+    """Refuse a --test ADDR that is not an address, as the list refuses one (exit 2)."""
+    from .message import AddressError, encode_address
+    from .words import is_email
+
+    for address in addresses:
+        try:
+            if not is_email(address):
+                raise AddressError("")
+            encode_address(address)
+        except AddressError:
+            raise InfoLettreError(f"--test {address!r}: not an email address; give one "
+                                  "like moi@example.org") from None
+
+
 @cli.command()
 @click.argument("issue_dir", type=PathArg)
 @click.option("--test", "tests", multiple=True, metavar="ADDR",
@@ -132,6 +147,7 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     config = _config(ctx)
     if dsn:
         config = dataclasses.replace(config, transport=dsn)
+    _check_test_addresses(tests)
     edition = edition_to_send(issue_dir, config)
     for warning in edition.warnings:
         click.echo(f"warning: {warning}", err=True)

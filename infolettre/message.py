@@ -6,12 +6,20 @@ to encode the few personal values, join the pieces and write the headers:
 string work, no rendering, no CSS inlining, no MIME library. Each value starts
 and ends with a soft line break, so every line stays within RFC 2045's 76
 characters whatever its length.
+
+Every value is hostile until written: a header value loses its control
+characters (:func:`header_text`), an address must be one (:func:`encode_address`,
+IDNA for its domain), and the factory proves that its messages can follow an SMTP
+DATA as they are (no line starting with '.', no CR or LF outside a CRLF pair):
+the static pieces once per campaign, the few personal lines of each message.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import re
 import time
@@ -26,11 +34,73 @@ from .config import Config
 from .edition import BuiltEdition
 from .errors import InfoLettreError
 
-__all__ = ["UNSUBSCRIBE_PURPOSE", "DkimSigner", "MessageFactory", "Recipient", "dkim_signer"]
+__all__ = ["UNSUBSCRIBE_PURPOSE", "AddressError", "DkimSigner", "MessageFactory", "Recipient",
+           "dkim_signer", "encode_address", "header_text", "wire_safe"]
 
 CRLF = b"\r\n"
 UNSUBSCRIBE_PURPOSE = "unsubscribe"  # the purposes of subscription.UNSUBSCRIBE and
 PREFERENCES_PURPOSE = "preferences"  # .PREFERENCES, repeated to keep this module light
+
+
+class AddressError(InfoLettreError):
+    """An address that cannot be written in a message or an SMTP command."""
+
+
+#: Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """``value`` fit for one header line: each run of control characters (CR, LF, NUL…)
+    becomes one space, so that no value can end its header or start another."""
+    return _CONTROL_RE.sub(" ", value).strip() if _CONTROL_RE.search(value) else value
+
+
+#: What an address may not hold outside quotes: controls, blanks, and the characters
+#: that delimit addresses in headers and commands.
+_BAD_ADDRESS_RE = re.compile("[\x00-\x20\x7f-\x9f\u2028\u2029<>()\\[\\],;:\"\\\\]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _idna_domain(domain: str) -> str:
+    import idna  # IDNA 2008 with UTS #46 mapping (Python's own codec is IDNA 2003)
+
+    return idna.encode(domain, uts46=True).decode("ascii")
+
+
+def encode_address(address: str) -> tuple[str, bool]:
+    """``address`` as it is written in headers and SMTP commands, and whether it needs
+    SMTPUTF8 (RFC 6531) because its local part is not ASCII.
+
+    The domain is written in IDNA A-labels (``exämple.com`` as
+    ``xn--exmple-cua.com``), which every server and API takes. Raises
+    AddressError, with the reason, for what cannot be an address.
+    """
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or "@" in local or _BAD_ADDRESS_RE.search(address):
+        raise AddressError(f"{header_text(address)!r} is not an address that can be written "
+                           "in a message")
+    if address.isascii():
+        return address, False
+    if not domain.isascii():
+        try:
+            domain = _idna_domain(domain)
+        except (UnicodeError, ValueError) as exc:  # idna.IDNAError is a UnicodeError
+            raise AddressError(f"the domain of {address} is not a valid international "
+                               f"domain name (IDNA): {exc}") from None
+    return f"{local}@{domain}", not local.isascii()
+
+
+def wire_safe(chunk: bytes) -> bool:
+    """True when ``chunk``, placed at the start of a line, may follow an SMTP DATA as it is:
+    no line of it starts with '.', and CR and LF only come as CRLF pairs.
+
+    What :class:`MessageFactory` proves of its messages, so that SMTP sends them
+    without dot-stuffing and nothing in them can end the data early.
+    """
+    pairs = chunk.count(b"\r\n")
+    return (not chunk.startswith(b".") and b"\r\n." not in chunk
+            and chunk.count(b"\r") == pairs and chunk.count(b"\n") == pairs)
 
 
 @dataclass(frozen=True)
@@ -73,6 +143,9 @@ class Outgoing:
     list_unsubscribe: str
     correlation: str
     factory: MessageFactory | None  # None for a service notice, sent through an API only
+    #: The address as written on the wire (domain in IDNA), and whether it needs SMTPUTF8.
+    address: str = ""
+    smtputf8: bool = False
 
     def mime(self) -> bytes:
         """The complete message, as SMTP and the outbox send it."""
@@ -125,7 +198,13 @@ def _encoded_pieces(content: str) -> tuple[list[bytes], list[str]]:
 
 
 def _header(name: str, value: str) -> bytes:
-    """A header line, folded at spaces; non-ASCII text as RFC 2047 encoded words."""
+    """A header line, folded at spaces; non-ASCII text as RFC 2047 encoded words.
+
+    Any value, however long and whatever it holds: control characters are
+    blanked first (:func:`header_text`), so the line cannot be ended or split
+    by its value.
+    """
+    value = header_text(value)
     if value.isascii() and len(name) + len(value) < 76:
         return f"{name}: {value}".encode("ascii")
     charset = "us-ascii" if value.isascii() else "utf-8"
@@ -139,23 +218,32 @@ _PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9 .'-]*$")
 def _to_header(name: str, address: str) -> bytes:
     """``To: Name <address>``; names outside plain ASCII as one RFC 2047 base64 word.
 
-    Per recipient, so it avoids email.header's general (and slower) machinery
-    for the usual short name; a long one still goes through it.
+    ``address`` is already encoded (:func:`encode_address`): ASCII, or UTF-8
+    for an SMTPUTF8 local part (RFC 6532). Per recipient, so it avoids
+    email.header's general (and slower) machinery for the usual short name; a
+    long one still goes through it.
     """
     if not name:
-        return f"To: {address}".encode("ascii")
+        return f"To: {address}".encode()
     if _PLAIN_NAME_RE.match(name):
         quoted = f'"{name}"' if "." in name or "'" in name else name
-        return f"To: {quoted} <{address}>".encode("ascii")
+        return f"To: {quoted} <{address}>".encode()
+    name = header_text(name)
     encoded = base64.b64encode(name.encode("utf-8")).decode("ascii")
-    if len(encoded) <= 60:
-        return f"To: =?utf-8?b?{encoded}?= <{address}>".encode("ascii")
+    if len(encoded) <= 60 or not address.isascii():
+        return f"To: =?utf-8?b?{encoded}?= <{address}>".encode()
     return _header("To", formataddr((name, address), charset="utf-8"))
 
 
 def _address(value: str) -> str:
-    name, address = parseaddr(value)
+    """A configured address (``Name <addr>``) for a header: name encoded, domain in IDNA."""
+    name, address = parseaddr(header_text(value))
+    with contextlib.suppress(AddressError):  # else as it is, blanked: `config check` says
+        address = encode_address(address)[0]
     return formataddr((name, address), charset="utf-8")
+
+
+_ID_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 _WSP_RE = re.compile(rb"[ \t]+")
@@ -281,9 +369,12 @@ class MessageFactory:
                  web_url: str | None = None) -> None:
         self.config, self.campaign, self.secret, self.dkim = config, campaign, secret, dkim
         self.edition = edition
-        self.subject = subject_prefix + edition.subject
-        self.base = config.base_url.rstrip("/")
-        self.domain = config.sender_address.rpartition("@")[2] or "localhost"
+        self.subject = header_text(subject_prefix + edition.subject)
+        self.base = header_text(config.base_url).rstrip("/")
+        domain = _address(config.sender_address).rpartition("@")[2].rstrip(">")
+        self.domain = _ID_UNSAFE_RE.sub("-", domain) or "localhost"
+        self.id_campaign = _ID_UNSAFE_RE.sub("-", campaign)  # the Message-ID's left part
+        self.mailto = _address(config.unsubscribe_address)
         self.web_url_text = web_url or config.issue_url(edition.slug)
         self.web_url = _qp_value(self.web_url_text)
         digest = hashlib.sha256(f"{campaign}|{edition.html}".encode()).hexdigest()[:24]
@@ -301,6 +392,9 @@ class MessageFactory:
         self.static_header_lines = headers
         self.static_headers = CRLF.join(headers) + CRLF
         self.statics, self.names = self._layout(edition, boundary)
+        if not all(map(wire_safe, [self.static_headers, *self.statics])):
+            raise InfoLettreError("internal error: the static parts of the message are not "
+                                  "safe to send after an SMTP DATA; please report it")
         if dkim:  # canonical once: sound, as no personal value holds a blank
             self.canonical = [relaxed_body(static) for static in self.statics]
         self._date: tuple[dt.datetime | None, bytes] = (None, b"")
@@ -328,33 +422,39 @@ class MessageFactory:
 
     def content(self) -> Content:
         """The shared part of the campaign's messages (for API transports)."""
-        name, address = parseaddr(self.config.sender)
+        name, address = parseaddr(_address(self.config.sender))
         return Content(
             campaign=self.campaign, sender_name=name, sender_email=address,
             envelope_from=self.config.envelope_from,
-            reply_to=parseaddr(self.config.reply_to)[1] if self.config.reply_to else "",
+            reply_to=parseaddr(_address(self.config.reply_to))[1] if self.config.reply_to
+            else "",
             subject=self.subject, html=self.edition.html, text=self.edition.text,
             lang=self.edition.lang,
-            headers={"List-Id": f"InfoLettre <{self.config.list_id}>",
+            headers={"List-Id": header_text(f"InfoLettre <{self.config.list_id}>"),
                      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
 
     def outgoing(self, recipient: Recipient) -> Outgoing:
-        """A recipient's personal values, with the MIME message available on demand."""
+        """A recipient's personal values, with the MIME message available on demand.
+
+        Raises AddressError when the recipient's address cannot be written (the
+        sender then marks that one row failed, and goes on).
+        """
+        address, smtputf8 = encode_address(recipient.email)
         urls = self.personal_urls(recipient)
         return Outgoing(recipient, {**urls, "web_url": self.web_url_text},
                         self.message_id(recipient), self.list_unsubscribe(urls["unsubscribe_url"]),
-                        f"{self.campaign}:{recipient.id}", self)
+                        f"{self.campaign}:{recipient.id}", self, address, smtputf8)
 
     def list_unsubscribe(self, url: str) -> str:
         """The List-Unsubscribe value: the one-click URL, then a mailto: fallback."""
         token = url.rpartition("/")[2]  # base64url and digits: nothing to escape
-        mailto = f"mailto:{self.config.unsubscribe_address}?subject=unsubscribe%20{token}"
+        mailto = f"mailto:{self.mailto}?subject=unsubscribe%20{token}"
         return f"<{url}>, <{mailto}>"
 
     def message_id(self, recipient: Recipient) -> str:
         """Deterministic per campaign and subscriber: a re-send carries the same id."""
         digest = hashlib.sha256(f"{self.campaign}|{recipient.id}".encode()).hexdigest()[:16]
-        return f"<{self.campaign}.{recipient.id}.{digest}@{self.domain}>"
+        return f"<{self.id_campaign}.{recipient.id}.{digest}@{self.domain}>"
 
     def unsubscribe_url(self, recipient: Recipient) -> str:
         """The one-click unsubscribe link of a subscriber."""
@@ -385,9 +485,13 @@ class MessageFactory:
         values["web_url"] = self.web_url
         personal = [values[name] for name in self.names]
         stamp, date = self._date_header(when)
-        head = [_to_header(recipient.name, recipient.email), date,
-                f"Message-ID: {o.message_id}".encode(),
-                f"List-Unsubscribe: {o.list_unsubscribe}".replace(", ", ",\r\n ").encode()]
+        head = [_to_header(recipient.name, o.address or encode_address(recipient.email)[0]),
+                date, f"Message-ID: {o.message_id}".encode(),
+                f"List-Unsubscribe: {header_text(o.list_unsubscribe)}"
+                .replace(", ", ",\r\n ").encode()]
+        if not all(map(wire_safe, [*head, *personal])):  # the static parts: proved once
+            raise InfoLettreError(f"the message to {header_text(recipient.email)!r} has a "
+                                  "line that is not safe after an SMTP DATA")
         chunks = [CRLF.join(head), CRLF, self.static_headers, CRLF, self.statics[0]]
         for value, static in zip(personal, self.statics[1:], strict=True):
             chunks += (value, static)
@@ -396,6 +500,9 @@ class MessageFactory:
             for value, static in zip(personal, self.canonical[1:], strict=True):
                 body.update(value)
                 body.update(static)
-            chunks.insert(0, self.dkim.header(head + self.static_header_lines, body.digest(),
-                                              stamp))
+            signature = self.dkim.header(head + self.static_header_lines, body.digest(), stamp)
+            if not wire_safe(signature):  # its domain and selector come from the settings
+                raise InfoLettreError("the DKIM signature has a line that is not safe after "
+                                      "an SMTP DATA: check dkim_domain and dkim_selector")
+            chunks.insert(0, signature)
         return b"".join(chunks)

@@ -29,7 +29,7 @@ from .journal import Claimed, Journal
 from .message import MessageFactory, Recipient, dkim_signer
 from .sendloop import RunState, drive
 from .store import Store, connect
-from .transports.base import Result, Transport, TransportError
+from .transports.base import Result, Transport, TransportError, unbuildable
 
 __all__ = ["Audience", "SendSummary", "send_campaign", "send_proofs"]
 
@@ -101,9 +101,14 @@ def _worker(config: Config, transport: Transport, factory: MessageFactory, campa
             done: list[tuple[Claimed, Result]] = [
                 (c, skip) for c in claimed if (skip := c.skipped()) is not None]
             active = [c for c in claimed if c.skipped() is None]
+            batch = []
+            for c in list(active):
+                try:
+                    batch.append(factory.outgoing(Recipient(c.subscriber_id, c.email, c.name)))
+                except Exception as exc:  # whatever it is, this row fails alone
+                    active.remove(c)
+                    done.append((c, unbuildable(exc)))
             if active:
-                batch = [factory.outgoing(Recipient(c.subscriber_id, c.email, c.name))
-                         for c in active]
                 try:
                     results = session.send_batch(content, batch)
                 except TransportError as exc:
@@ -226,12 +231,18 @@ def send_proofs(edition: BuiltEdition, config: Config, transport: Transport,
     secret = (config.secrets.get("INFOLETTRE_SECRET") or "proof").encode()
     factory = MessageFactory(edition, config, f"{edition.slug}-proof", secret,
                              dkim=dkim_signer(config), subject_prefix="[TEST] ")
-    batch = [factory.outgoing(Recipient(-(n + 1), address))
-             for n, address in enumerate(addresses)]
+    outcomes: dict[int, Result] = {}
+    batch = []
+    for n, address in enumerate(addresses):
+        try:
+            batch.append(factory.outgoing(Recipient(-(n + 1), address)))
+        except Exception as exc:  # whatever it is, this proof fails alone
+            outcomes[n] = unbuildable(exc)
     session = transport.open()
     try:
-        results = session.send_batch(factory.content(), batch)
+        results = iter(session.send_batch(factory.content(), batch) if batch else [])
     finally:
         session.close()
         transport.close()
-    return list(zip(addresses, results, strict=True))
+    return [(a, outcomes[n] if n in outcomes else next(results))
+            for n, a in enumerate(addresses)]

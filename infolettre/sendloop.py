@@ -27,7 +27,15 @@ from collections.abc import Callable
 
 from .journal import Claimed, Journal
 from .message import MessageFactory, Recipient
-from .transports.base import Channel, Envelope, Outcome, Result, Transport, TransportError
+from .transports.base import (
+    Channel,
+    Outcome,
+    Result,
+    Transport,
+    TransportError,
+    envelope_of,
+    unbuildable,
+)
 
 __all__ = ["GROUP_WAIT", "RunState", "drive"]
 
@@ -237,11 +245,16 @@ class _Loop:
             if skip is not None:
                 self._finish(row, skip)
                 continue
+            try:
+                envelope = envelope_of(
+                    self.factory.outgoing(Recipient(row.subscriber_id, row.email, row.name)),
+                    self.factory.config.envelope_from)
+            except Exception as exc:  # whatever it is, this row fails alone
+                self._finish(row, unbuildable(exc))
+                continue
             channel = idle.pop()
-            outgoing = self.factory.outgoing(Recipient(row.subscriber_id, row.email, row.name))
             self.flights[channel] = row
-            channel.start(Envelope(self.factory.config.envelope_from, row.email,
-                                   outgoing.mime(), dot_safe=True))
+            channel.start(envelope)
             self._step(channel)
         return wait
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..message import Content, Outgoing
 
 __all__ = ["Channel", "Outcome", "RateLimiter", "Result", "Session", "Transport",
-           "TransportError"]
+           "TransportError", "envelope_of", "unbuildable"]
 
 
 class TransportError(InfoLettreError):
@@ -63,9 +63,27 @@ class Envelope:
     sender: str
     recipient: str
     data: bytes
-    #: True when no line of ``data`` starts with '.', so SMTP need not dot-stuff it
-    #: (MessageFactory guarantees it; anything else gets scanned).
+    #: True when no line of ``data`` starts with '.' and CR and LF only come in pairs, so
+    #: SMTP sends it as it is (MessageFactory proves it of its messages; anything else
+    #: has its line ends made CRLF and is dot-stuffed).
     dot_safe: bool = False
+    #: The recipient's local part is not ASCII: only a server offering SMTPUTF8 takes it.
+    smtputf8: bool = False
+
+
+def envelope_of(outgoing: Outgoing, sender: str) -> Envelope:
+    """The envelope of a factory's message: its wire address, its proven-safe bytes."""
+    return Envelope(sender, outgoing.address or outgoing.recipient.email, outgoing.mime(),
+                    dot_safe=True, smtputf8=outgoing.smtputf8)
+
+
+def unbuildable(exc: Exception) -> Result:
+    """The outcome of a recipient whose message could not be built: failed, with why.
+
+    One bad address (or any value that cannot be written) fails its own row;
+    the campaign goes on with the others.
+    """
+    return Result(Outcome.FAILED, f"message not built: {exc}")
 
 
 class Session(ABC):
@@ -81,8 +99,15 @@ class Session(ABC):
         MIME transports deliver them one by one; API transports override this to
         send a whole batch in one request.
         """
-        return [self.send(Envelope(content.envelope_from, o.recipient.email, o.mime(),
-                                   dot_safe=True)) for o in batch]
+        results = []
+        for o in batch:
+            try:
+                envelope = envelope_of(o, content.envelope_from)
+            except Exception as exc:  # whatever it is, this row fails alone
+                results.append(unbuildable(exc))
+                continue
+            results.append(self.send(envelope))
+        return results
 
     def close(self) -> None:  # noqa: B027 - a no-op is the right default
         """Release the connection."""

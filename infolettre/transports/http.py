@@ -142,7 +142,17 @@ class ApiTransport(Transport):
 
     # -- one request ----------------------------------------------------------------------
     def deliver(self, content: Content, batch: list[Outgoing]) -> list[Result]:
-        """Send one batch; idempotent providers repeat a request whose answer was lost."""
+        """Send one batch; idempotent providers repeat a request whose answer was lost.
+
+        A recipient whose local part is not ASCII fails alone: none of the APIs
+        documents SMTPUTF8 addresses (domains go in IDNA, which all take).
+        """
+        if any(o.smtputf8 for o in batch):
+            sendable = [o for o in batch if not o.smtputf8]
+            sent = iter(self.deliver(content, sendable) if sendable else [])
+            return [Result(Outcome.FAILED, f"{self.name}: {o.address}: an address outside "
+                           "ASCII (SMTPUTF8) is not accepted by this API") if o.smtputf8
+                    else next(sent) for o in batch]
         request = self.request(content, batch)
         attempts = 3 if self.idempotent else 1
         for attempt in range(1, attempts + 1):

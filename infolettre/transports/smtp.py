@@ -1,9 +1,14 @@
 """SMTP: verified TLS, several connections in parallel, each reused for many messages.
 
 Per message: MAIL, RCPT, DATA on an open connection (in one write when the
-server offers PIPELINING), then the prepared bytes (line ends already CRLF;
-dot-stuffing done once with ``bytes.replace``, not by smtplib's per-message
-regular expressions). A campaign drives all its connections from one thread
+server offers PIPELINING), then the prepared bytes. Nothing in a message may end
+the data early or smuggle a command: a message from the factory comes proven
+safe (``Envelope.dot_safe``: no line starts with '.', no lone CR or LF; the
+static pieces are checked once per campaign), anything else has its line ends
+made CRLF and is dot-stuffed. An address that is no address (a control
+character, a blank, ``<`` or ``>``) never reaches a command: its message fails.
+A local part that is not ASCII goes with SMTPUTF8 (RFC 6531) when the server
+offers it, and fails otherwise. A campaign drives all its connections from one thread
 as non-blocking channels (``_SmtpChannel``, see ``sendloop``); proofs and
 notices use a blocking session. Both judge the replies with the same rules:
 
@@ -102,10 +107,46 @@ def _judge_end(code: int, reply: str) -> tuple[Result, str]:
                     bounce=code >= 500 and _address_problem(code, reply))
 
 
+_LINE_END_RE = re.compile(rb"\r\n|\r|\n")
+#: What no address in an SMTP command may hold: controls, blanks, and its own brackets.
+_BAD_PATH_RE = re.compile("[\x00-\x20\x7f-\x9f\u2028\u2029<>]")
+
+
+def _check_paths(envelope: Envelope, smtputf8: bool) -> tuple[Result | None, str]:
+    """Whether the envelope's addresses can be written in commands, and MAIL's option.
+
+    (a FAILED result when they cannot; "" or " SMTPUTF8" otherwise). The sender
+    is the configured bounce address: a bad one stops the campaign.
+    """
+    if _BAD_PATH_RE.search(envelope.sender) or not envelope.sender:
+        raise TransportError(f"the envelope sender {envelope.sender!r} cannot be written in "
+                             "an SMTP command; check bounce_address")
+    if _BAD_PATH_RE.search(envelope.recipient) or "@" not in envelope.recipient:
+        return Result(Outcome.FAILED, f"{envelope.recipient!r} cannot be written in an SMTP "
+                      "command"), ""
+    if envelope.smtputf8 or not (envelope.sender + envelope.recipient).isascii():
+        if not smtputf8:
+            return Result(Outcome.FAILED, f"{envelope.recipient}: an address outside ASCII "
+                          "needs SMTPUTF8, which the server does not offer"), ""
+        return None, " SMTPUTF8"
+    return None, ""
+
+
+def _commands(envelope: Envelope, option: str) -> list[bytes]:
+    """MAIL, RCPT and DATA for ``envelope`` (UTF-8 only with SMTPUTF8)."""
+    return [f"MAIL FROM:<{envelope.sender}>{option}\r\n".encode(),
+            f"RCPT TO:<{envelope.recipient}>\r\n".encode(), b"DATA\r\n"]
+
+
 def _wire(envelope: Envelope) -> bytes:
-    """The message as it goes after DATA: dot-stuffed (unless known safe), CRLF-ended."""
+    """The message as it goes after DATA: CRLF-ended, and dot-stuffed unless proven safe.
+
+    Data not proven safe has every line end made CRLF first: a lone LF or CR
+    could otherwise end the data for a lenient server ("SMTP smuggling").
+    """
     data = envelope.data
     if not envelope.dot_safe:
+        data = _LINE_END_RE.sub(b"\r\n", data)
         if data.startswith(b"."):
             data = b"." + data
         data = data.replace(b"\r\n.", b"\r\n..")
@@ -200,7 +241,7 @@ class _SmtpSession(Session):
                 return Result(Outcome.IN_DOUBT, f"connection lost after the data: {exc}")
             return Result(Outcome.RETRY, f"connection lost: {exc}")
 
-    def _command(self, call: str, *args: str) -> tuple[int, str]:
+    def _command(self, call: str, *args: str | list[str]) -> tuple[int, str]:
         assert self.smtp is not None
         try:
             code, reply = getattr(self.smtp, call)(*args)
@@ -216,23 +257,27 @@ class _SmtpSession(Session):
             self._rset()
         return result
 
-    def _envelope(self, envelope: Envelope) -> tuple[tuple[int, str], ...]:
+    def _envelope(self, envelope: Envelope, option: str) -> tuple[tuple[int, str], ...]:
         """MAIL, RCPT and DATA, in one write when the server supports PIPELINING."""
         assert self.smtp is not None
         if not self.smtp.has_extn("pipelining"):
-            return (self._command("mail", envelope.sender),
+            options = ["SMTPUTF8"] if option else []  # smtplib then writes UTF-8
+            return (self._command("mail", envelope.sender, options),
                     self._command("rcpt", envelope.recipient),
                     self._command("docmd", "DATA"))
         try:
-            self.smtp.send(f"MAIL FROM:<{envelope.sender}>\r\nRCPT TO:<{envelope.recipient}>"
-                           "\r\nDATA\r\n".encode())
+            self.smtp.send(b"".join(_commands(envelope, option)))
             replies = tuple(self.smtp.getreply() for _ in range(3))
         except (OSError, smtplib.SMTPException) as exc:
             raise _Dropped(str(exc) or type(exc).__name__, complete=False) from None
         return tuple((code, _text(reply)) for code, reply in replies)
 
     def _transaction(self, envelope: Envelope) -> Result:
-        mail, rcpt, data_reply = self._envelope(envelope)
+        assert self.smtp is not None
+        refused, option = _check_paths(envelope, self.smtp.has_extn("smtputf8"))
+        if refused is not None:
+            return refused
+        mail, rcpt, data_reply = self._envelope(envelope, option)
         if data_reply[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
             # A server that took DATA after refusing the envelope: end it empty.
             self._command("docmd", ".")
@@ -279,6 +324,7 @@ class _SmtpChannel(Channel):
         self.sock.setblocking(False)
         self._fd = self.sock.fileno()
         self.pipelining = smtp.has_extn("pipelining")
+        self.smtputf8 = smtp.has_extn("smtputf8")
         self.state = "idle"
         self.envelope: Envelope | None = None
         self.out: deque[memoryview] = deque()  # bytes waiting for the socket
@@ -291,6 +337,7 @@ class _SmtpChannel(Channel):
         self.deadline = 0.0
         self.pending: Result | None = None  # decided, shown once a RSET is answered
         self.complete = False  # every byte of the message has been written
+        self.refusal: TransportError | None = None  # a sender no command can carry
 
     # -- Channel ---------------------------------------------------------------------
     def fileno(self) -> int:
@@ -310,8 +357,19 @@ class _SmtpChannel(Channel):
 
     def start(self, envelope: Envelope) -> None:
         self.envelope, self.complete, self.pending = envelope, False, None
-        commands = [f"MAIL FROM:<{envelope.sender}>\r\n".encode(),
-                    f"RCPT TO:<{envelope.recipient}>\r\n".encode(), b"DATA\r\n"]
+        try:
+            refused, option = _check_paths(envelope, self.smtputf8)
+        except TransportError as exc:
+            refused, option = None, ""
+            self.refusal = exc
+        else:
+            self.refusal = None
+        if refused is not None or self.refusal is not None:
+            self.pending = refused  # nothing is written: the next advance reports it
+            self._expect("refused", 0)
+            self.deadline = 0.0
+            return
+        commands = _commands(envelope, option)
         self._expect("envelope", 3)
         if self.pipelining:
             self._queue(b"".join(commands))
@@ -320,6 +378,13 @@ class _SmtpChannel(Channel):
             self.commands.extend(commands[1:])
 
     def advance(self) -> Result | None:
+        if self.state == "refused":  # the envelope could not be written at all
+            result, self.pending = self.pending, None
+            self._expect("idle", 0)
+            self.deadline = 0.0
+            if self.refusal is not None:
+                raise self.refusal
+            return result
         try:
             self._flush()
             if self.state == "idle":  # a server speaking out of turn is closing (421)
