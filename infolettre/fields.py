@@ -9,16 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
 
 from .errors import Problem
 from .model import Contact, DateSpan, Person
 from .source import Doc, KeyPath
-from .words import closest, is_email
+from .words import CONTROL_RE, closest, is_email, shown
 
 __all__ = ["Fields"]
 
 _URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
+#: Those that a multi-line (Markdown) field may hold: line breaks and tabs.
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: The longest a one-line value may be (a subject, a name, a title): far more than any
+#: needs, and some (the contact text) are rendered as Markdown.
+MAX_LINE_CHARS = 1000
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab",
+                  "\0": "a NUL character"}
+
+
+def _control(char: str) -> str:
+    """How a message names a control character: what it is, and its code point."""
+    what = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
+    return f"{what} (U+{ord(char):04X})"
 
 
 def _name(path: KeyPath) -> str:
@@ -56,7 +70,7 @@ class Fields:
             near = closest(key, set(keys), n=1)
             hint = f"did you mean '{near[0]}'?" if near else (
                 "known keys: " + ", ".join(sorted(keys)))
-            self.report(f"unknown key '{self.name(key)}': {hint}", key)
+            self.report(f"unknown key '{shown(self.name(key))}': {hint}", key)
 
     # -- scalars -------------------------------------------------------------------
     def raw(self, key: str) -> Any:
@@ -72,8 +86,14 @@ class Fields:
         where = f" under '{_name(self.base)}'" if self.base else ""
         self.report(f"missing '{self.name(key)}': add a line '{key}: {example}'{where}")
 
-    def text(self, key: str, *, required: bool = False, example: str = "…") -> str | None:
-        """A one-line or multi-line string (numbers are taken as text)."""
+    def text(self, key: str, *, required: bool = False, example: str = "…",
+             multiline: bool = False) -> str | None:
+        """A string on one line, or on several when ``multiline`` (numbers are taken as text).
+
+        A one-line value holds no control character at all (every one-line value may
+        end up in a mail header or a line of its own); a multi-line one (Markdown)
+        may hold line breaks and tabs, nothing else.
+        """
         value = self.raw(key)
         if value is None:
             if required:
@@ -86,6 +106,17 @@ class Fields:
         text = str(value).strip()
         if not text and required:
             self.missing(key, example)
+            return None
+        bad = (_TEXT_CONTROL_RE if multiline else CONTROL_RE).search(text)
+        if bad:
+            where = "" if multiline else " on one line"
+            self.report(f"'{self.name(key)}' holds {_control(bad.group(0))} at character "
+                        f"{bad.start() + 1}: write it{where} as plain text, without "
+                        "escapes such as \\r, \\n or \\x..", key)
+            return None
+        if not multiline and len(text) > MAX_LINE_CHARS:
+            self.report(f"'{self.name(key)}' is {len(text):,} characters long, over the "
+                        f"limit of {MAX_LINE_CHARS:,} for one line: shorten it", key)
             return None
         return text
 

@@ -18,11 +18,15 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from .errors import Problem, ProblemsFound
+from .words import shown
 
 __all__ = ["MAX_FILE_BYTES", "Doc", "read_front_matter", "read_text", "read_yaml"]
 
 MAX_FILE_BYTES = 1024 * 1024
 _MAX_NODES = 50_000  # bounds alias expansion ("billion laughs") and deep nesting
+#: No file of an issue nests deeper than a few levels; PyYAML's composer recurses
+#: once per level, so depth is bounded before composing (a RecursionError otherwise).
+MAX_DEPTH = 50
 
 KeyPath = tuple[str | int, ...]
 
@@ -80,15 +84,17 @@ def read_text(path: Path) -> str:
 class _Builder:
     """Turn a composed YAML node tree into Python values plus a line map."""
 
-    def __init__(self, first_line: int) -> None:
+    def __init__(self, path: Path, first_line: int) -> None:
+        self.path = path
         self.offset = first_line
         self.lines: dict[KeyPath, int] = {}
         self.nodes = 0
         self.constructor = SafeConstructor()
+        self.duplicates: list[Problem] = []
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.nodes += 1
-        if self.nodes > _MAX_NODES or len(path) > 50:
+        if self.nodes > _MAX_NODES or len(path) > MAX_DEPTH:
             raise ValueError("too deeply nested or too many repeated aliases")
         self.lines.setdefault(path, node.start_mark.line + self.offset)
         if isinstance(node, yaml.MappingNode):
@@ -96,7 +102,14 @@ class _Builder:
             for key_node, value_node in node.value:
                 key = self.scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
                 key = str(key) if key is not None else key_node.start_mark.line
-                self.lines[(*path, str(key))] = key_node.start_mark.line + self.offset
+                line = key_node.start_mark.line + self.offset
+                if str(key) in result:
+                    first = self.lines[(*path, str(key))]
+                    self.duplicates.append(Problem(self.path, line, (
+                        f"'{shown(str(key))}' is given twice (first on line {first}): "
+                        "keep one of them and delete or rename the other")))
+                    continue
+                self.lines[(*path, str(key))] = line
                 result[str(key)] = self.build(value_node, (*path, str(key)))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -113,8 +126,29 @@ class _Builder:
             return node.value
 
 
+def _too_deep(text: str) -> int | None:
+    """The 0-based line where the YAML in ``text`` nests over MAX_DEPTH levels, if it does.
+
+    Reads the event stream, which PyYAML produces without recursion.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark.line
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
+
+
 def _parse_yaml(path: Path, text: str, first_line: int) -> tuple[Any, dict[KeyPath, int]]:
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            raise _fail(path, deep + first_line, (
+                f"the values are nested more than {MAX_DEPTH} levels deep here: no field "
+                "needs that many; check the indentation and the brackets"))
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -130,11 +164,13 @@ def _parse_yaml(path: Path, text: str, first_line: int) -> tuple[Any, dict[KeyPa
         raise _fail(path, first_line, f"malformed YAML: {exc}") from None
     if node is None:
         return None, {}
-    builder = _Builder(first_line)
+    builder = _Builder(path, first_line)
     try:
         data = builder.build(node, ())
     except (ValueError, RecursionError) as exc:
         raise _fail(path, first_line, f"malformed YAML: {exc}") from None
+    if builder.duplicates:
+        raise ProblemsFound(builder.duplicates)
     return data, builder.lines
 
 

@@ -1,4 +1,4 @@
-"""Small text helpers every layer uses: address syntax, "did you mean" hints.
+"""Small text helpers every layer uses: address syntax, control characters, hints.
 
 Kept apart from ``fields`` (which reads YAML documents) so that the
 configuration, the transports and the subscriber commands load without the
@@ -9,8 +9,19 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
-__all__ = ["closest", "email_re", "is_email"]
+__all__ = ["CONTROL_RE", "closest", "email_re", "is_email", "shown"]
+
+#: Control characters: C0 (with tab, line feed, carriage return), DEL and C1, plus the
+#: Unicode line and paragraph separators. A YAML double-quoted string can carry any of
+#: them as an escape ("\r\n"), and one in a subject or a name could end a mail header.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown(text: str) -> str:
+    """``text`` with its control characters written as escapes, safe to print in a message."""
+    return CONTROL_RE.sub(lambda m: m.group(0).encode("unicode_escape").decode(), text)
 
 
 @functools.cache
@@ -24,8 +35,21 @@ def email_re() -> re.Pattern[str]:
 
 
 def is_email(value: str) -> bool:
-    """True for a plausible address: one ``@``, no spaces, a domain with a dot."""
-    return bool(email_re().match(value)) and ".." not in value and len(value) <= 254
+    """True for a plausible address: one ``@``, no spaces, a domain with a dot.
+
+    Nothing that could end or split a header or an SMTP command passes: no control
+    character, no space or other separator, no invisible (format) character; the
+    local part neither starts nor ends with a dot, and the sizes stay within
+    RFC 5321's (64 characters before the ``@``, 254 in all).
+    """
+    if not isinstance(value, str) or len(value) > 254 or ".." in value:
+        return False
+    if any(unicodedata.category(c)[0] in "CZ" for c in value):  # Cc, Cf, Zs, Zl…
+        return False
+    if not email_re().fullmatch(value):
+        return False
+    local = value.rpartition("@")[0]
+    return len(local) <= 64 and not local.startswith(".") and not local.endswith(".")
 
 
 def closest(word: str, choices: list[str] | set[str], n: int = 3) -> list[str]:
