@@ -28,6 +28,7 @@ from .load import (
 )
 from .model import Issue, NewsItem
 from .source import read_front_matter
+from .words import shown
 
 __all__ = ["check_issue", "check_item", "check_path"]
 
@@ -36,22 +37,34 @@ def _inside(folder: Path, file: Path) -> bool:
     return file.resolve().is_relative_to(folder.resolve())
 
 
+def _bad_src(src: str, why: str) -> str:
+    return (f"the image '{shown(src)[:80]}' has {why}: give the file's name (the file "
+            "beside the item) or its web address starting with https://")
+
+
 def check_item(item: NewsItem, config: Config, issue_dir: Path | None) -> list[Problem]:
     """Problems of one loaded item that its fields alone do not show."""
     problems = []
     path, first = item.path, item.body_line
-    if len(item.body) > config.max_body_chars:
+    limit = min(config.max_body_chars, markup.MAX_TEXT_CHARS)
+    if len(item.body) > limit:
         problems.append(Problem(path, first, (
             f"the text is {len(item.body):,} characters long, over the limit of "
-            f"{config.max_body_chars:,}: shorten it, or link to the full article")))
+            f"{limit:,}: shorten it, or link to the full article")))
+        return problems  # its images are looked at once it is short enough to render
     local = []
-    if item.image and item.image.file is not None:
-        local.append((path, item.image.line, item.image.src, item.image.file))
+    if item.image:
+        if (why := markup.bad_image_src(item.image.src)) is not None:
+            problems.append(Problem(path, item.image.line, _bad_src(item.image.src, why)))
+        elif item.image.file is not None:
+            local.append((path, item.image.line, item.image.src, item.image.file))
     for n, src, alt in markup.images(item.body):
         if not alt:
             problems.append(Problem(path, first + n, (
-                f"the image '{src}' has no alt text: write ![what it shows]({src})")))
-        if markup.is_relative(src):
+                f"the image '{shown(src)}' has no alt text: write ![what it shows]({src})")))
+        if (why := markup.bad_image_src(src)) is not None:
+            problems.append(Problem(path, first + n, _bad_src(src, why)))
+        elif markup.is_relative(src):
             local.append((path, first + n, src, path.parent / src))
     for _, line, src, file in local:
         if not file.is_file():

@@ -22,9 +22,10 @@ from .layout import (
     NEWS_DIR,
     find_centres_file,
 )
+from .markup import MAX_TEXT_CHARS, is_relative, strip_comments
 from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsItem
 from .source import Doc, read_front_matter, read_yaml
-from .words import closest
+from .words import closest, shown
 
 __all__ = [
     "ITEM_KEYS",
@@ -43,7 +44,6 @@ ENTRY_KEYS = {"date", "title", "place"}
 MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 @dataclass
@@ -54,7 +54,14 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _read(reader, path: Path, problems: list[Problem]) -> Doc | None:
+def _read(reader, path: Path, problems: list[Problem], within: Path | None = None
+          ) -> Doc | None:
+    """Read ``path`` with ``reader``; refuse a file that links outside ``within``."""
+    if within is not None and not path.resolve().is_relative_to(within.resolve()):
+        problems.append(Problem(path, 1, (
+            f"this file is a link to {path.resolve()}, outside {within}: copy the file "
+            "here instead of linking to it")))
+        return None
     try:
         return reader(path)
     except ProblemsFound as exc:
@@ -62,9 +69,15 @@ def _read(reader, path: Path, problems: list[Problem]) -> Doc | None:
         return None
 
 
+def issues_root(folder: Path) -> Path:
+    """The folder no file of an issue may lie outside: that of the directory of centres."""
+    centres = find_centres_file(folder)
+    return centres.parent if centres is not None else folder
+
+
 def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:
     """Read the directory of centres: ``slug: {name, city, country, website}``."""
-    doc = _read(read_yaml, path, problems)
+    doc = _read(read_yaml, path, problems, path.parent)
     if doc is None:
         return {}
     if not isinstance(doc.data, dict):
@@ -74,8 +87,8 @@ def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:
     top = Fields(doc, problems)
     centres = {}
     for slug in doc.data:
-        if not _SLUG_RE.match(slug):
-            top.report(f"'{slug}' is not a valid slug: use lower-case letters, digits "
+        if not _SLUG_RE.fullmatch(slug):
+            top.report(f"'{shown(slug)}' is not a valid slug: use lower-case letters, digits "
                        "and '-'", slug)
         entry = top.mapping(slug)
         if entry is None:
@@ -107,16 +120,16 @@ def _lang(fields: Fields, default: str) -> str:
     lang = fields.text("lang")
     if lang is None:
         return default
-    if not _LANG_RE.match(lang):
+    if not _LANG_RE.fullmatch(lang):
         fields.report(f"'{lang}' is not a language code: write e.g. 'fr' or 'en'", "lang")
         return default
     return lang
 
 
 def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
-              problems: list[Problem]) -> NewsItem | None:
+              problems: list[Problem], within: Path | None = None) -> NewsItem | None:
     """Read one news item. ``centres`` is None when no directory could be found."""
-    doc = _read(read_front_matter, path, problems)
+    doc = _read(read_front_matter, path, problems, within or issues_root(path.parent))
     if doc is None:
         return None
     before = len(problems)
@@ -135,11 +148,11 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
             img.report("the image has no 'alt' text: describe it for readers who cannot "
                        "see it, e.g. alt: \"Couverture de l'album\"")
         if src and alt:
-            local = None if re.match(r"^[a-z]+:", src) else (path.parent / src)
+            local = (path.parent / src) if is_relative(src) else None
             image = Image(src, alt, local, doc.line("image", "src"))
     order = f.integer("order")
     item_lang = _lang(f, lang)
-    if not _COMMENT_RE.sub("", doc.body).strip():
+    if not strip_comments(doc.body).strip():
         problems.append(Problem(path, doc.body_line, "the item has no text: write it "
                                 "below the closing '---' line"))
     if len(problems) > before or title is None:
@@ -149,9 +162,9 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
                     order=order, body_line=doc.body_line)
 
 
-def _load_agenda(path: Path, problems: list[Problem]
+def _load_agenda(path: Path, problems: list[Problem], within: Path
                  ) -> tuple[list[AgendaEntry], list[AgendaEntry]]:
-    doc = _read(read_yaml, path, problems) if path.is_file() else None
+    doc = _read(read_yaml, path, problems, within) if path.is_file() else None
     if doc is None or doc.data is None:
         return [], []
     if not isinstance(doc.data, dict):
@@ -172,9 +185,9 @@ def _load_agenda(path: Path, problems: list[Problem]
     return lists["internal"], lists["external"]
 
 
-def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Problem]
-                    ) -> list[Movement]:
-    doc = _read(read_yaml, path, problems) if path.is_file() else None
+def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Problem],
+                    within: Path) -> list[Movement]:
+    doc = _read(read_yaml, path, problems, within) if path.is_file() else None
     if doc is None or doc.data is None:
         return []
     out = []
@@ -189,6 +202,16 @@ def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Probl
             out.append(Movement(centre, left or "", role or "", arrived or "", email or "",
                                 note or ""))
     return out
+
+
+def _markdown(fields: Fields, key: str) -> str:
+    """A Markdown field of the header, within the length Markdown renders in good time."""
+    text = fields.text(key, multiline=True) or ""
+    if len(text) > MAX_TEXT_CHARS:
+        fields.report(f"'{fields.name(key)}' is {len(text):,} characters long, over the "
+                      f"limit of {MAX_TEXT_CHARS:,}: shorten it", key)
+        return ""
+    return text
 
 
 def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
@@ -214,7 +237,7 @@ def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
         "subscribe_url": f.url("subscribe_url") or "",
         "contact_email": (contact.email("email", required=True) or "") if contact else "",
         "contact_text": (contact.text("text") or "") if contact else "",
-        "closing": f.text("closing") or "",
+        "closing": _markdown(f, "closing"),
         "website": f.url("website") or "",
         "team": tuple(p for e in f.entries("team") if (p := e.person())),
     }
@@ -241,16 +264,21 @@ def load_issue(folder: Path) -> Loaded:
                                 "folder or above it: create the directory of centres"))
     else:
         centres = load_centres(centres_path, problems)
-    meta_doc = _read(read_front_matter, meta_path, problems)
+    root = centres_path.parent if centres_path is not None else folder
+    meta_doc = _read(read_front_matter, meta_path, problems, root)
     meta = _load_meta(meta_doc, problems) if meta_doc else None
-    if meta_doc is not None and not _COMMENT_RE.sub("", meta_doc.body).strip():
+    if meta_doc is not None and len(meta_doc.body) > MAX_TEXT_CHARS:
+        problems.append(Problem(meta_path, meta_doc.body_line, (
+            f"the edito is {len(meta_doc.body):,} characters long, over the limit of "
+            f"{MAX_TEXT_CHARS:,}: shorten it")))
+    if meta_doc is not None and not strip_comments(meta_doc.body).strip():
         problems.append(Problem(meta_path, meta_doc.body_line, "the edito is empty: write "
                                 "it below the closing '---' line"))
     lang = meta["lang"] if meta else "fr"
-    internal, external = _load_agenda(folder / AGENDA_FILE, problems)
-    movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems)
+    internal, external = _load_agenda(folder / AGENDA_FILE, problems, root)
+    movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root)
     news_dir = folder / NEWS_DIR
-    items = [load_item(p, centres, lang, problems)
+    items = [load_item(p, centres, lang, problems, root)
              for p in sorted(news_dir.glob("*.md"))] if news_dir.is_dir() else []
     if meta_doc is None or meta is None or meta["date"] is None or problems:
         return Loaded(None, problems)

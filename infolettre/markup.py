@@ -18,15 +18,22 @@ from urllib.parse import urljoin
 
 import markdown
 import nh3
+from markdown import inlinepatterns as ip
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 
 __all__ = [
-    "ALLOWED_TAGS", "WIDTH", "images", "is_relative", "tie_punctuation", "to_html", "to_text",
-    "wrap",
+    "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "bad_image_src", "images", "is_relative",
+    "strip_comments", "tie_punctuation", "to_html", "to_text", "wrap",
 ]
 
 WIDTH = 78
+#: The narrowest a line of text gets: deeper quotes and lists stop indenting there.
+MIN_WIDTH = 30
+#: How far Python-Markdown looks for the ``]`` closing a link's text, and for the ``)``
+#: closing its address. It scans to the end of the paragraph for every ``[`` (time
+#: quadratic in the paragraph: 10 KB of ``[`` took 25 s); a link is far shorter.
+LINK_SCAN = 1000
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "h3", "h4", "h5", "h6", "hr",
@@ -81,8 +88,44 @@ class _Prepare(Treeprocessor):
                 el.tag = f"h{min(6, int(el.tag[1]) + self.offset)}"
 
 
+class _Bounded(ip.LinkInlineProcessor):
+    """Link and image parsing that looks at most LINK_SCAN characters ahead.
+
+    The library's own scans run on a slice of that length, so the result is the
+    library's for every link that fits in it; an unclosed bracket stays text.
+    """
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:
+        if data.find("]", index, index + LINK_SCAN) < 0:
+            return "", index, False
+        text, end, handled = super().getText(data[index:index + LINK_SCAN], 0)
+        return text, index + end, handled
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
+        if data.find(")", index, index + LINK_SCAN) < 0:
+            return "", None, index, False
+        href, title, end, handled = super().getLink(data[index:index + LINK_SCAN], 0)
+        return href, title, index + end, handled
+
+
+def _bounded(cls: type) -> type:
+    return type(f"Bounded{cls.__name__}", (_Bounded, cls), {})
+
+
+_LINK_PATTERNS = {  # as Python-Markdown registers them: name: (class, pattern, priority)
+    "reference": (ip.ReferenceInlineProcessor, ip.REFERENCE_RE, 170),
+    "link": (ip.LinkInlineProcessor, ip.LINK_RE, 160),
+    "image_link": (ip.ImageInlineProcessor, ip.IMAGE_LINK_RE, 150),
+    "image_reference": (ip.ImageReferenceInlineProcessor, ip.IMAGE_REFERENCE_RE, 140),
+    "short_reference": (ip.ShortReferenceInlineProcessor, ip.REFERENCE_RE, 130),
+    "short_image_ref": (ip.ShortImageReferenceInlineProcessor, ip.IMAGE_REFERENCE_RE, 125),
+}
+
+
 def _parser(base: str, heading_offset: int) -> markdown.Markdown:
     md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+    for name, (cls, pattern, priority) in _LINK_PATTERNS.items():
+        md.inlinePatterns.register(_bounded(cls)(pattern, md), name, priority)
     md.treeprocessors.register(_Prepare(md, base, heading_offset), "infolettre", 5)
     return md
 
@@ -114,6 +157,7 @@ def tie_punctuation(text: str) -> str:
 def wrap(text: str, width: int = WIDTH, first: str = "", rest: str = "") -> str:
     """Fill ``text`` to ``width`` columns without ever breaking a word or a URL."""
     words = _SPACE_RE.sub(" ", tie_punctuation(text)).strip()
+    width = max(width, MIN_WIDTH, len(first) + 1, len(rest) + 1)  # textwrap needs room
     return textwrap.fill(words, width=width, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or first.rstrip()
 
@@ -202,6 +246,15 @@ def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
     return "\n".join(lines)
 
 
+def _indented(width: int, by: int) -> tuple[int, bool]:
+    """The width inside an indentation of ``by`` columns, and whether to indent at all.
+
+    Below MIN_WIDTH, deeper levels are not indented further: a quote in a quote
+    forty levels deep is still a quote, and no line is ever narrower.
+    """
+    return (width - by, True) if width - by >= MIN_WIDTH else (width, False)
+
+
 def _blocks(el: ET.Element, width: int) -> list[str]:
     out: list[str] = []
     if (el.text or "").strip():
@@ -213,19 +266,24 @@ def _blocks(el: ET.Element, width: int) -> list[str]:
             lines = []
             for n, li in enumerate(c for c in child if c.tag == "li"):
                 bullet = f"{start + n}. " if tag == "ol" else "- "
-                pad = " " * len(bullet)
+                inner_width, indent = _indented(width, len(bullet))
+                pad = " " * len(bullet) if indent else ""
                 nested = any(c.tag in ("p", "ul", "ol") for c in li)
-                inner = _blocks(li, width - len(pad)) if nested else \
-                    [_fill(_inline(li), width - len(pad))]
+                inner = _blocks(li, inner_width) if nested else \
+                    [_fill(_inline(li), inner_width)]
                 body = "\n".join(inner).split("\n")
+                if not indent and body[0]:  # the bullet on a line of its own
+                    body.insert(0, "")
                 lines.append(bullet + body[0] + "".join("\n" + (pad + x if x else "")
                                                         for x in body[1:]))
             out.append("\n".join(lines))
         elif tag == "pre":
             out.append("".join(child.itertext()).rstrip("\n"))
         elif tag == "blockquote":
-            quoted = "\n\n".join(_blocks(child, width - 2))
-            out.append("\n".join(("> " + x).rstrip() for x in quoted.split("\n")))
+            inner_width, indent = _indented(width, 2)
+            quoted = "\n\n".join(_blocks(child, inner_width))
+            out.append("\n".join(("> " + x).rstrip() for x in quoted.split("\n"))
+                       if indent else quoted)
         elif tag == "hr":
             out.append("-" * 20)
         elif tag == "table":
@@ -259,23 +317,96 @@ def to_text(source: str, base: str, width: int = WIDTH) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
-_MD_IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*)?\)")
-_HTML_IMG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+#: No Markdown text (a body, the edito, the closing) may be longer: Python-Markdown
+#: rebuilds a paragraph's string at each inline match, so its time grows with the
+#: square of a paragraph's length (100 KB of backslashes: 7 s). ``check`` says so.
+MAX_TEXT_CHARS = 20_000
+
+_HTML_IMG_RE = re.compile(r"<img\b", re.IGNORECASE)
 _ALT_RE = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
 _SRC_RE = re.compile(r"\bsrc\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
 
 
-def images(source: str) -> list[tuple[int, str, str]]:
-    """Every image a body shows, as (line within the body, src, alt text)."""
+def _html_images(raw: str) -> list[tuple[str, str]]:
+    """(src, alt) of every ``<img>`` tag in a piece of raw HTML, in one pass."""
     found = []
-    for n, line in enumerate(source.split("\n")):
-        for m in _MD_IMAGE_RE.finditer(line):
-            found.append((n, m.group(2), m.group(1).strip()))
-        for m in _HTML_IMG_RE.finditer(line):
-            alt, src = _ALT_RE.search(m.group(0)), _SRC_RE.search(m.group(0))
-            found.append((n, src.group(1).strip("\"'") if src else "",
-                          alt.group(1).strip("\"'").strip() if alt else ""))
+    pos = 0
+    while (m := _HTML_IMG_RE.search(raw, pos)) is not None:
+        end = raw.find(">", m.end())
+        if end < 0:
+            break  # an unclosed tag: no later one closes either
+        tag = raw[m.start():end]
+        alt, src = _ALT_RE.search(tag), _SRC_RE.search(tag)
+        found.append((html.unescape(src.group(1).strip("\"'")) if src else "",
+                      html.unescape(alt.group(1).strip("\"'")).strip() if alt else ""))
+        pos = end + 1
     return found
+
+
+class _Collect(Treeprocessor):
+    """Record the images of the parse tree, with their address as written."""
+
+    def __init__(self, md: markdown.Markdown, found: list[tuple[str, str]]) -> None:
+        super().__init__(md)
+        self.found = found
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter("img"):
+            self.found.append((el.get("src", "").strip(), (el.get("alt") or "").strip()))
+
+
+def images(source: str) -> list[tuple[int, str, str]]:
+    """Every image a body shows, as (line within the body, src, alt text).
+
+    Found in the same parse as the one that renders the body (reference images
+    included), and in its raw HTML; the line is where the address first appears
+    from the previous image on, so that the scan stays linear.
+    """
+    md = _parser("", 0)
+    tree_images: list[tuple[str, str]] = []
+    md.treeprocessors.register(_Collect(md, tree_images), "infolettre-images", 6)
+    md.convert(source)
+    raw_images = [img for block in md.htmlStash.rawHtmlBlocks for img in _html_images(str(block))]
+    found = []
+    for group in (tree_images, raw_images):  # each in the order of the text
+        pos = line = 0
+        for src, alt in group:
+            at = source.find(src, pos) if src else -1
+            if at >= 0:
+                line += source.count("\n", pos, at)
+                pos = at
+            found.append((line, src, alt))
+    return sorted(found, key=lambda image: image[0])
+
+
+def bad_image_src(src: str) -> str | None:
+    """Why an image address is refused, or None: only http(s) and files beside the item.
+
+    A ``javascript:``, ``data:``, ``file:``… image is active content or a leak in some
+    mail client; a protocol-relative ``//host/x.png`` has no scheme in an email (clients
+    guess one, some ``file:``), so it is refused too.
+    """
+    scheme = _SCHEME_RE.match(src)
+    if scheme:
+        name = scheme.group(0)[:-1].lower()
+        return None if name in ("http", "https") else f"a '{name}:' address"
+    if src.startswith("//"):
+        return "an address without 'https:'"
+    return None
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without its HTML comments, in one pass (a regex took minutes on ``<!--``×N)."""
+    out = []
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break  # unclosed: like ``<!--.*?-->``, leave the rest as it is
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def is_relative(url: str) -> bool:
