@@ -448,7 +448,9 @@ def departure(conn: sqlite3.Connection, subscriber_id: int) -> Departure | None:
 
 def set_status(conn: sqlite3.Connection, subscriber_id: int, status: str, detail: str,
                *, only_from: str | None = None, confirmed: bool = False) -> None:
-    """Change a subscriber's status (when it is ``only_from``, if given) and record why.
+    """Change a subscriber's status (when it is ``only_from``, if given) and record why
+    (no event when nothing changed: a history that says "bounced" of a row that
+    was not would keep it off the list for a reason that never was).
 
     An address that left the list (``departure``) becomes active again only with
     ``confirmed``: its owner confirmed a new subscription by the link mailed to
@@ -466,9 +468,11 @@ def set_status(conn: sqlite3.Connection, subscriber_id: int, status: str, detail
                 f"subscriber {subscriber_id} is {left}: kept unsubscribed; only the "
                 "person's own confirmation of a new subscription can make it active again")
     guard = " AND status = ?" if only_from else ""
-    conn.execute(f"UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?{guard}",
-                 (status, now(), subscriber_id, *((only_from,) if only_from else ())))
-    add_event(conn, subscriber_id, status, detail)
+    cursor = conn.execute(
+        f"UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?{guard}",
+        (status, now(), subscriber_id, *((only_from,) if only_from else ())))
+    if cursor.rowcount:  # the history records only changes that happened
+        add_event(conn, subscriber_id, status, detail)
 
 
 def _filters(status: str | None, lang: str | None, centre: str | None
