@@ -30,6 +30,8 @@ from .words import closest, shown
 __all__ = [
     "ITEM_KEYS",
     "Loaded",
+    "is_slug",
+    "issues_root",
     "load_centres",
     "load_issue",
     "load_item",
@@ -43,7 +45,12 @@ AGENDA_KEYS = {"internal", "external"}
 ENTRY_KEYS = {"date", "title", "place"}
 MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def is_slug(text: str) -> bool:
+    """True for a centre's slug: lower-case letters, digits and '-' (a file name too)."""
+    return bool(_SLUG_RE.fullmatch(text))
 
 
 @dataclass
@@ -87,9 +94,10 @@ def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:
     top = Fields(doc, problems)
     centres = {}
     for slug in doc.data:
-        if not _SLUG_RE.fullmatch(slug):
+        if not is_slug(slug):
             top.report(f"'{shown(slug)}' is not a valid slug: use lower-case letters, digits "
                        "and '-'", slug)
+            continue
         entry = top.mapping(slug)
         if entry is None:
             top.report(f"centre '{slug}' needs at least a 'name:'", slug)

@@ -25,13 +25,14 @@ from .layout import (
     find_centres_file,
 )
 from .load import (
+    is_slug,
     load_centres,
     load_issue,
 )
 from .model import AgendaEntry, Issue
 from .render import template_environment
 from .source import read_front_matter
-from .words import closest
+from .words import closest, shown
 
 __all__ = ["issue_folders", "latest_issue", "new_issue", "new_item"]
 
@@ -122,6 +123,9 @@ def new_item(issue_dir: Path, cdm: str | None, section: str = "cdm",
         raise InfoLettreError(f"{issue_dir}: not an issue folder (no {ISSUE_FILE})")
     if section == "cdm" and not cdm:
         raise InfoLettreError("a centre's news needs --cdm SLUG (or --section reseau)")
+    if cdm is not None and not is_slug(cdm):
+        raise InfoLettreError(f"'{shown(cdm)}' is not a centre's slug: use the lower-case "
+                              f"name of its entry in {CENTRES_FILE}, e.g. --cdm charleroi")
     centres_file = find_centres_file(issue_dir)
     problems: list = []
     centres = load_centres(centres_file, problems) if centres_file else {}
