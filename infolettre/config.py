@@ -8,6 +8,7 @@ Secrets never live here: they come from the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,8 @@ from urllib.parse import urlsplit
 from .errors import InfoLettreError
 from .words import closest
 
-__all__ = ["SECRET_VARS", "Config", "ConfigError", "default_templates_dir", "load_config"]
+__all__ = ["SECRET_VARS", "Config", "ConfigError", "default_templates_dir", "load_config",
+           "proxies_ok"]
 
 CONFIG_NAME = "infolettre.toml"
 
@@ -61,6 +63,13 @@ class Config:
     #: DKIM signing domain and selector; the key comes from $INFOLETTRE_DKIM_KEY(_FILE).
     dkim_domain: str = ""
     dkim_selector: str = ""
+    #: Reverse proxies (addresses or networks) whose X-Forwarded-For names the client.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    #: Other sites (scheme://host[:port]) whose forms may post to the service's pages.
+    trusted_origins: tuple[str, ...] = ()
+    #: Largest request body the service reads, in bytes: webhooks, and forms.
+    webhook_body_limit: int = 5 * 1024 * 1024
+    form_body_limit: int = 64 * 1024
     #: The file these settings came from (None for the embedded defaults).
     source: Path | None = None
     #: Secrets, from the environment only (never printed).
@@ -96,7 +105,8 @@ _TYPES: dict[str, type] = {
     "cache_dir": Path,
     "sender": str, "reply_to": str, "list_id": str, "bounce_address": str,
     "unsubscribe_email": str, "db": Path, "transport": str, "api_key_env": str, "dkim_domain": str,
-    "dkim_selector": str,
+    "dkim_selector": str, "forwarded_allow_ips": tuple, "trusted_origins": tuple,
+    "webhook_body_limit": int, "form_body_limit": int,
 }
 #: Environment variables holding secrets, and what each is for.
 SECRET_VARS = {
@@ -117,6 +127,11 @@ def _coerce(path: Path, key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: '{key}' must be a path in quotes")
         return (path.parent / value).resolve() if path.name else Path(value)
+    if want is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: '{key}' must be a list of texts in quotes, "
+                              f"such as [\"127.0.0.1\"], not {value!r}")
+        return tuple(value)
     if not isinstance(value, want) or isinstance(value, bool):
         kind = "a whole number" if want is int else "text in quotes"
         raise ConfigError(f"{path}: '{key}' must be {kind}, not {value!r}")
@@ -170,6 +185,32 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
                           f"not {config.base_url!r}")
     if config.max_body_chars < 1:
         raise ConfigError("max_body_chars must be at least 1")
+    for key in ("webhook_body_limit", "form_body_limit"):
+        if getattr(config, key) < 1024:
+            raise ConfigError(f"{key} must be at least 1024 (bytes)")
+    proxies_ok(config.forwarded_allow_ips, f"{config.source or 'forwarded_allow_ips'}")
+    for origin in config.trusted_origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path \
+                or parts.query or parts.fragment:
+            raise ConfigError(f"trusted_origins: {origin!r} is not an origin; write it as "
+                              "scheme://host[:port], such as \"https://www.example.org\"")
     return config
+
+
+def proxies_ok(proxies: tuple[str, ...] | list[str], where: str) -> tuple[str, ...]:
+    """The proxies, each an IP address or network; anything else is a ConfigError.
+
+    "*" (trust any peer) is refused: it would let every client choose its own address.
+    """
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{where}: forwarded_allow_ips: {proxy!r} is not an IP address "
+                              "or network (such as 127.0.0.1 or 10.0.0.0/8); a proxy's "
+                              "X-Forwarded-For is trusted only from addresses named here"
+                              ) from None
+    return tuple(p.strip() for p in proxies)
 
 
