@@ -11,6 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from infolettre.archive import set_published
+from infolettre.store import Store
+
 from .conftest import ROOT
 from .smtpfake import free_port
 
@@ -32,8 +35,17 @@ class Service:
 
 
 def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
-                  issues: Path | None = None, args: tuple[str, ...] = ()) -> Service:
-    """``infolettre serve`` on a free port, its database and outbox in ``folder``."""
+                  issues: Path | None = None, args: tuple[str, ...] = (),
+                  publish: tuple[str, ...] = ()) -> Service:
+    """``infolettre serve`` on a free port, its database and outbox in ``folder``.
+
+    The issues in ``publish`` are published in the archive first (as
+    ``infolettre archive --publish`` does): an issue not sent is not shown.
+    """
+    if publish:
+        with Store(folder / "db.sqlite") as store:
+            for issue in publish:
+                set_published(store, issue, True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     conf = folder / "infolettre.toml"

@@ -39,7 +39,7 @@ def test_fill_and_submit_the_subscription_form(chromium, tmp_path: Path) -> None
 
 
 def test_archive_page_screenshot(chromium, tmp_path: Path) -> None:
-    service = start_service(tmp_path)
+    service = start_service(tmp_path, publish=("2018-06",))
     page = chromium.new_page(viewport={"width": 1000, "height": 700})
     try:
         page.goto(f"{service.url}/")
