@@ -39,6 +39,10 @@ def test_environment_overrides(tmp_path: Path) -> None:
     ("max_body_chars = 'many'\n", "must be a whole number"),
     ("max_body_chars = 0\n", "at least 1"),
     ("[oops\n", "invalid TOML"),
+    ('forwarded_allow_ips = ["*"]\n', "not an IP address or network"),
+    ('forwarded_allow_ips = "127.0.0.1"\n', "must be a list of texts"),
+    ('trusted_origins = ["https://x.org/form"]\n', "is not an origin"),
+    ("form_body_limit = 10\n", "at least 1024"),
 ])
 def test_errors(tmp_path: Path, text: str, message: str) -> None:
     conf = tmp_path / "c.toml"
@@ -50,3 +54,15 @@ def test_errors(tmp_path: Path, text: str, message: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "none.toml", env={})
+
+
+def test_service_settings(tmp_path: Path) -> None:
+    conf = tmp_path / "c.toml"
+    conf.write_text('forwarded_allow_ips = ["127.0.0.1", "10.0.0.0/8"]\n'
+                    'trusted_origins = ["https://www.example.org"]\n'
+                    "webhook_body_limit = 2048\n", encoding="utf-8")
+    config = load_config(conf, env={})
+    assert config.forwarded_allow_ips == ("127.0.0.1", "10.0.0.0/8")
+    assert config.trusted_origins == ("https://www.example.org",)
+    assert (config.webhook_body_limit, config.form_body_limit) == (2048, 64 * 1024)
+    assert Config().forwarded_allow_ips == ()  # no proxy is trusted by default
