@@ -2,8 +2,11 @@
 
 Each fake is an ``httpx.MockTransport`` handler (usable on loopback too, see
 ``serve``): it checks the method, path, authentication, body shape and batch
-limit, renders each recipient's message as the provider would (substituting
-its template variables), records it, and answers with the provider's documented
+limit, renders each recipient's message as the provider would (expanding its
+template language in the subject, the headers and both bodies: Brevo's
+``{{ … }}``/``{% … %}``/``{# … #}`` with ``params`` and ``contact``, Mailgun's
+``%recipient.x%`` and unsubscribe variables, SendGrid's substitutions and its
+subscription tracking's ``<% %>`` tag), records it, and answers with the provider's documented
 bodies and headers. A script of faults can be queued: ``429``, ``500``, ``401``,
 ``"drop"`` (the batch is delivered, then the answer is lost), ``"refuse"``
 (the connection fails before anything is sent).
@@ -67,9 +70,10 @@ class Fake:
     light = False
 
     def deliver(self, to: str, html: str, text: str, headers: dict[str, str],
-                correlation: str) -> None:
+                correlation: str, subject: str = "") -> None:
         record = {"to": to} if self.light else {
-            "to": to, "html": html, "text": text, "headers": headers, "correlation": correlation}
+            "to": to, "html": html, "text": text, "headers": headers, "correlation": correlation,
+            "subject": subject}
         with self.lock:
             self.delivered.append(record)
 
@@ -93,6 +97,38 @@ class Fake:
 
 def _render(template: str, values: dict, pattern: str) -> str:
     return re.sub(pattern, lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+#: Brevo's template language (Django-like): variables, tags, comments, left to right.
+_BREVO_RE = re.compile(r"\{\{(.*?)\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def _brevo(template: str, params: dict, email: str) -> str:
+    """What Brevo makes of a template: ``params.x`` and ``contact.EMAIL`` filled, any other
+    variable empty, tags and comments consumed (their logic is not modelled)."""
+    def one(m: re.Match) -> str:
+        if m.group(1) is None:
+            return ""
+        name = m.group(1).split("|")[0].strip()
+        if name.startswith("params."):
+            return str(params.get(name[7:], ""))
+        return email if name == "contact.EMAIL" else ""
+    return _BREVO_RE.sub(one, template)
+
+
+#: Mailgun's variables: recipient variables, the address, its unsubscribe links.
+_MAILGUN_RE = re.compile(r"%(recipient(?:\.(\w+))?|unsubscribe_url|tag_unsubscribe_url"
+                         r"|mailing_list_unsubscribe_url)%")
+
+
+def _mailgun(template: str, values: dict, address: str) -> str:
+    def one(m: re.Match) -> str:
+        if m.group(2):
+            return str(values.get(m.group(2), m.group(0)))
+        if m.group(1) == "recipient":
+            return address
+        return f"https://mailgun.example/u/{m.group(1)}/{address}"
+    return _MAILGUN_RE.sub(one, template)
 
 
 class BrevoFake(Fake):
@@ -139,12 +175,13 @@ class BrevoFake(Fake):
             if self.light:
                 self.deliver(to["email"], "", "", {}, "")
             else:
-                pattern = r"\{\{\s*params\.(\w+)\s*\}\}"
-                headers = {k: _render(v, params, pattern)
+                email = to["email"]
+                headers = {k: _brevo(v, params, email)
                            for k, v in body["headers"].items() if k != "idempotencyKey"}
-                self.deliver(to["email"], _render(body["htmlContent"], params, pattern),
-                             _render(body.get("textContent", ""), params, pattern),
-                             headers, headers.get("X-Mailin-custom", ""))
+                self.deliver(email, _brevo(body["htmlContent"], params, email),
+                             _brevo(body.get("textContent", ""), params, email),
+                             headers, headers.get("X-Mailin-custom", ""),
+                             _brevo(body["subject"], params, email))
             ids.append(f"<{uuid.uuid4()}@smtp-relay.mailin.fr>")
         response = httpx.Response(201, json={"messageIds": ids})
         with self.lock:
@@ -189,7 +226,7 @@ class PostmarkFake(Fake):
             headers = {h["Name"]: h["Value"] for h in m.get("Headers", [])}
             meta = m.get("Metadata", {})
             self.deliver(address, m.get("HtmlBody", ""), m.get("TextBody", ""), headers,
-                         f"{meta.get('campaign')}:{meta.get('subscriber')}")
+                         f"{meta.get('campaign')}:{meta.get('subscriber')}", m["Subject"])
             answers.append({"ErrorCode": 0, "Message": "OK", "MessageID": str(uuid.uuid4()),
                             "SubmittedAt": "2018-06-29T10:00:00Z", "To": m["To"]})
         return httpx.Response(200, json=answers)
@@ -222,11 +259,12 @@ class MailgunFake(Fake):
             address = re.search(r"<([^>]+)>$", recipient)
             address = address.group(1) if address else recipient
             values = variables[address]
-            pattern = r"%recipient\.(\w+)%"
-            headers = {k[2:]: _render(v, values, pattern) for k, v in fields if k.startswith("h:")}
-            self.deliver(address, _render(form["html"], values, pattern),
-                         _render(form["text"], values, pattern), headers,
-                         _render(form.get("v:correlation", ""), values, pattern))
+            headers = {k[2:]: _mailgun(v, values, address) for k, v in fields
+                       if k.startswith("h:")}
+            self.deliver(address, _mailgun(form["html"], values, address),
+                         _mailgun(form["text"], values, address), headers,
+                         _mailgun(form.get("v:correlation", ""), values, address),
+                         _mailgun(form["subject"], values, address))
         return httpx.Response(200, json={"id": f"<{uuid.uuid4()}@{self.domain}>",
                                          "message": "Queued. Thank you."})
 
@@ -262,16 +300,24 @@ class SendgridFake(Fake):
         content = {c["type"]: c["value"] for c in body["content"]}
         self.require(list(content) == ["text/plain", "text/html"],
                      "text/plain must come before text/html")
+        tracking = body.get("tracking_settings", {}).get("subscription_tracking", {})
         for p in people:
             [to] = p["to"]
             subs = p.get("substitutions", {})
+            self.require(all(isinstance(v, str) for v in subs.values()),
+                         "substitution values must be strings")
             html, text = content["text/html"], content["text/plain"]
+            subject = p.get("subject", body["subject"])
             for token, value in subs.items():
                 html, text = html.replace(token, value), text.replace(token, value)
+                subject = subject.replace(token, value)
+            if tracking.get("enable", True):  # the account's default: tracking on
+                link = f"https://sendgrid.example/unsubscribe/{to['email']}"
+                html, text = (re.sub(r"<%.*?%>|&lt;%.*?%&gt;", link, t) for t in (html, text))
             args = p.get("custom_args", {})
             self.deliver(to["email"], html, text, {**body.get("headers", {}),
                                                    **p.get("headers", {})},
-                         f"{args.get('campaign')}:{args.get('subscriber')}")
+                         f"{args.get('campaign')}:{args.get('subscriber')}", subject)
         return httpx.Response(202, headers={"X-Message-Id": uuid.uuid4().hex[:22]})
 
 

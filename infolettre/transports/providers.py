@@ -13,14 +13,36 @@ Postmark   POST /email/batch            500 (50MB)  one full message per recipie
 Mailgun    POST /v3/DOMAIN/messages     1000        recipient-variables + %recipient.x%
 SendGrid   POST /v3/mail/send           1000        personalizations + substitutions
 =========  ===========================  ==========  ===================================
+
+Contributor text may hold any provider's template syntax. Only InfoLettre's
+own placeholders become the provider's tokens; in everything else (the static
+pieces between them, the subject, the headers) each provider's own syntax is
+neutralised so that the reader gets it exactly as written:
+
+- Brevo's template language (``{{ … }}``, ``{% … %}``, ``{# … #}``): each ``{``
+  that opens one is written ``{{ params.infolettre_lbrace }}``, a parameter whose
+  value is ``{`` (the value is printed, never parsed again);
+- Mailgun's variables (``%recipient.x%``, ``%unsubscribe_url%``…): each ``%``
+  that could open one is written ``%recipient.infolettre_percent%``, valued ``%``;
+- SendGrid's substitutions are plain string replacements of keys we choose:
+  the keys carry a digest of the content (a key inside the content would have
+  to contain its own hash), and its subscription tracking (``<% %>`` tags) is
+  switched off, as InfoLettre brings its own unsubscribe links;
+- Postmark's batch endpoint applies no template: one full message each.
+
+Addresses go with their domain in IDNA (``encode_address``); the providers
+document no support for a local part outside ASCII (SMTPUTF8), so such a
+recipient fails, alone, with that reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import formataddr
 from urllib.parse import urlencode
 
@@ -38,9 +60,34 @@ def _personal_values(o: Outgoing) -> dict[str, str]:
     return {**o.values, "list_unsubscribe": o.list_unsubscribe, "correlation": o.correlation}
 
 
-def _with_tokens(text: str, template: str) -> str:
-    """``%%name%%`` placeholders rewritten in a provider's own template syntax."""
-    return placeholders.fill(text, {n: template.format(name=n) for n in placeholders.NAMES})
+def _with_tokens(text: str, template: str, neutral: Callable[[str], str]) -> str:
+    """``%%name%%`` placeholders rewritten in a provider's own template syntax, and the
+    static pieces between them made ``neutral`` to that syntax."""
+    pieces, names = placeholders.split(text)
+    out = [neutral(pieces[0])]
+    for name, piece in zip(names, pieces[1:], strict=True):
+        out += (template.format(name=name), neutral(piece))
+    return "".join(out)
+
+
+#: Brevo: a ``{`` that opens a variable, a tag or a comment of its template language.
+_BREVO_OPEN_RE = re.compile(r"\{(?=[{%#])")
+BREVO_LBRACE = "infolettre_lbrace"
+_BREVO_LBRACE_TOKEN = "{{ params." + BREVO_LBRACE + " }}"
+
+
+def _brevo_neutral(text: str) -> str:
+    return _BREVO_OPEN_RE.sub(_BREVO_LBRACE_TOKEN, text)
+
+
+#: Mailgun: a ``%`` that could open a variable (``%recipient.x%``, ``%unsubscribe_url%``).
+_MAILGUN_OPEN_RE = re.compile(r"%(?=[A-Za-z_][\w.]*%)")
+MAILGUN_PERCENT = "infolettre_percent"
+_MAILGUN_PERCENT_TOKEN = "%recipient." + MAILGUN_PERCENT + "%"
+
+
+def _mailgun_neutral(text: str) -> str:
+    return _MAILGUN_OPEN_RE.sub(_MAILGUN_PERCENT_TOKEN, text)
 
 
 def _mismatch(name: str, batch: list[Outgoing], got: object) -> list[Result]:
@@ -72,18 +119,19 @@ class BrevoTransport(ApiTransport):
     def request(self, content: Content, batch: list[Outgoing]) -> httpx.Request:
         body: dict = {
             "sender": {"name": content.sender_name, "email": content.sender_email},
-            "subject": content.subject,
-            "htmlContent": _with_tokens(content.html, "{{{{params.{name}}}}}"),
-            "textContent": _with_tokens(content.text, "{{{{params.{name}}}}}"),
-            "headers": {**content.headers,
+            "subject": _brevo_neutral(content.subject),
+            "htmlContent": _with_tokens(content.html, "{{{{params.{name}}}}}", _brevo_neutral),
+            "textContent": _with_tokens(content.text, "{{{{params.{name}}}}}", _brevo_neutral),
+            "headers": {**{k: _brevo_neutral(v) for k, v in content.headers.items()},
                         **({"List-Unsubscribe": "{{params.list_unsubscribe}}"}
                            if batch[0].list_unsubscribe else {}),
                         "X-Mailin-custom": "{{params.correlation}}",
                         "idempotencyKey": self.idempotency_key(content, batch)},
-            "messageVersions": [{"to": [{"email": o.recipient.email,
+            "messageVersions": [{"to": [{"email": o.address or o.recipient.email,
                                          **({"name": o.recipient.name}
                                             if o.recipient.name else {})}],
-                                 "params": _personal_values(o)} for o in batch],
+                                 "params": {**_personal_values(o), BREVO_LBRACE: "{"}}
+                                for o in batch],
         }
         if content.reply_to:
             body["replyTo"] = {"email": content.reply_to}
@@ -142,7 +190,7 @@ class PostmarkTransport(ApiTransport):
     def _message(self, content: Content, o: Outgoing, sender: str) -> bytes:
         head: dict = {
             "From": sender,
-            "To": formataddr((o.recipient.name, o.recipient.email)),
+            "To": formataddr((o.recipient.name, o.address or o.recipient.email)),
             "Subject": content.subject,
             "Headers": [{"Name": k, "Value": v} for k, v in
                         {**content.headers, "List-Unsubscribe": o.list_unsubscribe}.items()
@@ -216,16 +264,18 @@ class MailgunTransport(ApiTransport):
     def request(self, content: Content, batch: list[Outgoing]) -> httpx.Request:
         fields: list[tuple[str, str]] = [
             ("from", formataddr((content.sender_name, content.sender_email))),
-            *(("to", formataddr((o.recipient.name, o.recipient.email))) for o in batch),
-            ("subject", content.subject),
-            ("text", _with_tokens(content.text, "%recipient.{name}%")),
-            ("html", _with_tokens(content.html, "%recipient.{name}%")),
-            *((f"h:{k}", v) for k, v in content.headers.items()),
+            *(("to", formataddr((o.recipient.name, o.address or o.recipient.email)))
+              for o in batch),
+            ("subject", _mailgun_neutral(content.subject)),
+            ("text", _with_tokens(content.text, "%recipient.{name}%", _mailgun_neutral)),
+            ("html", _with_tokens(content.html, "%recipient.{name}%", _mailgun_neutral)),
+            *((f"h:{k}", _mailgun_neutral(v)) for k, v in content.headers.items()),
             *([("h:List-Unsubscribe", "%recipient.list_unsubscribe%")]
               if batch[0].list_unsubscribe else []),
             ("v:correlation", "%recipient.correlation%"),
             ("recipient-variables",
-             json.dumps({o.recipient.email: _personal_values(o) for o in batch})),
+             json.dumps({o.address or o.recipient.email:
+                         {**_personal_values(o), MAILGUN_PERCENT: "%"} for o in batch})),
         ]
         if content.reply_to:
             fields.append(("h:Reply-To", content.reply_to))
@@ -255,12 +305,30 @@ class SendgridTransport(ApiTransport):
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
+    @staticmethod
+    def keys(content: Content) -> dict[str, str]:
+        """The substitution key of each placeholder: one that the content cannot hold.
+
+        A key carries a digest of the campaign's HTML, text and subject, which
+        text inside them cannot contain; and it is checked, once per campaign.
+        """
+        digest = hashlib.sha256("\0".join((content.html, content.text, content.subject))
+                                .encode()).hexdigest()[:20]
+        keys = {name: f"[[infolettre:{digest}:{name}]]" for name in placeholders.NAMES}
+        if any(key in text for key in keys.values()
+               for text in (content.html, content.text, content.subject)):
+            raise ValueError("a SendGrid substitution key occurs in the content")
+        return keys
+
     def request(self, content: Content, batch: list[Outgoing]) -> httpx.Request:
+        if getattr(self, "_keys", (None,))[0] is not content:
+            self._keys = (content, self.keys(content))
+        keys = self._keys[1]
         body: dict = {
             "personalizations": [{
-                "to": [{"email": o.recipient.email,
+                "to": [{"email": o.address or o.recipient.email,
                         **({"name": o.recipient.name} if o.recipient.name else {})}],
-                "substitutions": {placeholders.token(k): v for k, v in o.values.items()},
+                "substitutions": {keys[k]: v for k, v in o.values.items()},
                 "headers": {"List-Unsubscribe": o.list_unsubscribe} if o.list_unsubscribe
                 else {},
                 "custom_args": {"campaign": content.campaign,
@@ -268,9 +336,12 @@ class SendgridTransport(ApiTransport):
             } for o in batch],
             "from": {"email": content.sender_email, "name": content.sender_name},
             "subject": content.subject,
-            "content": [{"type": "text/plain", "value": content.text},
-                        {"type": "text/html", "value": content.html}],
+            "content": [
+                {"type": "text/plain", "value": placeholders.fill(content.text, keys)},
+                {"type": "text/html", "value": placeholders.fill(content.html, keys)}],
             "headers": dict(content.headers),
+            # InfoLettre's own unsubscribe links: no footer, no <% %> tags of SendGrid's.
+            "tracking_settings": {"subscription_tracking": {"enable": False}},
         }
         if content.reply_to:
             body["reply_to"] = {"email": content.reply_to}
