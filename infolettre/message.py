@@ -240,7 +240,10 @@ def _address(value: str) -> str:
     name, address = parseaddr(header_text(value))
     with contextlib.suppress(AddressError):  # else as it is, blanked: `config check` says
         address = encode_address(address)[0]
-    return formataddr((name, address), charset="utf-8")
+    try:
+        return formataddr((name, address), charset="utf-8")
+    except UnicodeError:  # an address outside ASCII: the header encodes the whole text
+        return header_text(value)
 
 
 _ID_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._-]")

@@ -3,7 +3,7 @@
 Faults, each scripted by the test: answer 421 after N messages on a
 connection, answer RCPT with a given reply for given addresses (a number of
 times), take a message then drop the connection before answering, require
-STARTTLS with a self-signed certificate, be slow. Every message it accepted
+STARTTLS with a self-signed certificate, be slow, not offer SMTPUTF8. Every message it accepted
 is kept, so tests can count deliveries per recipient.
 """
 
@@ -46,6 +46,7 @@ class Handler:
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes]] = []
         self.senders: list[str] = []
+        self.mail_options: dict[str, list[str]] = {}  # recipient -> its MAIL's parameters
         self.connections = 0
 
     @property
@@ -88,6 +89,8 @@ class Handler:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((rcpt, envelope.original_content))
                 self.senders.append(envelope.mail_from)
+                self.mail_options[rcpt] = (["SMTPUTF8"] if envelope.smtp_utf8 else []) + [
+                    o for o in envelope.mail_options if o != "SMTPUTF8"]
         session.sent = getattr(session, "sent", 0) + 1
         if set(envelope.rcpt_tos) & self.script.drop_after_data:
             self.script.drop_after_data -= set(envelope.rcpt_tos)
@@ -99,12 +102,12 @@ class FakeSmtp:
     """``with FakeSmtp(script) as smtp:`` a server on 127.0.0.1:``smtp.port``."""
 
     def __init__(self, script: Script | None = None, *, tls: ssl.SSLContext | None = None,
-                 require_starttls: bool = False) -> None:
+                 require_starttls: bool = False, smtputf8: bool = True) -> None:
         self.handler = Handler(script or Script())
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
                                      tls_context=tls, require_starttls=require_starttls,
-                                     ready_timeout=10)
+                                     ready_timeout=10, enable_SMTPUTF8=smtputf8)
 
     def __enter__(self) -> FakeSmtp:
         self.controller.start()
