@@ -76,7 +76,7 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
     recorded in the database, and `infolettre serve` follows them.
 
     \b
-    Examples:
+    Example:
       infolettre archive --out build/archive
       infolettre archive --publish 2018-06
     """
