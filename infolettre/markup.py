@@ -317,10 +317,13 @@ def to_text(source: str, base: str, width: int = WIDTH) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
-#: No Markdown text (a body, the edito, the closing) may be longer: Python-Markdown
-#: rebuilds a paragraph's string at each inline match, so its time grows with the
-#: square of a paragraph's length (100 KB of backslashes: 7 s). ``check`` says so.
-MAX_TEXT_CHARS = 20_000
+#: No Markdown text (a body, the edito, the closing) may be longer, whatever the
+#: configuration: Python-Markdown rebuilds a paragraph's string at each inline match
+#: (100 KB of backslashes: 7 s), and the standard library's HTML parser it uses for
+#: raw HTML rescans the rest of the text at each unclosed start tag before Python
+#: 3.11.13 (20,000 characters of ``<x `` take 7 s), so both times grow with the
+#: square of the length. ``check`` says so.
+MAX_TEXT_CHARS = 10_000
 
 _HTML_IMG_RE = re.compile(r"<img\b", re.IGNORECASE)
 _ALT_RE = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)

@@ -9,6 +9,7 @@ for later messages.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,10 @@ def _fail(path: Path, line: int, message: str) -> ProblemsFound:
 def read_text(path: Path) -> str:
     """Return the file's text as UTF-8 with ``\\n`` line ends, or raise ProblemsFound."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise _fail(path, 1, "this is not a regular file: put the text in a plain file")
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise _fail(
                 path, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; "
@@ -160,6 +164,10 @@ def _parse_yaml(path: Path, text: str, first_line: int) -> tuple[Any, dict[KeyPa
         elif "found character '\\t'" in what:
             hint = " (indent with spaces, not tabs)"
         raise _fail(path, line, f"malformed YAML: {what}{hint}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, unescaped
+        line = text.count("\n", 0, exc.position) + first_line
+        raise _fail(path, line, f"malformed YAML: character U+{exc.character:04X} is not "
+                    "allowed in a YAML file: delete it") from None
     except yaml.YAMLError as exc:
         raise _fail(path, first_line, f"malformed YAML: {exc}") from None
     if node is None:
