@@ -8,11 +8,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
+from infolettre import subscription as sub
 from infolettre.archive import set_published
-from infolettre.store import Store
+from infolettre.store import Store, Subscriber
 
 from .conftest import ROOT
 from .smtpfake import free_port
@@ -71,3 +73,35 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
             break
     process.kill()
     raise RuntimeError("the service did not start:\n" + (folder / "serve.log").read_text())
+
+
+class _HasDb(Protocol):
+    db: Path
+
+
+_counter = iter(range(10**6))
+
+
+def subscriber(where: _HasDb, status: str = "active", lang: str = "fr") -> Subscriber:
+    """A new subscriber with a unique address in ``where.db`` (a Service or a Config)."""
+    with Store(where.db) as store:
+        email = f"s{next(_counter)}-{time.monotonic_ns()}@example.org"
+        with store.transaction():
+            store.insert(email, lang=lang, status=status, consent_source="test")
+        found = store.get(email)
+        assert found is not None
+        return found
+
+
+def status_of(where: _HasDb, email: str) -> str:
+    """The status of ``email`` in ``where.db``."""
+    with Store(where.db) as store:
+        found = store.get(email)
+        assert found is not None
+        return found.status
+
+
+def token(where: _HasDb, purpose: str, who: Subscriber) -> str:
+    """A token for ``purpose`` signed with ``where.db``'s secret."""
+    with Store(where.db) as store:
+        return sub.token_for(store, purpose, who)

@@ -33,7 +33,7 @@ from infolettre.store import Store
 from infolettre.tokens import sign, verify
 
 from .conftest import ROOT
-from .service import Service, start_service
+from .service import Service, start_service, status_of, subscriber, token
 
 with warnings.catch_warnings():  # Starlette would rather have httpx2, which is not installed
     warnings.simplefilter("ignore")
@@ -83,27 +83,6 @@ def client(config: Config, tmp_path: Path) -> Iterator[TestClient]:
         yield c
 
 
-_n = iter(range(10**6))
-
-
-def person(config: Config, status: str = "active"):
-    with Store(config.db) as store:
-        address = f"p{next(_n)}-{time.monotonic_ns()}@example.org"
-        with store.transaction():
-            store.insert(address, status=status, consent_source="test")
-        return store.get(address)
-
-
-def status_of(config: Config, address: str) -> str:
-    with Store(config.db) as store:
-        return store.get(address).status
-
-
-def token(config: Config, purpose: str, who) -> str:
-    with Store(config.db) as store:
-        return sub.token_for(store, purpose, who)
-
-
 # -- item 2: Mailgun signatures, malformed bodies, SendGrid ids ------------------------------
 
 def _signature(timestamp: str, token_: str | None = None) -> dict:
@@ -118,7 +97,7 @@ def _event(address: str, event: str = "complained") -> dict:
 
 
 def test_a_captured_mailgun_signature_cannot_carry_another_event(config, client) -> None:
-    victim, other = person(config), person(config)
+    victim, other = subscriber(config), subscriber(config)
     signature = _signature(str(int(time.time())))
     first = client.post("/webhooks/mailgun", json={"signature": signature,
                                                    "event-data": _event(victim.email)})
@@ -142,7 +121,7 @@ def test_a_captured_mailgun_signature_cannot_carry_another_event(config, client)
                                        "٣٣٣٣٣٣٣٣٣٣", "abc", "", str(int(time.time()) + 3600),
                                        str(10**30)])
 def test_mailgun_timestamps_must_be_plain_recent_numbers(config, client, timestamp) -> None:
-    who = person(config)
+    who = subscriber(config)
     body = {"signature": _signature(timestamp), "event-data": _event(who.email)}
     assert client.post("/webhooks/mailgun", json=body).status_code == 401
     assert status_of(config, who.email) == "active"
@@ -215,7 +194,7 @@ def test_malformed_shared_secret_calls_are_400(client, provider: str, body: byte
 
 def test_sendgrid_events_without_an_id_are_not_replays_of_each_other(config, client,
                                                                      sendgrid_key) -> None:
-    one, two = person(config), person(config)
+    one, two = subscriber(config), subscriber(config)
     body = json.dumps([{"email": one.email, "event": "spamreport", "timestamp": 1},
                        {"email": two.email, "event": "bounce", "timestamp": 2}]).encode()
     response = client.post("/webhooks/sendgrid", content=body,
@@ -223,7 +202,7 @@ def test_sendgrid_events_without_an_id_are_not_replays_of_each_other(config, cli
     assert response.json() == {"applied": 2, "replayed": 0}
     assert (status_of(config, one.email), status_of(config, two.email)) == (
         "complained", "bounced")
-    third = person(config)
+    third = subscriber(config)
     later = json.dumps([{"email": third.email, "event": "spamreport", "timestamp": 3}]).encode()
     again = client.post("/webhooks/sendgrid", content=later,
                         headers=_signed_sendgrid(sendgrid_key[0], later))
@@ -239,11 +218,11 @@ def test_cross_site_form_posts_are_refused(config, client) -> None:
         assert response.status_code == 403, headers
         with Store(config.db) as store:
             assert store.get(address) is None
-        pending = person(config, "pending")
+        pending = subscriber(config, "pending")
         url = f"/confirm/{token(config, sub.CONFIRM, pending)}"
         assert client.post(url, data={"confirm": "yes"}, headers=headers).status_code == 403
         assert status_of(config, pending.email) == "pending"
-        who = person(config)
+        who = subscriber(config)
         url = f"/unsubscribe/{token(config, sub.UNSUBSCRIBE, who)}"
         assert client.post(url, data={"confirm": "yes"}, headers=headers).status_code == 403
         url = f"/preferences/{token(config, sub.PREFERENCES, who)}"
@@ -256,7 +235,7 @@ def test_cross_site_form_posts_are_refused(config, client) -> None:
                                      {"Sec-Fetch-Site": "none"}, {"Origin": BASE},
                                      {"Origin": BASE, "Sec-Fetch-Site": "same-origin"}])
 def test_same_origin_and_non_browser_posts_work(config, client, headers) -> None:
-    pending = person(config, "pending")
+    pending = subscriber(config, "pending")
     url = f"/confirm/{token(config, sub.CONFIRM, pending)}"
     assert client.post(url, data={"confirm": "yes"}, headers=headers).status_code == 200
     assert status_of(config, pending.email) == "active"
@@ -264,7 +243,7 @@ def test_same_origin_and_non_browser_posts_work(config, client, headers) -> None
 
 @pytest.mark.parametrize("headers", [{}, *CROSS_SITE])
 def test_one_click_unsubscribe_needs_only_its_token(config, client, headers) -> None:
-    who = person(config)
+    who = subscriber(config)
     url = f"/unsubscribe/{token(config, sub.UNSUBSCRIBE, who)}"
     response = client.post(url, data={"List-Unsubscribe": "One-Click"}, headers=headers)
     assert response.status_code == 200 and status_of(config, who.email) == "unsubscribed"
@@ -372,7 +351,7 @@ def test_body_limits_in_process(config, client) -> None:
     assert client.post("/webhooks/brevo", content=big, headers=BEARER).status_code == 413
     form = {"email": "a@example.org", "name": "x" * 70_000}
     assert client.post("/subscribe", data=form).status_code == 413
-    who = person(config)
+    who = subscriber(config)
     url = f"/unsubscribe/{token(config, sub.UNSUBSCRIBE, who)}"
     upload = client.post(url, data={"List-Unsubscribe": "One-Click"},
                          files={"f": ("f.bin", b"x" * 1000)})
@@ -387,7 +366,7 @@ def test_body_limits_in_process(config, client) -> None:
                                    "1.{long}.{mac}", "{long}.{mac}", "-1.{mac}",
                                    "1." + "9" * 5000 + ".{mac}"])
 def test_odd_tokens_are_a_400(config, client, shape: str) -> None:
-    who = person(config)
+    who = subscriber(config)
     sid, mac = token(config, sub.UNSUBSCRIBE, who).split(".")
     forged = shape.format(sid=sid, mac=mac, long="7" * 5000)
     for path in ("unsubscribe", "confirm", "preferences"):
@@ -407,7 +386,7 @@ def test_verify_reads_only_ascii_digits() -> None:
 
 
 def test_head_answers_like_get_and_changes_nothing(config, client) -> None:
-    pending = person(config, "pending")
+    pending = subscriber(config, "pending")
     paths = ["/subscribe", f"/confirm/{token(config, sub.CONFIRM, pending)}",
              f"/unsubscribe/{token(config, sub.UNSUBSCRIBE, pending)}",
              f"/preferences/{token(config, sub.PREFERENCES, pending)}", "/healthz",
@@ -438,7 +417,7 @@ def _toml(config: Config) -> str:
 
 def test_every_response_forbids_framing_and_sniffing(config, client) -> None:
     _publish(config, "2018-06")
-    who = person(config)
+    who = subscriber(config)
     paths = ["/", "/feed.atom", "/2018-06/", "/2018-06/style.css", "/no-such-page",
              "/subscribe", f"/preferences/{token(config, sub.PREFERENCES, who)}",
              "/unsubscribe/forged", "/healthz"]
@@ -464,7 +443,7 @@ def test_an_issue_not_sent_is_not_in_the_archive(config, client) -> None:
     assert client.get("/2018-06/").status_code == 404
     assert 'href="2018-06/"' not in client.get("/").text and _feed_slugs(client) == []
     # A campaign started whose rows are not sent yet does not publish it either.
-    who = person(config)
+    who = subscriber(config)
     with Store(config.db) as store:
         campaign, _ = Journal(store.conn).campaign("2018-06", "subject", {})
     assert client.get("/2018-06/").status_code == 404

@@ -20,7 +20,7 @@ import pytest
 from infolettre import subscription as sub
 from infolettre.store import Store
 
-from .service import Service, start_service
+from .service import Service, start_service, status_of, subscriber, token
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 MAILGUN_KEY = "mailgun-signing-key"
@@ -53,27 +53,6 @@ def service(tmp_path_factory: pytest.TempPathFactory, sendgrid_key) -> Iterator[
 def client(service: Service) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=service.url, timeout=30) as c:
         yield c
-
-
-_counter = iter(range(10**6))
-
-
-def subscriber(service: Service, status: str = "active", lang: str = "fr"):
-    with Store(service.db) as store:
-        email_ = f"s{next(_counter)}-{time.monotonic_ns()}@example.org"
-        with store.transaction():
-            store.insert(email_, lang=lang, status=status, consent_source="test")
-        return store.get(email_)
-
-
-def status_of(service: Service, email_: str) -> str:
-    with Store(service.db) as store:
-        return store.get(email_).status
-
-
-def token(service: Service, purpose: str, who) -> str:
-    with Store(service.db) as store:
-        return sub.token_for(store, purpose, who)
 
 
 # -- one-click unsubscribe ---------------------------------------------------------------
