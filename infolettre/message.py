@@ -33,6 +33,7 @@ from . import placeholders, tokens
 from .config import Config
 from .edition import BuiltEdition
 from .errors import InfoLettreError
+from .words import CONTROL_CLASS
 
 __all__ = ["UNSUBSCRIBE_PURPOSE", "AddressError", "DkimSigner", "MessageFactory", "Recipient",
            "dkim_signer", "encode_address", "header_text", "wire_safe"]
@@ -46,8 +47,8 @@ class AddressError(InfoLettreError):
     """An address that cannot be written in a message or an SMTP command."""
 
 
-#: Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+#: Runs of control characters (``words.CONTROL_CLASS``: the ones check refuses).
+_CONTROL_RE = re.compile(CONTROL_CLASS + "+")
 
 
 def header_text(value: str) -> str:

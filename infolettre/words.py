@@ -11,12 +11,13 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["CONTROL_RE", "closest", "email_re", "is_email", "shown"]
+__all__ = ["CONTROL_CLASS", "CONTROL_RE", "closest", "email_re", "is_email", "shown"]
 
 #: Control characters: C0 (with tab, line feed, carriage return), DEL and C1, plus the
 #: Unicode line and paragraph separators. A YAML double-quoted string can carry any of
 #: them as an escape ("\r\n"), and one in a subject or a name could end a mail header.
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CLASS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+CONTROL_RE = re.compile(CONTROL_CLASS)
 
 
 def shown(text: str) -> str:
