@@ -177,13 +177,22 @@ def _seconds(func, *args) -> float:
     return max(best, 1e-3)
 
 
-def _ratio(func, shape: str, small: int, large: int) -> float:
-    return _seconds(func, _body(shape, large)) / _seconds(func, _body(shape, small))
+def _ratio(func, shape: str, small: int, large: int, bound: float) -> float:
+    """The time ratio large/small, measured again (up to three times) while over ``bound``.
+
+    A busy machine can slow one measurement, not three in a row; a quadratic pass stays
+    over the bound on every attempt, so the retries cannot hide one.
+    """
+    for _ in range(3):
+        ratio = _seconds(func, _body(shape, large)) / _seconds(func, _body(shape, small))
+        if ratio <= bound:
+            break
+    return ratio
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_comment_stripping_is_linear_on_one_mebibyte(shape: str) -> None:
-    assert _ratio(markup.strip_comments, shape, 100 * KIB, 1024 * KIB) <= 12
+    assert _ratio(markup.strip_comments, shape, 100 * KIB, 1024 * KIB, 12) <= 12
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -197,7 +206,7 @@ def test_check_of_the_largest_file_is_linear(tmp_path: Path, shape: str) -> None
         [problem] = check_path(path, Config())
         assert "over the limit" in problem.message
 
-    assert _ratio(check, shape, 100 * KIB, 1000 * KIB) <= 12
+    assert _ratio(check, shape, 100 * KIB, 1000 * KIB, 12) <= 12
 
 
 # Before Python 3.11.13 (CVE-2025-6069), html.parser rescans the rest of the text at
@@ -220,7 +229,7 @@ def test_markdown_passes_are_linear_up_to_the_text_limit(shape: str) -> None:
     large = markup.MAX_TEXT_CHARS
     for func in (markup.images, lambda s: markup.to_html(s, BASE_URL),
                  lambda s: markup.to_text(s, BASE_URL)):
-        assert _ratio(func, shape, large // 5, large) <= 10, func  # quadratic: 25
+        assert _ratio(func, shape, large // 5, large, 10) <= 10, func  # quadratic: 25
 
 
 def test_a_long_edito_is_refused_by_check(sample: Path) -> None:

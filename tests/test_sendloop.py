@@ -168,9 +168,10 @@ def test_a_server_hanging_up_on_idle_connections_loses_nothing(tmp_path: Path) -
 def test_no_answer_after_the_data_is_in_doubt_at_the_deadline(tmp_path: Path) -> None:
     config = sending_config(tmp_path)
     addresses = populate(config, 3)
+    built = edition(config)
     with FakeSmtp(Script(data_delay=3.0)) as smtp:
         started = time.monotonic()
-        summary = send_campaign(edition(config), config,
+        summary = send_campaign(built, config,
                                 from_dsn(smtp.dsn(connections=3, timeout=0.5)))
         elapsed = time.monotonic() - started
     assert elapsed < 2.5
