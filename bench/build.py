@@ -29,7 +29,11 @@ PHASES = r"""
 import json, sys, tempfile, time
 t0 = time.perf_counter()
 from pathlib import Path
-from infolettre import build, check, inline, quality, render
+from infolettre.edition import build
+from infolettre.content import check
+from infolettre.edition import inline
+from infolettre.edition import quality
+from infolettre.edition import render
 from infolettre.config import Config
 t1 = time.perf_counter()
 marks = {}

@@ -131,9 +131,9 @@ def infolettre(tmp: Path, port: int, count: int, connections: int, *, dkim: bool
 def message_size(tmp: Path) -> int:
     """Size of one message of the sample issue, as InfoLettre sends it."""
     sys.path.insert(0, str(ROOT))
-    from infolettre.build import build_edition, load_publishable
     from infolettre.config import load_config
-    from infolettre.message import MessageFactory, Recipient
+    from infolettre.delivery.message import MessageFactory, Recipient
+    from infolettre.edition.build import build_edition, load_publishable
 
     config = load_config(ROOT / "infolettre.toml")
     edition = build_edition(load_publishable(SAMPLE, config), config)

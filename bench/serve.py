@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infolettre import subscription as sub  # noqa: E402
+from infolettre.audience import consent as sub  # noqa: E402
 from infolettre.store import Store  # noqa: E402
 from tests.service import start_service  # noqa: E402
 

@@ -22,9 +22,9 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "Config": "config", "load_config": "config", "InfoLettreError": "errors",
-    "Problem": "errors", "ProblemsFound": "errors", "build_edition": "build",
-    "build_issue": "build", "load_publishable": "build", "check_path": "check",
-    "send_campaign": "send",
+    "Problem": "errors", "ProblemsFound": "errors", "build_edition": "edition.build",
+    "build_issue": "edition.build", "load_publishable": "edition.build",
+    "check_path": "content.check", "send_campaign": "delivery.send",
 }
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from .errors import InfoLettreError
 from .words import closest
 
-__all__ = ["SECRET_VARS", "Config", "ConfigError", "default_templates_dir", "load_config",
+__all__ = ["SECRET_VARS", "Config", "ConfigError", "load_config",
            "proxies_ok"]
 
 CONFIG_NAME = "infolettre.toml"
@@ -93,11 +93,6 @@ class Config:
     def issue_url(self, slug: str) -> str:
         """Public address of an issue's web version."""
         return f"{self.base_url.rstrip('/')}/{slug}/"
-
-
-def default_templates_dir() -> Path:
-    """The theme shipped with InfoLettre (the repository's ``templates/``)."""
-    return Path(__file__).resolve().parent / "theme"  # a plain folder of the package
 
 
 _TYPES: dict[str, type] = {

@@ -55,8 +55,8 @@ def chromium():
     CI sets INFOLETTRE_REQUIRE_CHROMIUM=1 so that a missing browser fails the
     run instead of skipping the browser tests silently.
     """
+    from infolettre.edition.proof import browser
     from infolettre.errors import InfoLettreError
-    from infolettre.proof import browser
 
     try:
         with browser() as instance:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from infolettre.build import build_edition, load_publishable
 from infolettre.config import Config
-from infolettre.edition import BuiltEdition
+from infolettre.edition.build import build_edition, load_publishable
+from infolettre.edition.ready import BuiltEdition
 from infolettre.store import Store
 
 from .conftest import BASE_URL, SAMPLE

@@ -12,8 +12,8 @@ from typing import Protocol
 
 import httpx
 
-from infolettre import subscription as sub
-from infolettre.archive import set_published
+from infolettre.audience import consent as sub
+from infolettre.edition.archive import set_published
 from infolettre.store import Store, Subscriber
 
 from .conftest import ROOT

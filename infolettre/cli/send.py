@@ -1,0 +1,195 @@
+"""Commands that send and report: `send`, `status`, `config check`, `transports`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import InfoLettreError
+from . import PathArg, _config, _store, cli, handles_errors
+
+# -- configuration and transports ----------------------------------------------------------
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration.
+
+    \b
+    Example:
+      infolettre config check
+    """
+
+
+@config_group.command("check")
+@click.pass_context
+@handles_errors
+def config_check(ctx: click.Context) -> None:
+    """Validate the configuration and print it, secrets masked.
+
+    \b
+    Example:
+      INFOLETTRE_TRANSPORT=smtp://relay.example.org:587 infolettre config check
+    """
+    import dataclasses
+
+    from ..config import SECRET_VARS
+    from ..delivery.transports import from_dsn, mask
+
+    config = _config(ctx)
+    transport = from_dsn(config.transport, config.secrets)
+    click.echo(f"# from {config.source or 'the embedded defaults'}")
+    for f in dataclasses.fields(config):
+        if f.name in ("secrets", "source"):
+            continue
+        value = getattr(config, f.name)
+        shown = mask(value) if f.name == "transport" else value
+        click.echo(f"{f.name} = {str(shown)!r}")
+    click.echo(f"# transport: {transport.describe()}")
+    for var, what in SECRET_VARS.items():
+        state = "set" if var in config.secrets else "not set"
+        click.echo(f"# ${var}: {state} ({what})")
+
+
+@cli.command("transports")
+def transports_cmd() -> None:
+    """List the transports and what each needs.
+
+    \b
+    Example:
+      infolettre transports
+    """
+    from ..delivery.transports import DESCRIPTIONS
+
+    for name, (example, what) in DESCRIPTIONS.items():
+        click.echo(f"{name:<10}{what}\n          {example}")
+
+
+# -- sending -------------------------------------------------------------------------------
+
+def _progress_bar() -> Any:
+    """A progress callback drawing a bar with rate and ETA on a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+
+    state: dict[str, Any] = {"bar": None, "shown": 0, "started": time.monotonic()}
+
+    def update(done: int, total: int, outcomes: Any) -> None:
+        if total == 0:
+            return
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label="sending", show_pos=True,
+                                             show_eta=True, file=sys.stderr)
+        bar = state["bar"]
+        rate = done / max(time.monotonic() - state["started"], 1e-6)
+        bar.label = f"sending ({rate:.0f}/s, {outcomes.get('retry', 0)} to retry)"
+        bar.update(done - state["shown"])
+        state["shown"] = done
+        if done >= total:
+            bar.render_finish()
+
+    return update
+
+
+def _check_test_addresses(addresses: tuple[str, ...]) -> None:
+    """Refuse a --test ADDR that is not an address, as the list refuses one (exit 2)."""
+    from ..delivery.message import AddressError, encode_address
+    from ..words import is_email
+
+    for address in addresses:
+        try:
+            if not is_email(address):
+                raise AddressError("")
+            encode_address(address)
+        except AddressError:
+            raise InfoLettreError(f"--test {address!r}: not an email address; give one "
+                                  "like moi@example.org") from None
+
+
+@cli.command()
+@click.argument("issue_dir", type=PathArg)
+@click.option("--test", "tests", multiple=True, metavar="ADDR",
+              help="Send proofs to ADDR (repeatable); no subscriber, no journal.")
+@click.option("--dry-run", is_flag=True, help="Show the audience and one message; send nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.option("--lang", default=None, help="Only subscribers of this language.")
+@click.option("--centre", default=None, help="Only subscribers of this centre.")
+@click.option("--transport", "dsn", default=None, help="Transport DSN (see `transports`).")
+@click.option("--resend-in-doubt", is_flag=True,
+              help="Send again the messages whose delivery is unknown.")
+@click.pass_context
+@handles_errors
+def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: bool,
+         yes: bool, lang: str | None, centre: str | None, dsn: str | None,
+         resend_in_doubt: bool) -> None:
+    """Send an issue to the active subscribers; run it again to continue.
+
+    Refuses an issue that fails `check`. Each subscriber gets the issue at most
+    once: messages whose fate is unknown (connection lost after the data) are
+    listed by `status` and sent again only with --resend-in-doubt.
+
+    \b
+    Example:
+      infolettre send issues/2018-06 --test moi@example.org
+      infolettre send issues/2018-06 --dry-run
+      infolettre send issues/2018-06 --yes
+    """
+    import dataclasses
+
+    from ..delivery.report import describe_dry_run, describe_summary
+    from ..delivery.send import Audience, send_campaign, send_proofs
+    from ..delivery.transports import from_dsn
+    from ..edition.build import edition_to_send
+
+    config = _config(ctx)
+    if dsn:
+        config = dataclasses.replace(config, transport=dsn)
+    _check_test_addresses(tests)
+    edition = edition_to_send(issue_dir, config)
+    for warning in edition.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    transport = from_dsn(config.transport, config.secrets)
+    if tests:
+        for address, result in send_proofs(edition, config, transport, list(tests)):
+            click.echo(f"{address}: {result.outcome.value} {result.detail}")
+        return
+    audience = Audience(lang, centre)
+    if dry_run:
+        click.echo(describe_dry_run(edition, config, audience, transport))
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InfoLettreError("not a terminal: pass --yes to send without confirmation")
+        from ..delivery.report import audience_size
+
+        size = audience_size(config, edition.slug, audience)
+        click.confirm(f"Send “{edition.subject}” to {size} subscribers through "
+                      f"{transport.describe()}?", abort=True)
+    summary = send_campaign(edition, config, transport, audience=audience,
+                            resend_in_doubt=resend_in_doubt, progress=_progress_bar())
+    click.echo(describe_summary(summary, transport))
+    if summary.stopped:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("issue_dir", type=PathArg)
+@click.pass_context
+@handles_errors
+def status(ctx: click.Context, issue_dir: Path) -> None:
+    """Show where the campaign of an issue stands, and every failed or in-doubt recipient.
+
+    \b
+    Example:
+      infolettre status issues/2018-06
+    """
+    from ..delivery.report import describe_status
+
+    config = _config(ctx)
+    with _store(ctx) as store:
+        click.echo(describe_status(store, issue_dir.resolve().name, config))
+
+

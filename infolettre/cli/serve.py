@@ -1,0 +1,158 @@
+"""Commands that close the loop: `serve`, `archive`, `bounces fetch`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..errors import display_path
+from . import PathArg, _config, _store, cli, handles_errors
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--forwarded-allow-ips", default=None, metavar="ADDRESSES",
+              help="Reverse proxies (IP addresses or networks, comma-separated) whose "
+                   "X-Forwarded-For names the client; default: the forwarded_allow_ips "
+                   "setting, which trusts none.")
+@click.option("--archive-check", default=5.0, show_default=True, metavar="SECONDS",
+              help="How often, at most, the issues folder is looked at for changes.")
+@click.pass_context
+@handles_errors
+def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | None,
+          archive_check: float) -> None:
+    """Run the web service: unsubscribe, subscribe, preferences, webhooks, archive.
+
+    Serves at BASE_URL: /unsubscribe/TOKEN (one-click), /subscribe,
+    /confirm/TOKEN, /preferences/TOKEN, /webhooks/{brevo,postmark,mailgun,sendgrid},
+    and the archive of the issues sent or published (/, /feed.atom, /ISSUE/).
+
+    Behind a reverse proxy, name it with --forwarded-allow-ips (or the
+    forwarded_allow_ips setting): without it, X-Forwarded-For is ignored and
+    every request counts against the proxy's address.
+
+    \b
+    Example:
+      infolettre serve --host 127.0.0.1 --port 8000 --forwarded-allow-ips 127.0.0.1
+    """
+    import dataclasses
+
+    import uvicorn
+
+    from ..config import proxies_ok
+    from ..web.app import create_app
+
+    config = _config(ctx)
+    if forwarded_allow_ips is not None:
+        proxies = [p for p in forwarded_allow_ips.split(",") if p.strip()]
+        config = dataclasses.replace(config, forwarded_allow_ips=proxies_ok(
+            proxies, "--forwarded-allow-ips"))
+    with tempfile.TemporaryDirectory(prefix="infolettre-archive-") as tmp:
+        click.echo(f"serving {config.base_url} at http://{host}:{port}/ (the archive is "
+                   "rebuilt when an issue changes)", err=True)
+        app = create_app(config, Path(tmp), archive_interval=archive_check)
+        # The application reads X-Forwarded-For itself, from forwarded_allow_ips only:
+        # uvicorn's own reading (on by default, trusting 127.0.0.1) stays off.
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+@cli.command()
+@click.option("--out", type=PathArg, default=Path("build/archive"), show_default=True,
+              help="Folder for the static archive.")
+@click.option("--publish", metavar="ISSUE", default=None,
+              help="Show ISSUE in the archive before (or without) sending it.")
+@click.option("--unpublish", metavar="ISSUE", default=None,
+              help="Withdraw ISSUE from the archive, even if it was sent.")
+@click.pass_context
+@handles_errors
+def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str | None) -> None:
+    """Export the web archive (index, every published issue's web version, Atom feed).
+
+    An issue is in the archive once it has been sent to at least one subscriber,
+    or when published with --publish; --unpublish withdraws it. Both are
+    recorded in the database, and `infolettre serve` follows them.
+
+    \b
+    Example:
+      infolettre archive --out build/archive
+      infolettre archive --publish 2018-06
+    """
+    from ..content.scaffold import issue_folders
+    from ..edition.archive import build_archive, published_issues, set_published
+    from ..errors import InfoLettreError
+
+    config = _config(ctx)
+    if publish and unpublish:
+        raise InfoLettreError("give --publish or --unpublish, not both")
+    issue = publish or unpublish
+    if issue is not None:
+        if issue not in {folder.name for folder in issue_folders(config.issues_dir)}:
+            raise InfoLettreError(f"{issue}: no such issue in {display_path(config.issues_dir)}/"
+                                  " (give the name of an issue's folder)")
+        with _store(ctx) as store:
+            set_published(store, issue, publish is not None)
+        click.echo(f"{issue}: {'published' if publish else 'withdrawn from the archive'} "
+                   "(infolettre serve follows within --archive-check seconds; run "
+                   "`infolettre archive` again to update a static copy)")
+        return
+    with _store(ctx) as store:
+        published = published_issues(store)
+    result = build_archive(config, out, published)
+    for line in result.skipped:
+        click.echo(f"left out {line}", err=True)
+    if result.unpublished:
+        click.echo(f"left out, neither sent nor published: {', '.join(result.unpublished)} "
+                   "(infolettre archive --publish ISSUE shows one)", err=True)
+    click.echo(f"wrote {len(result.issues)} issues, index.html and feed.atom into "
+               f"{display_path(out)}/")
+
+
+@cli.group()
+def bounces() -> None:
+    """Process bounces and unsubscribe mails for SMTP senders.
+
+    \b
+    Example:
+      INFOLETTRE_IMAP_PASSWORD=… infolettre bounces fetch --host imap.example.org --user bounces
+    """
+
+
+@bounces.command("fetch")
+@click.option("--host", required=True, help="IMAP server (TLS on port 993).")
+@click.option("--port", default=993, show_default=True)
+@click.option("--user", required=True, help="Mailbox user; password in $INFOLETTRE_IMAP_PASSWORD.")
+@click.option("--folder", default="INBOX", show_default=True, help="Folder to read.")
+@click.option("--done-folder", default="Processed", show_default=True,
+              help="Folder processed mails are moved to (created if needed).")
+@click.option("--cafile", type=PathArg, default=None, help="CA bundle to verify the server.")
+@click.pass_context
+@handles_errors
+def bounces_fetch(ctx: click.Context, host: str, port: int, user: str, folder: str,
+                  done_folder: str, cafile: Path | None) -> None:
+    """Read delivery reports (RFC 3464) and unsubscribe mails; mark subscribers.
+
+    Hard bounces mark the address bounced at once; soft bounces do after three
+    in a row; "unsubscribe TOKEN" mails (the List-Unsubscribe mailto:) unsubscribe.
+
+    \b
+    Example:
+      infolettre bounces fetch --host imap.example.org --user bounces
+    """
+    from ..audience.bounces import Mailbox, process_mailbox
+    from ..errors import InfoLettreError
+
+    config = _config(ctx)
+    password = config.secrets.get("INFOLETTRE_IMAP_PASSWORD")
+    if not password:
+        raise InfoLettreError("set $INFOLETTRE_IMAP_PASSWORD to the mailbox's password")
+    with _store(ctx) as store:
+        report = process_mailbox(store, Mailbox(host, port, user, password, cafile),
+                                 folder, done_folder)
+    click.echo(f"{report.messages} mails read: {report.hard} hard bounces, {report.soft} soft, "
+               f"{report.unsubscribes} unsubscribes, {report.ignored} not understood "
+               f"(left in {folder})")
+    for line in report.changes:
+        click.echo(f"  {line}")

@@ -1,0 +1,263 @@
+"""Typed access to the values of a parsed file, collecting one problem per bad value.
+
+Each accessor returns the value, or ``None`` after recording a :class:`Problem`
+that says, on the value's own line, what is wrong and what to write instead.
+A file is read to the end so that its author sees every problem in one run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from ..errors import Problem
+from ..words import CONTROL_RE, closest, is_email, shown
+from .model import Contact, DateSpan, Person
+from .source import Doc, KeyPath
+
+__all__ = ["Fields"]
+
+_URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
+#: Those that a multi-line (Markdown) field may hold: line breaks and tabs.
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: The longest a one-line value may be (a subject, a name, a title): far more than any
+#: needs, and some (the contact text) are rendered as Markdown.
+MAX_LINE_CHARS = 1000
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab",
+                  "\0": "a NUL character"}
+
+
+def _control(char: str) -> str:
+    """How a message names a control character: what it is, and its code point."""
+    what = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
+    return f"{what} (U+{ord(char):04X})"
+
+
+def _name(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class Fields:
+    """The mapping at ``base`` inside ``doc``, read field by field."""
+
+    def __init__(self, doc: Doc, problems: list[Problem], base: KeyPath = (),
+                 data: Any = None) -> None:
+        self.doc = doc
+        self.problems = problems
+        self.base = base
+        self.data: dict[str, Any] = data if isinstance(data, dict) else (
+            doc.data if not base and isinstance(doc.data, dict) else {})
+
+    # -- reporting ---------------------------------------------------------------
+    def report(self, message: str, *keys: str | int) -> None:
+        """Record a problem on the line of ``keys`` (relative to this mapping)."""
+        self.problems.append(self.doc.problem(message, *self.base, *keys))
+
+    def name(self, key: str | int) -> str:
+        """The dotted name of a key, as the author would find it in the file."""
+        return _name((*self.base, key))
+
+    def known(self, keys: set[str] | dict[str, Any]) -> None:
+        """Report every key not in ``keys``, with the closest known one."""
+        for key in self.data:
+            if key in keys:
+                continue
+            near = closest(key, set(keys), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else (
+                "known keys: " + ", ".join(sorted(keys)))
+            self.report(f"unknown key '{shown(self.name(key))}': {hint}", key)
+
+    # -- scalars -------------------------------------------------------------------
+    def raw(self, key: str) -> Any:
+        """The value as parsed, or None when absent or empty."""
+        value = self.data.get(key)
+        return None if value == "" else value
+
+    def missing(self, key: str, example: str) -> None:
+        """Report a required key that is absent or empty, on its own line when present."""
+        if key in self.data:
+            self.report(f"'{self.name(key)}' is empty: fill it in, e.g. '{key}: {example}'", key)
+            return
+        where = f" under '{_name(self.base)}'" if self.base else ""
+        self.report(f"missing '{self.name(key)}': add a line '{key}: {example}'{where}")
+
+    def text(self, key: str, *, required: bool = False, example: str = "…",
+             multiline: bool = False) -> str | None:
+        """A string on one line, or on several when ``multiline`` (numbers are taken as text).
+
+        A one-line value holds no control character at all (every one-line value may
+        end up in a mail header or a line of its own); a multi-line one (Markdown)
+        may hold line breaks and tabs, nothing else.
+        """
+        value = self.raw(key)
+        if value is None:
+            if required:
+                self.missing(key, example)
+            return None
+        if isinstance(value, (dict, list)):
+            self.report(f"'{self.name(key)}' must be text, not a "
+                        f"{'list' if isinstance(value, list) else 'mapping'}", key)
+            return None
+        text = str(value).strip()
+        if not text and required:
+            self.missing(key, example)
+            return None
+        bad = (_TEXT_CONTROL_RE if multiline else CONTROL_RE).search(text)
+        if bad:
+            where = "" if multiline else " on one line"
+            self.report(f"'{self.name(key)}' holds {_control(bad.group(0))} at character "
+                        f"{bad.start() + 1}: write it{where} as plain text, without "
+                        "escapes such as \\r, \\n or \\x..", key)
+            return None
+        if not multiline and len(text) > MAX_LINE_CHARS:
+            self.report(f"'{self.name(key)}' is {len(text):,} characters long, over the "
+                        f"limit of {MAX_LINE_CHARS:,} for one line: shorten it", key)
+            return None
+        return text
+
+    def email(self, key: str, *, required: bool = False) -> str | None:
+        """An email address, checked for shape."""
+        value = self.text(key, required=required, example="prenom.nom@example.org")
+        if value is None:
+            return None
+        if not is_email(value):
+            self.report(f"'{value}' in '{self.name(key)}' is not a valid email address: "
+                        "write it as name@domain.tld", key)
+            return None
+        return value
+
+    def url(self, key: str, *, required: bool = False) -> str | None:
+        """An absolute http(s) or mailto URL."""
+        value = self.text(key, required=required, example="https://…")
+        if value is None:
+            return None
+        if not _URL_RE.match(value):
+            self.report(f"'{value}' in '{self.name(key)}' is not a web address: "
+                        "write it in full, starting with https://", key)
+            return None
+        return value
+
+    def integer(self, key: str) -> int | None:
+        """A whole number."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.report(f"'{self.name(key)}' must be a whole number, not '{value}'", key)
+            return None
+        return value
+
+    def choice(self, key: str, options: tuple[str, ...], default: str | None = None
+               ) -> str | None:
+        """One of ``options``."""
+        value = self.text(key)
+        if value is None:
+            return default
+        if value not in options:
+            near = closest(value, set(options), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else "use one of " + ", ".join(options)
+            self.report(f"'{value}' is not a valid '{self.name(key)}': {hint}", key)
+            return default
+        return value
+
+    def date(self, key: str, *, required: bool = False) -> dt.date | None:
+        """A calendar date written YYYY-MM-DD."""
+        value = self.raw(key)
+        if value is None:
+            if required:
+                self.missing(key, "2018-06-25")
+            return None
+        return self._as_date(value, key)
+
+    def _as_date(self, value: Any, *keys: str | int) -> dt.date | None:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.report(f"'{value}' in '{self.name(keys[0])}' is not a date: "
+                        "write it as YYYY-MM-DD, e.g. 2018-06-25", *keys)
+            return None
+
+    def span(self, key: str) -> DateSpan | None:
+        """A date, or ``{start: DATE, end: DATE}`` for several days."""
+        value = self.raw(key)
+        if value is None:
+            self.missing(key, "2018-06-25  (or {start: 2018-06-25, end: 2018-06-27})")
+            return None
+        if not isinstance(value, dict):
+            day = self._as_date(value, key)
+            return DateSpan(day) if day else None
+        sub = self.mapping(key)
+        assert sub is not None
+        sub.known({"start", "end"})
+        start, end = sub.date("start", required=True), sub.date("end", required=True)
+        if start is None or end is None:
+            return None
+        if end < start:
+            sub.report(f"'{self.name(key)}' ends ({end}) before it starts ({start})", "end")
+            return None
+        return DateSpan(start, end if end != start else None)
+
+    # -- containers ----------------------------------------------------------------
+    def mapping(self, key: str) -> Fields | None:
+        """The nested mapping at ``key`` (None, after a problem, if it is not one)."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.report(f"'{self.name(key)}' must be a set of 'key: value' lines", key)
+            return None
+        return Fields(self.doc, self.problems, (*self.base, key), value)
+
+    def entries(self, key: str | None = None) -> list[Fields]:
+        """The mappings of the list at ``key`` (or of this document when None)."""
+        value = self.doc.data if key is None else self.raw(key)
+        base = self.base if key is None else (*self.base, key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problems.append(self.doc.problem(
+                f"'{_name(base) or 'the file'}' must be a list of entries, each starting "
+                "with '- '", *base))
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                out.append(Fields(self.doc, self.problems, (*base, i), item))
+            else:
+                self.problems.append(self.doc.problem(
+                    f"entry {_name((*base, i))} must be a set of 'key: value' lines",
+                    *base, i))
+        return out
+
+    # -- shapes shared by several files ---------------------------------------------
+    def contacts(self, key: str = "contacts", *, required: bool = True) -> list[Contact]:
+        """A list of ``{name, email}``; at least one when required."""
+        if self.raw(key) is None:
+            if required:
+                self.report(f"missing '{self.name(key)}': add who to write to, e.g. "
+                            f"'{key}: [{{name: Prénom NOM, email: prenom.nom@example.org}}]'",
+                            key)
+            return []
+        out = []
+        for entry in self.entries(key):
+            entry.known({"name", "email"})
+            name, email = entry.text("name", required=True, example="Prénom NOM"), \
+                entry.email("email", required=True)
+            if name and email:
+                out.append(Contact(name, email))
+        return out
+
+    def person(self) -> Person | None:
+        """This mapping read as ``{name, role}``."""
+        self.known({"name", "role"})
+        name = self.text("name", required=True, example="Prénom NOM")
+        return Person(name, self.text("role") or "") if name else None

@@ -1,0 +1,302 @@
+"""Read an issue folder (or one file of it) into the content model.
+
+The folder's layout is in ``layout``. Loading validates every field and
+collects :class:`Problem` objects instead of stopping at the first one;
+cross-file checks live in ``check``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import Problem, ProblemsFound
+from ..words import closest, shown
+from . import i18n
+from .fields import Fields
+from .layout import (
+    AGENDA_FILE,
+    CENTRES_FILE,
+    ISSUE_FILE,
+    MOVEMENTS_FILE,
+    NEWS_DIR,
+    find_centres_file,
+)
+from .markup import MAX_TEXT_CHARS, is_relative, strip_comments
+from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsItem
+from .source import Doc, read_front_matter, read_yaml
+
+__all__ = [
+    "ITEM_KEYS",
+    "Loaded",
+    "is_slug",
+    "issues_root",
+    "load_centres",
+    "load_issue",
+    "load_item",
+]
+
+ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang"}
+ISSUE_KEYS = {"number", "date", "lang", "title", "subject", "preheader", "signature",
+              "subscribe_url", "contact", "closing", "team", "website"}
+CENTRE_KEYS = {"name", "city", "country", "website"}
+AGENDA_KEYS = {"internal", "external"}
+ENTRY_KEYS = {"date", "title", "place"}
+MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def is_slug(text: str) -> bool:
+    """True for a centre's slug: lower-case letters, digits and '-' (a file name too)."""
+    return bool(_SLUG_RE.fullmatch(text))
+
+
+@dataclass
+class Loaded:
+    """What loading produced: the issue when it could be built, and every problem."""
+
+    issue: Issue | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _read(reader, path: Path, problems: list[Problem], within: Path | None = None
+          ) -> Doc | None:
+    """Read ``path`` with ``reader``; refuse a file that links outside ``within``."""
+    if within is not None and not path.resolve().is_relative_to(within.resolve()):
+        problems.append(Problem(path, 1, (
+            f"this file is a link to {path.resolve()}, outside {within}: copy the file "
+            "here instead of linking to it")))
+        return None
+    try:
+        return reader(path)
+    except ProblemsFound as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def issues_root(folder: Path) -> Path:
+    """The folder no file of an issue may lie outside: that of the directory of centres."""
+    centres = find_centres_file(folder)
+    return centres.parent if centres is not None else folder
+
+
+def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:
+    """Read the directory of centres: ``slug: {name, city, country, website}``."""
+    doc = _read(read_yaml, path, problems, path.parent)
+    if doc is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        problems.append(doc.problem("the directory of centres must map each slug to its "
+                                    "details, e.g. 'charleroi:' then '  name: …'"))
+        return {}
+    top = Fields(doc, problems)
+    centres = {}
+    for slug in doc.data:
+        if not is_slug(slug):
+            top.report(f"'{shown(slug)}' is not a valid slug: use lower-case letters, digits "
+                       "and '-'", slug)
+            continue
+        entry = top.mapping(slug)
+        if entry is None:
+            top.report(f"centre '{slug}' needs at least a 'name:'", slug)
+            continue
+        entry.known(CENTRE_KEYS)
+        name = entry.text("name", required=True, example="Cité des métiers de …")
+        if name:
+            centres[slug] = Centre(slug, name, entry.text("city") or "",
+                                   entry.text("country") or "", entry.url("website") or "")
+    return centres
+
+
+def _centre(fields: Fields, key: str, centres: dict[str, Centre] | None,
+            *, required: bool) -> Centre | None:
+    slug = fields.text(key, required=required, example="charleroi")
+    if slug is None or centres is None:
+        return None
+    if slug in centres:
+        return centres[slug]
+    near = closest(slug, set(centres))
+    hint = ("did you mean " + " or ".join(f"'{s}'" for s in near) + "?") if near else \
+        f"add it to {CENTRES_FILE} first"
+    fields.report(f"unknown centre '{slug}': {hint}", key)
+    return None
+
+
+def _lang(fields: Fields, default: str) -> str:
+    lang = fields.text("lang")
+    if lang is None:
+        return default
+    if not _LANG_RE.fullmatch(lang):
+        fields.report(f"'{lang}' is not a language code: write e.g. 'fr' or 'en'", "lang")
+        return default
+    return lang
+
+
+def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
+              problems: list[Problem], within: Path | None = None) -> NewsItem | None:
+    """Read one news item. ``centres`` is None when no directory could be found."""
+    doc = _read(read_front_matter, path, problems, within or issues_root(path.parent))
+    if doc is None:
+        return None
+    before = len(problems)
+    f = Fields(doc, problems)
+    f.known(ITEM_KEYS)
+    section = f.choice("section", SECTIONS, default="cdm")
+    centre = _centre(f, "cdm", centres, required=section == "cdm")
+    title = f.text("title", required=True, example="Le titre de la nouvelle")
+    contacts = f.contacts()
+    image = None
+    if (img := f.mapping("image")) is not None:
+        img.known({"src", "alt"})
+        src = img.text("src", required=True, example="photo.jpg")
+        alt = img.text("alt")
+        if alt is None:
+            img.report("the image has no 'alt' text: describe it for readers who cannot "
+                       "see it, e.g. alt: \"Couverture de l'album\"")
+        if src and alt:
+            local = (path.parent / src) if is_relative(src) else None
+            image = Image(src, alt, local, doc.line("image", "src"))
+    order = f.integer("order")
+    item_lang = _lang(f, lang)
+    if not strip_comments(doc.body).strip():
+        problems.append(Problem(path, doc.body_line, "the item has no text: write it "
+                                "below the closing '---' line"))
+    if len(problems) > before or title is None:
+        return None
+    return NewsItem(path=path, section=section or "cdm", title=title, body=doc.body,
+                    contacts=tuple(contacts), lang=item_lang, centre=centre, image=image,
+                    order=order, body_line=doc.body_line)
+
+
+def _load_agenda(path: Path, problems: list[Problem], within: Path
+                 ) -> tuple[list[AgendaEntry], list[AgendaEntry]]:
+    doc = _read(read_yaml, path, problems, within) if path.is_file() else None
+    if doc is None or doc.data is None:
+        return [], []
+    if not isinstance(doc.data, dict):
+        problems.append(doc.problem("the agenda must have an 'internal:' and/or an "
+                                    "'external:' list"))
+        return [], []
+    top = Fields(doc, problems)
+    top.known(AGENDA_KEYS)
+    lists: dict[str, list[AgendaEntry]] = {"internal": [], "external": []}
+    for kind, entries in lists.items():
+        for entry in top.entries(kind):
+            entry.known(ENTRY_KEYS)
+            when = entry.span("date")
+            title = entry.text("title", required=True, example="Assemblée générale")
+            if when and title:
+                entries.append(AgendaEntry(when, title, entry.text("place") or ""))
+        entries.sort(key=lambda e: (e.when.start, e.when.last))
+    return lists["internal"], lists["external"]
+
+
+def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Problem],
+                    within: Path) -> list[Movement]:
+    doc = _read(read_yaml, path, problems, within) if path.is_file() else None
+    if doc is None or doc.data is None:
+        return []
+    out = []
+    for entry in Fields(doc, problems).entries():
+        entry.known(MOVEMENT_KEYS)
+        centre = _centre(entry, "cdm", centres, required=True)
+        left, arrived = entry.text("left"), entry.text("arrived")
+        role, email, note = entry.text("role"), entry.email("email"), entry.text("note")
+        if not left and not arrived:
+            entry.report("say who left ('left: …') and/or who arrived ('arrived: …')")
+        elif centre is not None:
+            out.append(Movement(centre, left or "", role or "", arrived or "", email or "",
+                                note or ""))
+    return out
+
+
+def _markdown(fields: Fields, key: str) -> str:
+    """A Markdown field of the header, within the length Markdown renders in good time."""
+    text = fields.text(key, multiline=True) or ""
+    if len(text) > MAX_TEXT_CHARS:
+        fields.report(f"'{fields.name(key)}' is {len(text):,} characters long, over the "
+                      f"limit of {MAX_TEXT_CHARS:,}: shorten it", key)
+        return ""
+    return text
+
+
+def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
+    f = Fields(doc, problems)
+    f.known(ISSUE_KEYS)
+    lang = f.text("lang") or "fr"
+    if lang not in i18n.languages():
+        f.report(f"no catalogue for language '{lang}': use one of "
+                 + ", ".join(i18n.languages()), "lang")
+        lang = "fr"
+    contact = f.mapping("contact")
+    if contact:
+        contact.known({"email", "text"})
+    signature = f.mapping("signature")
+    return {
+        "number": f.integer("number"),
+        "date": f.date("date", required=True),
+        "lang": lang,
+        "title": f.text("title") or "",
+        "subject": f.text("subject") or "",
+        "preheader": f.text("preheader") or "",
+        "signature": signature.person() if signature else None,
+        "subscribe_url": f.url("subscribe_url") or "",
+        "contact_email": (contact.email("email", required=True) or "") if contact else "",
+        "contact_text": (contact.text("text") or "") if contact else "",
+        "closing": _markdown(f, "closing"),
+        "website": f.url("website") or "",
+        "team": tuple(p for e in f.entries("team") if (p := e.person())),
+    }
+
+
+def _sort_key(item: NewsItem) -> tuple:
+    return (SECTIONS.index(item.section), item.order is None, item.order or 0,
+            item.path.name)
+
+
+def load_issue(folder: Path) -> Loaded:
+    """Read a whole issue folder; the issue is None when a problem blocks building it."""
+    problems: list[Problem] = []
+    if not folder.is_dir():
+        return Loaded(None, [Problem(folder, 1, "not an issue folder")])
+    meta_path = folder / ISSUE_FILE
+    if not meta_path.is_file():
+        return Loaded(None, [Problem(meta_path, 1, f"missing {ISSUE_FILE}: every issue "
+                                     "folder has one (`infolettre new-issue` makes it)")])
+    centres_path = find_centres_file(folder)
+    centres: dict[str, Centre] = {}
+    if centres_path is None:
+        problems.append(Problem(folder / CENTRES_FILE, 1, f"no {CENTRES_FILE} found in this "
+                                "folder or above it: create the directory of centres"))
+    else:
+        centres = load_centres(centres_path, problems)
+    root = centres_path.parent if centres_path is not None else folder
+    meta_doc = _read(read_front_matter, meta_path, problems, root)
+    meta = _load_meta(meta_doc, problems) if meta_doc else None
+    if meta_doc is not None and len(meta_doc.body) > MAX_TEXT_CHARS:
+        problems.append(Problem(meta_path, meta_doc.body_line, (
+            f"the edito is {len(meta_doc.body):,} characters long, over the limit of "
+            f"{MAX_TEXT_CHARS:,}: shorten it")))
+    if meta_doc is not None and not strip_comments(meta_doc.body).strip():
+        problems.append(Problem(meta_path, meta_doc.body_line, "the edito is empty: write "
+                                "it below the closing '---' line"))
+    lang = meta["lang"] if meta else "fr"
+    internal, external = _load_agenda(folder / AGENDA_FILE, problems, root)
+    movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root)
+    news_dir = folder / NEWS_DIR
+    items = [load_item(p, centres, lang, problems, root)
+             for p in sorted(news_dir.glob("*.md"))] if news_dir.is_dir() else []
+    if meta_doc is None or meta is None or meta["date"] is None or problems:
+        return Loaded(None, problems)
+    catalogue = i18n.catalogue(lang)
+    news = tuple(sorted((i for i in items if i is not None), key=_sort_key))
+    title = meta.pop("title") or catalogue.issue_title(meta["date"])
+    preheader = meta.pop("preheader") or "; ".join(i.title for i in news)[:140]
+    issue = Issue(path=folder, slug=folder.name, title=title,
+                  subject=meta.pop("subject") or title, preheader=preheader,
+                  edito=meta_doc.body, internal=tuple(internal), external=tuple(external),
+                  news=news, movements=tuple(movements), centres=centres, **meta)
+    return Loaded(issue, problems)
+

@@ -1,0 +1,393 @@
+"""Contributor Markdown to sanitised HTML and to plain text.
+
+Both outputs come from the same Markdown parse tree (Python-Markdown's
+ElementTree), so the text part is rendered from the source, not scraped from the
+HTML. Contributor Markdown is untrusted: the HTML goes through nh3 (the Ammonia
+sanitiser) with an allowlist of tags, attributes and URL schemes, and raw HTML is
+reduced to its text in the plain-text part. Relative links and images are made
+absolute against the issue's public address, since a mail client has no base URL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from urllib.parse import urljoin
+
+import markdown
+import nh3
+from markdown import inlinepatterns as ip
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
+
+from ..typography import MIN_WIDTH, WIDTH, tie_punctuation, wrap
+
+__all__ = [
+    "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "bad_image_src", "images", "is_relative",
+    "strip_comments", "tie_punctuation", "to_html", "to_text", "wrap",
+]
+
+#: How far Python-Markdown looks for the ``]`` closing a link's text, and for the ``)``
+#: closing its address. It scans to the end of the paragraph for every ``[`` (time
+#: quadratic in the paragraph: 10 KB of ``[`` took 25 s); a link is far shorter.
+LINK_SCAN = 1000
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "h3", "h4", "h5", "h6", "hr",
+    "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "ul",
+}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "td": {"align"},
+    "th": {"align"},
+    "ol": {"start"},
+}
+_SCHEMES = {"http", "https", "mailto"}
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_EXTENSIONS = ["sane_lists", "tables"]
+
+
+def _absolute(url: str, base: str) -> str:
+    url = url.strip()
+    if not url or url.startswith("#") or _SCHEME_RE.match(url):
+        return url
+    return urljoin(base, url)
+
+
+class _Prepare(Treeprocessor):
+    """Absolute links and images; item headings pushed below the item's own title."""
+
+    def __init__(self, md: markdown.Markdown, base: str, heading_offset: int) -> None:
+        super().__init__(md)
+        self.base = base
+        self.offset = heading_offset
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter():
+            # Markdown hides autolinked addresses behind character entities; mail
+            # clients and the text part want them plain.
+            for name, value in el.items():
+                if AMP_SUBSTITUTE in value:
+                    el.set(name, html.unescape(value.replace(AMP_SUBSTITUTE, "&")))
+            if el.text and AMP_SUBSTITUTE in el.text:
+                el.text = html.unescape(el.text.replace(AMP_SUBSTITUTE, "&"))
+            if el.tag not in ("code", "pre"):
+                el.text = el.text and tie_punctuation(el.text)
+            el.tail = el.tail and tie_punctuation(el.tail)
+            if el.tag == "a" and el.get("href") is not None:
+                el.set("href", _absolute(el.get("href", ""), self.base))
+            elif el.tag == "img" and el.get("src") is not None:
+                el.set("src", _absolute(el.get("src", ""), self.base))
+            elif re.fullmatch(r"h[1-6]", el.tag):
+                el.tag = f"h{min(6, int(el.tag[1]) + self.offset)}"
+
+
+class _Bounded(ip.LinkInlineProcessor):
+    """Link and image parsing that looks at most LINK_SCAN characters ahead.
+
+    The library's own scans run on a slice of that length, so the result is the
+    library's for every link that fits in it; an unclosed bracket stays text.
+    """
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:
+        if data.find("]", index, index + LINK_SCAN) < 0:
+            return "", index, False
+        text, end, handled = super().getText(data[index:index + LINK_SCAN], 0)
+        return text, index + end, handled
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
+        if data.find(")", index, index + LINK_SCAN) < 0:
+            return "", None, index, False
+        href, title, end, handled = super().getLink(data[index:index + LINK_SCAN], 0)
+        return href, title, index + end, handled
+
+
+def _bounded(cls: type) -> type:
+    return type(f"Bounded{cls.__name__}", (_Bounded, cls), {})
+
+
+_LINK_PATTERNS = {  # as Python-Markdown registers them: name: (class, pattern, priority)
+    "reference": (ip.ReferenceInlineProcessor, ip.REFERENCE_RE, 170),
+    "link": (ip.LinkInlineProcessor, ip.LINK_RE, 160),
+    "image_link": (ip.ImageInlineProcessor, ip.IMAGE_LINK_RE, 150),
+    "image_reference": (ip.ImageReferenceInlineProcessor, ip.IMAGE_REFERENCE_RE, 140),
+    "short_reference": (ip.ShortReferenceInlineProcessor, ip.REFERENCE_RE, 130),
+    "short_image_ref": (ip.ShortImageReferenceInlineProcessor, ip.IMAGE_REFERENCE_RE, 125),
+}
+
+
+def _parser(base: str, heading_offset: int) -> markdown.Markdown:
+    md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+    for name, (cls, pattern, priority) in _LINK_PATTERNS.items():
+        md.inlinePatterns.register(_bounded(cls)(pattern, md), name, priority)
+    md.treeprocessors.register(_Prepare(md, base, heading_offset), "infolettre", 5)
+    return md
+
+
+def to_html(source: str, base: str, heading_offset: int = 3) -> str:
+    """Sanitised HTML for a body; ``#`` headings become ``h{1+offset}``."""
+    raw = _parser(base, heading_offset).convert(source)
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+                     link_rel=None, strip_comments=True,
+                     url_relative=("rewrite_with_base", base))
+
+
+# -- plain text ---------------------------------------------------------------------
+
+_CONTENT_TAGS = ("script", "style", "iframe", "object", "embed", "template", "noscript")
+_OPEN_RE = re.compile(r"^<({})\b".format("|".join(_CONTENT_TAGS)), re.IGNORECASE)
+_CLOSE_RE = re.compile(r"</({})\s*>\s*$".format("|".join(_CONTENT_TAGS)), re.IGNORECASE)
+
+
+def _resolve_raw_html(root: ET.Element, blocks: list[str]) -> None:
+    """Put the text of raw HTML where Markdown would insert the HTML itself.
+
+    Walks text in document order. Inline HTML is stashed tag by tag, so the
+    content of a ``<script>`` written inline sits between two placeholders and is
+    dropped with them; a block of HTML is reduced to its text.
+    """
+    skipping = False
+
+    def resolve(value: str | None) -> str | None:
+        nonlocal skipping
+        if not value:
+            return value
+        out = []
+        for i, part in enumerate(HTML_PLACEHOLDER_RE.split(value)):
+            if i % 2 == 0:
+                out.append("" if skipping else part)
+                continue
+            raw = str(blocks[int(part)]) if int(part) < len(blocks) else ""
+            if _OPEN_RE.match(raw.strip()):
+                skipping = not _CLOSE_RE.search(raw)
+            elif _CLOSE_RE.search(raw):
+                skipping = False
+            elif not skipping:
+                out.append(html.unescape(nh3.clean(raw, tags=set())))
+        return "".join(out)
+
+    def walk(el: ET.Element) -> None:
+        el.text = resolve(el.text)
+        for child in el:
+            walk(child)
+            child.tail = resolve(child.tail)
+
+    walk(root)
+
+
+_BREAK = "\u2028"  # a <br>: the one place a line ends inside a paragraph
+
+
+def _allowed(url: str) -> bool:
+    """True for an absolute URL whose scheme the HTML sanitiser keeps too."""
+    scheme = _SCHEME_RE.match(url)
+    return scheme is not None and scheme.group(0)[:-1].lower() in _SCHEMES
+
+
+def _link(label: str, href: str) -> str:
+    if not _allowed(href):
+        return label  # fragments and any scheme the HTML sanitiser would drop
+    target = href[len("mailto:"):] if href.startswith("mailto:") else href
+    if not target:
+        return label
+    if not label or label.strip() == target:
+        return f"<{target}>"
+    return f"{label} <{target}>"
+
+
+def _inline(el: ET.Element) -> str:
+    """The text of an inline run, links written ``label <url>``."""
+    parts = [el.text or ""]
+    for child in el:
+        if child.tag == "a":
+            parts.append(_link(_inline(child).strip(), child.get("href", "")))
+        elif child.tag == "img":
+            alt, src = child.get("alt", ""), child.get("src", "")
+            parts.append(f"[{alt}]" if not _allowed(src) else f"[{alt} <{src}>]")
+        elif child.tag == "br":
+            parts.append(_BREAK)
+        else:
+            parts.append(_inline(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
+    lines = [wrap(part, width, first if i == 0 else rest, rest)
+             for i, part in enumerate(text.split(_BREAK))]
+    return "\n".join(lines)
+
+
+def _indented(width: int, by: int) -> tuple[int, bool]:
+    """The width inside an indentation of ``by`` columns, and whether to indent at all.
+
+    Below MIN_WIDTH, deeper levels are not indented further: a quote in a quote
+    forty levels deep is still a quote, and no line is ever narrower.
+    """
+    return (width - by, True) if width - by >= MIN_WIDTH else (width, False)
+
+
+def _blocks(el: ET.Element, width: int) -> list[str]:
+    out: list[str] = []
+    if (el.text or "").strip():
+        out.append(_fill(el.text or "", width))
+    for child in el:
+        tag = child.tag
+        if tag in ("ul", "ol"):
+            start = int(child.get("start", "1") or 1) if tag == "ol" else 0
+            lines = []
+            for n, li in enumerate(c for c in child if c.tag == "li"):
+                bullet = f"{start + n}. " if tag == "ol" else "- "
+                inner_width, indent = _indented(width, len(bullet))
+                pad = " " * len(bullet) if indent else ""
+                nested = any(c.tag in ("p", "ul", "ol") for c in li)
+                inner = _blocks(li, inner_width) if nested else \
+                    [_fill(_inline(li), inner_width)]
+                body = "\n".join(inner).split("\n")
+                if not indent and body[0]:  # the bullet on a line of its own
+                    body.insert(0, "")
+                lines.append(bullet + body[0] + "".join("\n" + (pad + x if x else "")
+                                                        for x in body[1:]))
+            out.append("\n".join(lines))
+        elif tag == "pre":
+            out.append("".join(child.itertext()).rstrip("\n"))
+        elif tag == "blockquote":
+            inner_width, indent = _indented(width, 2)
+            quoted = "\n\n".join(_blocks(child, inner_width))
+            out.append("\n".join(("> " + x).rstrip() for x in quoted.split("\n"))
+                       if indent else quoted)
+        elif tag == "hr":
+            out.append("-" * 20)
+        elif tag == "table":
+            rows = [" | ".join(_inline(c).strip() for c in tr) for tr in child.iter("tr")]
+            out.append("\n".join(_fill(r, width) for r in rows))
+        elif re.fullmatch(r"h[1-6]", tag):
+            title = " ".join(_inline(child).split())
+            out.append(_fill(title, width) + "\n" + "-" * min(width, len(title)))
+        elif tag == "div":
+            out.extend(_blocks(child, width))
+        else:
+            text = _inline(child)
+            if text.strip():
+                out.append(_fill(text.strip(), width))
+        if (child.tail or "").strip():
+            out.append(_fill(child.tail or "", width))
+    return out
+
+
+def to_text(source: str, base: str, width: int = WIDTH) -> str:
+    """Plain text for a body: paragraphs filled to ``width``, links kept in ``<>``."""
+    md = _parser(base, 0)
+
+    def serialize(root: ET.Element) -> str:
+        _resolve_raw_html(root, [str(b) for b in md.htmlStash.rawHtmlBlocks])
+        return "\n\n".join(_blocks(root, width))
+
+    md.serializer = serialize
+    md.stripTopLevelTags = False
+    text = "\n".join(line.rstrip() for line in md.convert(source).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+#: No Markdown text (a body, the edito, the closing) may be longer, whatever the
+#: configuration: Python-Markdown rebuilds a paragraph's string at each inline match
+#: (100 KB of backslashes: 7 s), and the standard library's HTML parser it uses for
+#: raw HTML rescans the rest of the text at each unclosed start tag before Python
+#: 3.11.13 (20,000 characters of ``<x `` take 7 s), so both times grow with the
+#: square of the length. ``check`` says so.
+MAX_TEXT_CHARS = 10_000
+
+_HTML_IMG_RE = re.compile(r"<img\b", re.IGNORECASE)
+_ALT_RE = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
+_SRC_RE = re.compile(r"\bsrc\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
+
+
+def _html_images(raw: str) -> list[tuple[str, str]]:
+    """(src, alt) of every ``<img>`` tag in a piece of raw HTML, in one pass."""
+    found = []
+    pos = 0
+    while (m := _HTML_IMG_RE.search(raw, pos)) is not None:
+        end = raw.find(">", m.end())
+        if end < 0:
+            break  # an unclosed tag: no later one closes either
+        tag = raw[m.start():end]
+        alt, src = _ALT_RE.search(tag), _SRC_RE.search(tag)
+        found.append((html.unescape(src.group(1).strip("\"'")) if src else "",
+                      html.unescape(alt.group(1).strip("\"'")).strip() if alt else ""))
+        pos = end + 1
+    return found
+
+
+class _Collect(Treeprocessor):
+    """Record the images of the parse tree, with their address as written."""
+
+    def __init__(self, md: markdown.Markdown, found: list[tuple[str, str]]) -> None:
+        super().__init__(md)
+        self.found = found
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter("img"):
+            self.found.append((el.get("src", "").strip(), (el.get("alt") or "").strip()))
+
+
+def images(source: str) -> list[tuple[int, str, str]]:
+    """Every image a body shows, as (line within the body, src, alt text).
+
+    Found in the same parse as the one that renders the body (reference images
+    included), and in its raw HTML; the line is where the address first appears
+    from the previous image on, so that the scan stays linear.
+    """
+    md = _parser("", 0)
+    tree_images: list[tuple[str, str]] = []
+    md.treeprocessors.register(_Collect(md, tree_images), "infolettre-images", 6)
+    md.convert(source)
+    raw_images = [img for block in md.htmlStash.rawHtmlBlocks for img in _html_images(str(block))]
+    found = []
+    for group in (tree_images, raw_images):  # each in the order of the text
+        pos = line = 0
+        for src, alt in group:
+            at = source.find(src, pos) if src else -1
+            if at >= 0:
+                line += source.count("\n", pos, at)
+                pos = at
+            found.append((line, src, alt))
+    return sorted(found, key=lambda image: image[0])
+
+
+def bad_image_src(src: str) -> str | None:
+    """Why an image address is refused, or None: only http(s) and files beside the item.
+
+    A ``javascript:``, ``data:``, ``file:``… image is active content or a leak in some
+    mail client; a protocol-relative ``//host/x.png`` has no scheme in an email (clients
+    guess one, some ``file:``), so it is refused too.
+    """
+    scheme = _SCHEME_RE.match(src)
+    if scheme:
+        name = scheme.group(0)[:-1].lower()
+        return None if name in ("http", "https") else f"a '{name}:' address"
+    if src.startswith("//"):
+        return "an address without 'https:'"
+    return None
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without its HTML comments, in one pass (a regex took minutes on ``<!--``×N)."""
+    out = []
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break  # unclosed: like ``<!--.*?-->``, leave the rest as it is
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def is_relative(url: str) -> bool:
+    """True for a reference to a file beside the item (no scheme, no leading '/' or '#')."""
+    return bool(url) and not _SCHEME_RE.match(url) and not url.startswith(("/", "#"))

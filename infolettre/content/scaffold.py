@@ -1,0 +1,153 @@
+"""Start an issue, or a contributor's news item, from files that ``check`` accepts.
+
+``new_issue`` carries over from the latest issue what stays the same from one
+issue to the next (signature, team, contact, links) and the agenda entries still
+to come; ``new_item`` writes a commented template, in the issue's language,
+whose empty fields ``check`` reports until the contributor fills them in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+
+from ..errors import InfoLettreError, ProblemsFound
+from ..fsutil import atomic_write
+from ..theme import environment
+from ..words import closest, shown
+from .i18n import catalogue
+from .layout import (
+    AGENDA_FILE,
+    CENTRES_FILE,
+    ISSUE_FILE,
+    MOVEMENTS_FILE,
+    NEWS_DIR,
+    find_centres_file,
+)
+from .load import (
+    is_slug,
+    load_centres,
+    load_issue,
+)
+from .model import AgendaEntry, Issue
+from .source import read_front_matter
+
+__all__ = ["issue_folders", "latest_issue", "new_issue", "new_item"]
+
+#: Header keys an issue inherits from the one before it.
+CARRIED_KEYS = ("lang", "signature", "subscribe_url", "contact", "closing", "team", "website")
+
+
+def issue_folders(issues_dir: Path) -> list[Path]:
+    if not issues_dir.is_dir():
+        return []
+    return sorted(p for p in issues_dir.iterdir() if (p / ISSUE_FILE).is_file())
+
+
+def latest_issue(issues_dir: Path) -> Path | None:
+    """The issue folder with the latest date (folder names break ties)."""
+    dated = []
+    for folder in issue_folders(issues_dir):
+        try:
+            date = read_front_matter(folder / ISSUE_FILE).data.get("date")
+        except ProblemsFound:
+            continue
+        if isinstance(date, dt.date):
+            dated.append((date, folder.name, folder))
+    return max(dated)[2] if dated else None
+
+
+def _entry(entry: AgendaEntry) -> dict:
+    date: object = entry.when.start if entry.when.end is None else \
+        {"start": entry.when.start, "end": entry.when.end}
+    out = {"date": date, "title": entry.title}
+    if entry.place:
+        out["place"] = entry.place
+    return out
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings as literal blocks, the way a person writes them."""
+
+
+_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None))
+
+
+def _dump(data: object) -> str:
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=88)
+
+
+_AGENDA_HEAD = ("# Agenda. Each entry: date (YYYY-MM-DD, or {start: …, end: …} for several\n"
+                "# days), title, place.\n")
+_MOVEMENTS_HEAD = ("# Arrivals and departures. Each entry: cdm (slug from cdms.yaml), left,\n"
+                   "# role, arrived, email, note. Example:\n# - cdm: charleroi\n"
+                   "#   left: Prénom NOM\n#   role: Directrice\n#   arrived: Prénom NOM\n"
+                   "#   email: prenom.nom@example.org\n")
+
+
+def new_issue(issues_dir: Path, date: dt.date) -> Path:
+    """Create ``issues_dir/YYYY-MM`` for an issue published on ``date``."""
+    folder = issues_dir / date.strftime("%Y-%m")
+    if folder.exists():
+        raise InfoLettreError(f"{folder} already exists: pass --date for another month")
+    previous_dir = latest_issue(issues_dir)
+    header: dict = {"date": date}
+    upcoming: list[AgendaEntry] = []
+    internal: list[AgendaEntry] = []
+    if previous_dir is not None:
+        previous = read_front_matter(previous_dir / ISSUE_FILE).data
+        header.update({k: previous[k] for k in CARRIED_KEYS if k in previous})
+        loaded = load_issue(previous_dir)
+        issue: Issue | None = loaded.issue
+        if issue is None:
+            raise InfoLettreError(f"{previous_dir}: the previous issue has problems "
+                                  f"(run `infolettre check {previous_dir}`); fix them first")
+        internal = [e for e in issue.internal if e.when.last > date]
+        upcoming = [e for e in issue.external if e.when.last > date]
+    agenda = {k: [_entry(e) for e in v] for k, v in
+              (("internal", internal), ("external", upcoming)) if v}
+    atomic_write(folder / ISSUE_FILE, "---\n" + _dump(header) + "---\n")
+    atomic_write(folder / AGENDA_FILE, _AGENDA_HEAD + (_dump(agenda) if agenda else ""))
+    atomic_write(folder / MOVEMENTS_FILE, _MOVEMENTS_HEAD)
+    (folder / NEWS_DIR).mkdir()
+    return folder
+
+
+def new_item(issue_dir: Path, cdm: str | None, section: str = "cdm",
+             templates_dir: Path | None = None) -> Path:
+    """Write ``news/SLUG.md`` (or SLUG-2.md…), a template for one news item."""
+    if not (issue_dir / ISSUE_FILE).is_file():
+        raise InfoLettreError(f"{issue_dir}: not an issue folder (no {ISSUE_FILE})")
+    if section == "cdm" and not cdm:
+        raise InfoLettreError("a centre's news needs --cdm SLUG (or --section reseau)")
+    if cdm is not None and not is_slug(cdm):
+        raise InfoLettreError(f"'{shown(cdm)}' is not a centre's slug: use the lower-case "
+                              f"name of its entry in {CENTRES_FILE}, e.g. --cdm charleroi")
+    centres_file = find_centres_file(issue_dir)
+    problems: list = []
+    centres = load_centres(centres_file, problems) if centres_file else {}
+    name = ""
+    if cdm:
+        if cdm not in centres:
+            near = closest(cdm, set(centres))
+            hint = f"; did you mean {', '.join(near)}?" if near else \
+                f"; add it to {CENTRES_FILE} first"
+            raise InfoLettreError(f"unknown centre '{cdm}'{hint}")
+        name = centres[cdm].name
+    try:
+        lang = read_front_matter(issue_dir / ISSUE_FILE).data.get("lang") or "fr"
+        t = catalogue(lang)
+    except (ProblemsFound, KeyError, AttributeError):
+        t = catalogue("fr")
+    stem = cdm or section
+    path = issue_dir / NEWS_DIR / f"{stem}.md"
+    n = 2
+    while path.exists():
+        path, n = issue_dir / NEWS_DIR / f"{stem}-{n}.md", n + 1
+    text = environment(templates_dir).get_template("new-item.md.j2").render(
+        t=t, cdm=cdm, section=section, centre_name=name or t("section_reseau"), path=path)
+    atomic_write(path, text)
+    return path

@@ -1,0 +1,140 @@
+"""Build an issue: check it, render it, inline the email's CSS, write the outputs.
+
+``build_edition`` is what sending uses too: the email's HTML (inlined) and text
+with the per-recipient placeholders still in them. ``build_issue`` writes them
+for people to look at, placeholders filled with preview values.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import Config
+from ..errors import InfoLettreError, ProblemsFound
+from ..fsutil import atomic_write
+from . import placeholders
+from .ready import Asset, BuiltEdition
+
+if TYPE_CHECKING:
+    from ..content.model import Issue
+
+__all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "edition_to_send",
+           "load_publishable", "preview_values", "write_files"]
+
+EMAIL_HTML, EMAIL_TEXT, WEB_HTML, WEB_CSS = "email.html", "email.txt", "index.html", "style.css"
+
+
+@dataclass
+class Built:
+    """What ``build_issue`` wrote, and what the quality checks found."""
+
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    html_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_publishable(folder: Path, config: Config) -> Issue:
+    """Load an issue folder, raising ProblemsFound unless it passes ``check``."""
+    from ..content.check import load_checked  # the parsers, only when an issue is read
+
+    loaded = load_checked(folder, config)
+    if loaded.issue is None:
+        raise ProblemsFound(loaded.problems)
+    return loaded.issue
+
+
+def build_edition(issue: Issue, config: Config) -> BuiltEdition:
+    """Render and inline an issue once; sending substitutes placeholders per recipient.
+
+    The result is kept in ``config.cache_dir`` under a hash of everything that
+    goes into it (the issue's files, the centres, templates, catalogues, the code
+    itself, the settings that checking and rendering read), so ``send`` after
+    ``build`` renders nothing again.
+    """
+    from . import cache
+
+    key = cache.edition_key(issue.path, config)
+    cached = cache.load(config.cache_dir, issue.slug, key)
+    return cached if cached is not None else _render(issue, config, key)
+
+
+def edition_to_send(folder: Path, config: Config) -> BuiltEdition:
+    """The edition of an issue folder that passes ``check``, ready to send.
+
+    A cache entry is only ever written for an issue that passed ``check``, and
+    its key covers the folder's files, the code and the settings that checking
+    reads: an entry found for the folder as it is now is that same issue,
+    checked. So ``send`` after ``build`` neither parses nor checks again, and
+    starts in a fraction of the time. Otherwise the issue is loaded, checked
+    (ProblemsFound when it fails) and built.
+    """
+    from . import cache
+
+    key = cache.edition_key(folder, config)
+    cached = cache.load(config.cache_dir, folder.name, key)
+    return cached if cached is not None else _render(load_publishable(folder, config),
+                                                     config, key)
+
+
+def _render(issue: Issue, config: Config, key: str) -> BuiltEdition:
+    """Render, inline and check the email, and keep the result under ``key``."""
+    from . import cache
+    from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
+    from .quality import email_warnings
+    from .render import render_edition
+
+    edition = render_edition(issue, config)
+    # Sealed once inlined: premailer would turn a "&#37;" back into "%".
+    html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
+    built = BuiltEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
+                         edition.web, edition.stylesheet, edition.assets,
+                         tuple(email_warnings(html)))
+    cache.store(config.cache_dir, built, key)
+    return built
+
+
+def preview_values(config: Config, issue: Issue) -> dict[str, str]:
+    """Values for the placeholders in a preview: real web address, inert unsubscribe link."""
+    return {"web_url": config.issue_url(issue.slug),
+            "unsubscribe_url": config.issue_url(issue.slug) + "#unsubscribe-preview",
+            "preferences_url": config.issue_url(issue.slug) + "#preferences-preview"}
+
+
+def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -> list[Path]:
+    """Write ``outputs`` (name: text) and copy ``assets`` into ``out``, each atomically."""
+    written = []
+    try:
+        if out.exists() and not out.is_dir():
+            raise InfoLettreError(f"{out}: exists and is not a folder")
+        for name, content in outputs.items():
+            atomic_write(out / name, content)
+            written.append(out / name)
+        for asset in assets:
+            target = out / asset.target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(asset.source, tmp)
+            tmp.replace(target)
+            written.append(target)
+    except OSError as exc:
+        raise InfoLettreError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    return written
+
+
+def build_issue(folder: Path, out: Path, config: Config, *,
+                keep_placeholders: bool = False) -> Built:
+    """Check, render and write ``email.html``, ``email.txt``, ``index.html`` into ``out``."""
+    issue = load_publishable(folder, config)
+    edition = build_edition(issue, config)
+    values = {} if keep_placeholders else preview_values(config, issue)
+    html = placeholders.fill(edition.html, values)
+    outputs = {EMAIL_HTML: html, EMAIL_TEXT: placeholders.fill(edition.text, values),
+               WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
+    built = Built(out, write_files(out, outputs, edition.assets))
+    built.html_bytes = len(html.encode("utf-8"))
+    built.warnings = list(edition.warnings)
+    return built

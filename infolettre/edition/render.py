@@ -1,0 +1,134 @@
+"""Render an issue with Jinja2 into the email's HTML and text parts and the web page.
+
+Templates are looked up first in the configured ``templates_dir`` (a user's
+overrides, file by file), then in the default theme shipped with the package.
+Everything here runs once per edition; per-recipient values stay placeholders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePosixPath
+
+import jinja2
+from markupsafe import Markup
+
+from ..config import Config
+from ..content import markup
+from ..content.i18n import catalogue
+from ..content.images import image_size
+from ..content.model import Issue, NewsItem
+from ..errors import InfoLettreError
+from ..theme import environment
+from . import placeholders
+from .ready import Asset
+
+__all__ = [
+    "Asset", "Edition", "asset_target", "render_edition",
+]
+
+EMAIL_WIDTH = 600
+CONTENT_WIDTH = 552  # EMAIL_WIDTH less the padding of a section
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One issue rendered: email HTML (not yet inlined), text part, web page, assets.
+
+    The email's HTML and text hold the placeholders marked with ``nonce``
+    (``placeholders.marked``); ``placeholders.seal`` makes them plain once the
+    HTML is inlined. The text part is sealed here already.
+    """
+
+    html: str
+    text: str
+    web: str
+    stylesheet: str
+    assets: tuple[Asset, ...]
+    nonce: str = ""
+
+
+def asset_target(issue: Issue, file: Path) -> PurePosixPath | None:
+    """Where a local file is published, relative to the issue's address.
+
+    None when the file lies outside the issue folder (``check`` reports it).
+    """
+    try:
+        return PurePosixPath(file.resolve().relative_to(issue.path.resolve()).as_posix())
+    except ValueError:
+        return None
+
+
+class _Item:
+    """A news item as templates see it: the model plus its rendered body and image."""
+
+    def __init__(self, item: NewsItem, issue: Issue, issue_url: str) -> None:
+        self.item = item
+        self.assets: list[Asset] = []
+        folder = item.path.parent.relative_to(issue.path).as_posix()
+        base = issue_url + ("" if folder == "." else folder + "/")
+        self.html = Markup(markup.to_html(item.body, base))
+        self.text = markup.to_text(item.body, base)
+        for _, src, _ in markup.images(item.body):
+            if markup.is_relative(src):
+                self._publish(issue, item.path.parent / src)
+        self.image_url, self.image_width = "", CONTENT_WIDTH
+        if item.image:
+            self.image_url = item.image.src
+            if item.image.file is not None:
+                target = self._publish(issue, item.image.file)
+                self.image_url = issue_url + str(target) if target else item.image.src
+                size = image_size(item.image.file)
+                self.image_width = min(size[0], CONTENT_WIDTH) if size else CONTENT_WIDTH
+
+    def _publish(self, issue: Issue, file: Path) -> PurePosixPath | None:
+        target = asset_target(issue, file)
+        if target is not None and file.is_file():
+            self.assets.append(Asset(file, target))
+        return target
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.item, name)
+
+
+def render_edition(issue: Issue, config: Config) -> Edition:
+    """Render the three outputs of an issue; per-recipient values stay placeholders."""
+    env = environment(config.templates_dir)
+    issue_url = config.issue_url(issue.slug)
+    items = {item.path: _Item(item, issue, issue_url) for item in issue.news}
+    t = catalogue(issue.lang)
+    nonce = placeholders.new_nonce()  # contributor text cannot foresee the tokens
+    sections = [(name, t(f"section_{name}"), [items[i.path] for i in issue.section(name)])
+                for name in ("cdm", "reseau")]
+    context = {
+        "issue": issue,
+        "t": t,
+        "sections": [s for s in sections if s[2]],
+        "edito_html": Markup(markup.to_html(issue.edito, issue_url, heading_offset=2)),
+        "edito_text": markup.to_text(issue.edito, issue_url),
+        "closing_html": Markup(markup.to_html(issue.closing, issue_url, heading_offset=2)),
+        "closing_text": markup.to_text(issue.closing, issue_url),
+        "contact_html": Markup(markup.to_html(issue.contact_text, issue_url, 2)),
+        "contact_text": markup.to_text(issue.contact_text, issue_url),
+        "issue_url": issue_url,
+        **{name: placeholders.marked(name, nonce) for name in placeholders.NAMES},
+        "email_width": EMAIL_WIDTH,
+        "content_width": CONTENT_WIDTH,
+    }
+    try:
+        render = partial(_render, env, context)
+        text = placeholders.seal(render("email.txt.j2"), nonce, html=False)
+        edition = Edition(html=render("email.html.j2"), text=text,
+                          web=render("web.html.j2"), stylesheet=render("web.css"),
+                          assets=tuple({a.target: a for i in items.values()
+                                        for a in i.assets}.values()), nonce=nonce)
+    except jinja2.TemplateError as exc:
+        where = f"{exc.filename}:{exc.lineno}: " if isinstance(
+            exc, jinja2.TemplateSyntaxError) and exc.filename else ""
+        raise InfoLettreError(f"{where}template error: {exc}") from None
+    return edition
+
+
+def _render(env: jinja2.Environment, context: dict, name: str) -> str:
+    return env.get_template(name).render(context)

@@ -1,0 +1,69 @@
+"""cli send/status: what an editor sees, from build to a finished campaign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from infolettre.cli import cli
+
+from ..sending import populate, sending_config
+
+
+def _config_file(tmp_path: Path) -> Path:
+    config = sending_config(tmp_path)
+    populate(config, 5)
+    path = tmp_path / "infolettre.toml"
+    path.write_text(
+        f'base_url = "{config.base_url}"\ndb = "{config.db}"\ncache_dir = "{config.cache_dir}"\n'
+        f'sender = "{config.sender}"\ntransport = "{config.transport}"\n', encoding="utf-8")
+    return path
+
+
+def _run(config_file: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(config_file), *args])
+
+
+def test_dry_run_shows_audience_and_a_message_and_sends_nothing(sample: Path,
+                                                                 tmp_path: Path) -> None:
+    conf = _config_file(tmp_path)
+    result = _run(conf, "send", str(sample), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "audience: 5 active subscribers" in result.output
+    assert "To: Abonné 0 <abonne00000@example.org>" in result.output
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in result.output
+    assert not (tmp_path / "outbox").exists()
+    assert "not sent yet" in _run(conf, "status", str(sample)).output
+
+
+def test_send_after_build_then_again_sends_each_once(sample: Path, tmp_path: Path) -> None:
+    conf = _config_file(tmp_path)
+    assert _run(conf, "build", str(sample), "--out", str(tmp_path / "out")).exit_code == 0
+    first = _run(conf, "send", str(sample), "--yes")
+    assert first.exit_code == 0, first.output
+    assert "this run 5 attempts" in first.output and "in all: 5 sent" in first.output
+    again = _run(conf, "send", str(sample), "--yes")
+    assert again.exit_code == 0, again.output
+    assert "this run 0 attempts" in again.output and "in all: 5 sent" in again.output
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 5
+    assert "5 recipients: 5 sent" in _run(conf, "status", str(sample)).output
+
+
+def test_send_refuses_an_issue_broken_after_its_build(sample: Path, tmp_path: Path) -> None:
+    conf = _config_file(tmp_path)
+    assert _run(conf, "build", str(sample), "--out", str(tmp_path / "out")).exit_code == 0
+    item = sample / "news" / "charleroi-album-jeunesse.md"
+    item.write_text(item.read_text(encoding="utf-8").replace("cdm: charleroi", "cdm: charleroy"),
+                    encoding="utf-8")
+    result = _run(conf, "send", str(sample), "--yes")
+    assert result.exit_code == 1
+    assert "charleroi-album-jeunesse.md:2: " in result.output
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_without_a_terminal_send_wants_yes(sample: Path, tmp_path: Path) -> None:
+    conf = _config_file(tmp_path)
+    result = _run(conf, "send", str(sample))
+    assert result.exit_code != 0 and "pass --yes" in result.output
+    assert not (tmp_path / "outbox").exists()

@@ -1,0 +1,102 @@
+"""check: the corpus of broken files gives its FILE:LINE lines, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infolettre.config import Config
+from infolettre.content.check import check_path
+
+from ..conftest import CORPUS, SAMPLE
+
+
+def _expected() -> dict[str, list[str]]:
+    cases: dict[str, list[str]] = {}
+    current = ""
+    for line in (CORPUS / "expected.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("== "):
+            current = line[3:]
+            cases[current] = []
+        elif line:
+            cases[current].append(line)
+    return cases
+
+
+EXPECTED = _expected()
+
+
+def test_every_broken_file_has_an_expectation() -> None:
+    files = {f"broken/{p.name}" for p in (CORPUS / "broken").iterdir()}
+    assert files <= set(EXPECTED), files - set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_reports_each_problem_on_its_line(name: str, monkeypatch) -> None:
+    monkeypatch.chdir(CORPUS)
+    problems = check_path(Path(name), Config())
+    assert [str(p) for p in problems] == EXPECTED[name]
+
+
+def test_sample_issue_is_publishable(config: Config) -> None:
+    assert check_path(SAMPLE, config) == []
+
+
+def test_each_sample_file_checks_alone(config: Config) -> None:
+    for path in [*SAMPLE.glob("news/*.md"), SAMPLE / "issue.md", SAMPLE / "agenda.yaml"]:
+        assert check_path(path, config) == [], path
+
+
+def test_body_limit_comes_from_the_configuration(config: Config) -> None:
+    item = SAMPLE / "news" / "summit-cdm21-rouen.md"
+    tight = Config(base_url=config.base_url, max_body_chars=1000)
+    [problem] = check_path(item, tight)
+    assert problem.line == 10 and "over the limit of 1,000" in problem.message
+
+
+def test_a_file_of_one_issue_is_checked_against_its_centres(sample: Path) -> None:
+    item = sample / "news" / "charleroi-album-jeunesse.md"
+    item.write_text(item.read_text(encoding="utf-8").replace("cdm: charleroi", "cdm: charlerio"),
+                    encoding="utf-8")
+    [problem] = check_path(item, Config())
+    assert problem.line == 2
+    assert "unknown centre 'charlerio': did you mean 'charleroi'?" in problem.message
+
+
+def test_missing_issue_file_and_folder(tmp_path: Path) -> None:
+    [missing] = check_path(tmp_path / "nope", Config())
+    assert "no such file" in missing.message
+    [no_meta] = check_path(tmp_path, Config())
+    assert "missing issue.md" in no_meta.message
+
+
+HOSTILE_FILES = {
+    "huge.md": b"---\ntitle: x\n---\n" + b"x" * (1024 * 1024 + 1),
+    "nul.md": b"---\ntitle: x\n---\n\0",
+    "bom.md": "\ufeff---\ntitle: Titre\n---\nTexte\n".encode(),
+    "crlf.md": b"---\r\ntitle: [unclosed\r\n---\r\n",
+    "list.md": b"---\n- a\n- b\n---\ntext\n",
+    "bomb.md": b"---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+               b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+               b"e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n---\nx\n",
+    "tabs.md": b"---\ntitle: x\n\tcdm: y\n---\nx\n",
+    "python-tag.md": b"---\ntitle: !!python/object/apply:os.system ['echo hacked']\n---\nx\n",
+    "deep.md": b"---\na: " + b"[" * 200 + b"]" * 200 + b"\n---\nx\n",
+    "only-dashes.md": b"---\n---\n",
+    "weird-keys.md": b"---\n? [a, b]\n: 1\n2018-06-01: date key\n---\nx\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_no_traceback_whatever_the_file_holds(name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(HOSTILE_FILES[name])
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"{path}:"), result.stdout
+    assert "hacked" not in result.stdout + result.stderr

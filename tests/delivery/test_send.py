@@ -1,0 +1,263 @@
+"""send: campaigns through a real SMTP server on loopback, faults included."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from pathlib import Path
+
+import pytest
+
+from infolettre.delivery.journal import Journal
+from infolettre.delivery.send import Audience, send_campaign, send_proofs
+from infolettre.delivery.transports import Envelope, TransportError, from_dsn
+from infolettre.errors import InfoLettreError
+from infolettre.store import Store
+
+from ..sending import edition, populate, sending_config
+from ..smtpfake import FakeSmtp, Script, self_signed
+
+FAST = {"retry_base": 0.01}
+
+
+def journal_counts(config) -> dict[str, int]:
+    with Store(config.db) as store:
+        journal = Journal(store.conn)
+        return journal.counts(journal.find("2018-06").id)
+
+
+def test_outbox_campaign_sends_once_and_continues(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 12)
+    transport = from_dsn(config.transport)
+    summary = send_campaign(edition(config), config, transport)
+    assert summary.created and summary.counts["sent"] == 12
+    files = list((tmp_path / "outbox" / "new").iterdir())
+    assert len(files) == 12
+    recipients = {email.message_from_bytes(f.read_bytes())["To"].split("<")[1][:-1]
+                  for f in files}
+    assert recipients == set(addresses)
+    again = send_campaign(edition(config), config, transport)
+    assert not again.created and sum(again.this_run.values()) == 0
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 12
+
+
+def test_smtp_campaign_reuses_connections(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 40)
+    with FakeSmtp() as smtp:
+        summary = send_campaign(edition(config), config,
+                                from_dsn(smtp.dsn(connections=3)), **FAST)
+    assert summary.counts["sent"] == 40
+    assert smtp.handler.delivered == dict.fromkeys(addresses, 1)
+    assert smtp.handler.connections == 3
+    assert set(smtp.handler.senders) == {"bounces@reseaucitesdesmetiers.com"}
+    ids = smtp.message_ids()
+    assert len(set(ids)) == 40 and all(i.endswith("@reseaucitesdesmetiers.com>") for i in ids)
+
+
+def test_a_connection_carries_at_most_its_cap(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 25)
+    with FakeSmtp() as smtp:
+        send_campaign(edition(config), config,
+                      from_dsn(smtp.dsn(connections=1, max_per_connection=10)))
+    assert smtp.handler.connections == 3
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_421_reconnects_and_loses_nothing(tmp_path: Path, pipelining: bool) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 30)
+    with FakeSmtp(Script(close_after=4, pipelining=pipelining)) as smtp:
+        summary = send_campaign(edition(config), config,
+                                from_dsn(smtp.dsn(connections=2)), **FAST)
+    assert summary.counts["sent"] == 30, summary.troubles
+    assert smtp.handler.delivered == dict.fromkeys(addresses, 1)
+    assert smtp.handler.connections >= 30 // 4
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_451_is_retried_with_backoff_and_550_bounces(tmp_path: Path, pipelining: bool) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 10)
+    later, gone = addresses[2], addresses[5]
+    script = Script(rcpt={later: ["451 4.3.0 Greylisted, try again later"] * 2,
+                          gone: ["550 5.1.1 No such user"]}, pipelining=pipelining)
+    with FakeSmtp(script) as smtp:
+        summary = send_campaign(edition(config), config, from_dsn(smtp.dsn()), **FAST)
+    assert summary.counts == {**summary.counts, "sent": 9, "failed": 1, "retry": 0}
+    assert smtp.handler.delivered[later] == 1 and gone not in smtp.handler.delivered
+    with Store(config.db) as store:
+        assert store.get(gone).status == "bounced"
+        assert any("550 5.1.1" in detail for _, kind, detail in store.events(gone)
+                   if kind == "bounced")
+        attempts = store.conn.execute(
+            "SELECT attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+            "WHERE s.email = ?", (later,)).fetchone()[0]
+    assert attempts == 3
+    [(address, state, _, detail)] = summary.troubles
+    assert (address, state) == (gone, "failed") and "550 5.1.1" in detail
+
+
+def test_4xx_forever_gives_up_after_max_attempts(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    [stuck] = populate(config, 1)
+    with FakeSmtp(Script(rcpt={stuck: ["452 4.2.2 Mailbox full"] * 10})) as smtp:
+        summary = send_campaign(edition(config), config, from_dsn(smtp.dsn()),
+                                max_attempts=3, **FAST)
+    assert summary.counts["failed"] == 1
+    assert "gave up after 3 attempts: RCPT: 452" in summary.troubles[0][3]
+    with Store(config.db) as store:
+        assert store.get(stuck).status == "active"  # a full mailbox is not a bad address
+
+
+def test_connection_dropped_after_data_is_in_doubt_and_not_resent(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 8)
+    lost = addresses[3]
+    with FakeSmtp(Script(drop_after_data={lost})) as smtp:
+        transport = from_dsn(smtp.dsn(connections=2))
+        summary = send_campaign(edition(config), config, transport, **FAST)
+        assert summary.counts["in_doubt"] == 1 and summary.counts["sent"] == 7
+        assert smtp.handler.delivered == dict.fromkeys(addresses, 1)  # it did arrive
+        again = send_campaign(edition(config), config, transport, **FAST)
+        assert sum(again.this_run.values()) == 0
+        assert smtp.handler.delivered[lost] == 1
+        resend = send_campaign(edition(config), config, transport, resend_in_doubt=True)
+        assert resend.this_run == {"sent": 1}
+        assert smtp.handler.delivered[lost] == 2  # asked for: the one duplicate allowed
+    ids = [i for i in smtp.message_ids()]
+    assert len(ids) == 9 and len(set(ids)) == 8  # the re-send carries the same Message-ID
+
+
+def test_starttls_with_a_verified_self_signed_certificate(tmp_path: Path) -> None:
+    context, cert = self_signed(tmp_path)
+    config = sending_config(tmp_path)
+    addresses = populate(config, 5)
+    with FakeSmtp(tls=context, require_starttls=True) as smtp:
+        dsn = (f"smtp://127.0.0.1:{smtp.port}?security=starttls&cafile={cert}"
+               "&connections=2&max_per_connection=2")
+        transport = from_dsn(dsn)
+        summary = send_campaign(edition(config), config, transport)
+        assert summary.counts["sent"] == 5
+        assert smtp.handler.delivered == dict.fromkeys(addresses, 1)
+        assert smtp.handler.connections >= 3  # reconnections share one TLS context
+        assert transport.context() is transport.context()
+        unverified = from_dsn(f"smtp://127.0.0.1:{smtp.port}?security=starttls")
+        with pytest.raises(TransportError, match="failed TLS verification"):
+            unverified.open()
+        plain = from_dsn(smtp.dsn())
+        with pytest.raises(TransportError, match=r"refused the sender .* 530"):
+            plain.open().send(Envelope("a@example.org", "b@example.org", b"x\r\n"))
+
+
+def test_a_refused_sender_stops_the_campaign_and_keeps_rows_pending(tmp_path: Path) -> None:
+    context, _ = self_signed(tmp_path)
+    config = sending_config(tmp_path)
+    populate(config, 5)
+    with FakeSmtp(tls=context, require_starttls=True) as smtp:
+        summary = send_campaign(edition(config), config, from_dsn(smtp.dsn()))
+    assert "refused the sender" in summary.stopped
+    assert summary.counts["pending"] == 5 and smtp.handler.messages == []
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 2)
+    from ..smtpfake import free_port
+
+    transport = from_dsn(f"smtp://127.0.0.1:{free_port()}?security=none")
+    summary = send_campaign(edition(config), config, transport)
+    assert "failed to connect" in summary.stopped
+    assert journal_counts(config)["pending"] == 2
+
+
+def test_rate_limit(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 11)
+    with FakeSmtp() as smtp:
+        started = time.monotonic()
+        summary = send_campaign(edition(config), config,
+                                from_dsn(smtp.dsn(connections=2, rate=50)))
+        assert time.monotonic() - started >= 0.19  # 11 messages at 50/s: 10 intervals
+    assert summary.counts["sent"] == 11 and len(smtp.handler.messages) == 11
+
+
+def test_audience_filters_and_a_changed_filter_is_refused(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 8)
+    transport = from_dsn(config.transport)
+    summary = send_campaign(edition(config), config, transport, audience=Audience(lang="en"))
+    assert summary.counts["sent"] == 2
+    with pytest.raises(InfoLettreError, match="same filters"):
+        send_campaign(edition(config), config, transport)
+
+
+@pytest.mark.parametrize("through", ["outbox", "smtp"])
+def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path, through: str) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 3)
+    with Store(config.db) as store:
+        Journal(store.conn).campaign("2018-06", "s", {})
+        with store.transaction():
+            store.set_status(store.get(addresses[1]).id, "unsubscribed", "test")
+    with FakeSmtp() as smtp:
+        dsn = smtp.dsn() if through == "smtp" else config.transport
+        summary = send_campaign(edition(config), config, from_dsn(dsn))
+    assert summary.counts["sent"] == 2 and summary.counts["failed"] == 1
+    assert "the subscriber is unsubscribed" in summary.troubles[0][3]
+    if through == "smtp":
+        assert set(smtp.handler.delivered) == {addresses[0], addresses[2]}
+
+
+def test_proofs_touch_neither_journal_nor_list(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 3)
+    with FakeSmtp() as smtp:
+        results = send_proofs(edition(config), config, from_dsn(smtp.dsn()),
+                              ["relecture@example.org", "equipe@example.org"])
+    assert [r.outcome.value for _, r in results] == ["sent", "sent"]
+    message = email.message_from_bytes(smtp.handler.messages[0][1],
+                                        policy=email.policy.default)
+    assert message["Subject"].startswith("[TEST] InfoLettre du Réseau")
+    with Store(config.db) as store:
+        assert Journal(store.conn).find("2018-06") is None
+
+
+def test_an_empty_audience_starts_no_campaign(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    transport = from_dsn(config.transport)
+    with pytest.raises(InfoLettreError, match="nobody to send to"):
+        send_campaign(edition(config), config, transport)
+    populate(config, 3)  # imported afterwards: the campaign starts now, with them
+    assert send_campaign(edition(config), config, transport).counts["sent"] == 3
+
+
+def test_dkim_signed_campaign_arrives_verifiable(tmp_path: Path) -> None:
+    """What the server received, dot-stuffing undone, still verifies (dkimpy)."""
+    import base64
+
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+    config = sending_config(tmp_path, dkim_domain="reseaucitesdesmetiers.com",
+                            dkim_selector="infolettre",
+                            secrets={"INFOLETTRE_DKIM_KEY": pem})
+    populate(config, 6)
+    with FakeSmtp() as smtp:
+        summary = send_campaign(edition(config), config, from_dsn(smtp.dsn(connections=2)))
+    assert summary.counts["sent"] == 6 and len(smtp.handler.messages) == 6
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == b"infolettre._domainkey.reseaucitesdesmetiers.com." else b""
+
+    for _, raw in smtp.handler.messages:
+        assert dkim.verify(raw, dnsfunc=dns)

@@ -1,0 +1,214 @@
+"""build: golden files, the sample's content in all three outputs, the quality bars.
+
+Regenerate the golden files after an intended change of output with:
+    pytest tests/test_build.py --update-golden
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+from click.testing import CliRunner
+
+from infolettre.cli import cli
+from infolettre.config import Config
+from infolettre.edition import placeholders
+from infolettre.edition.build import build_edition, build_issue, load_publishable
+from infolettre.edition.quality import email_warnings
+
+from ..conftest import CORPUS, GOLDEN, SAMPLE
+
+OUTPUTS = ("email.html", "email.txt", "index.html")
+
+
+@pytest.fixture
+def built(tmp_path: Path, config: Config) -> Path:
+    build_issue(SAMPLE, tmp_path / "out", config)
+    return tmp_path / "out"
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_golden(built: Path, name: str, update_golden: bool) -> None:
+    produced = (built / name).read_text(encoding="utf-8")
+    golden = GOLDEN / "2018-06" / name
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(produced, encoding="utf-8")
+    assert produced == golden.read_text(encoding="utf-8"), (
+        f"{name} differs from {golden}; if the change is intended, run "
+        "pytest tests/test_build.py --update-golden")
+
+
+# What the June 2018 InfoLettre holds (the reference text), in every output.
+TITLES = [
+    "Assemblée Générale", "Conseil d'administration Effervescence",
+    "Réunion du Comité de projet CDM21", "Réunion du Comité exécutif",
+    "Conférence finale du projet européen Netme-In",
+    "Formation à la reconnaissance des compétences du métier de conseil en lieux intégrés",
+    "Visite d'études du Réseau européen des services publics de l'emploi",
+    "Conférence annuelle de la LLL Platform",
+    "Promouvoir les métiers du développement durable et de la croissance verte",
+    "Création d'un album jeunesse à la Cité des métiers de Charleroi",
+    "Les Rencontres du numérique à la Cité des métiers de Seine-et-Marne",
+    "Développement d'outils pour l'employabilité à la Cité des métiers de Cascais",
+    "Parole de parents", "SUMMIT CDM 21 à Rouen", "Netme-In", "conférence finale",
+    "COCADE", "En poche ton job en Europe", "Raquel Castello-Branco", "Présidente du Réseau",
+    "Sylvie Sesma", "Ludovic Collin", "Maud Bois-Gallou", "Christel Lafitte-Mayer",
+    "Emmanuelle Luttenauer", "Cité des métiers de la région mulhousienne",
+]
+DATES = ["31 mai 2018", "1 juin 2018", "13 juin 2018", "14 juin 2018", "3 juillet 2018",
+         "12 juin 2018", "25-27 juin 2018", "5-6 juillet 2018"]
+LINKS = ["http://www.reseaucitesdesmetiers.com/44-news.php", "https://vimeo.com/258241883",
+         "https://www.calameo.com/read/0040164891573024bea4f", "http://www.emplay.eu",
+         "http://www.citedesmetiers.fr/nos-videos-103.html", "http://www.jcemarseille.org",
+         "http://www.reseaucitesdesmetiers.com"]
+EMAILS = ["annie.bordier@citedesmetiers.re", "accueil@cdmcharleroi.be",
+          "patricia.dorigo@seineetmarne.cci.fr", "claudia.meireles@cm-cascais.pt",
+          "info@emplay.eu", "clecardonnelvidal@citedesmetiers.fr",
+          "lcollin@reseaucitesdesmetiers.com", "Hamid.metadjer@universcience.fr",
+          "mboisgallou@reseaucitesdesmetiers.com", "eluttenauer@semaphore.asso.fr",
+          "delegationexecutive@citedesmetiers.fr"]
+
+
+def _plain(text: str) -> str:
+    """Text with entities, tags and line breaks folded, to search for phrases."""
+    text = re.sub(r"<[^>]+>", " ", text).replace("&#39;", "'").replace("&amp;", "&")
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_every_title_date_link_and_email_is_present(built: Path, name: str) -> None:
+    raw = (built / name).read_text(encoding="utf-8")
+    plain = _plain(raw)
+    for phrase in TITLES + DATES:
+        assert phrase.lower() in plain.lower(), phrase
+    for value in LINKS + EMAILS:
+        assert value in raw, value
+
+
+def test_sections_are_in_the_order_of_the_infolettre(built: Path) -> None:
+    for name in OUTPUTS:
+        plain = _plain((built / name).read_text(encoding="utf-8")).lower()
+        order = ["agenda", "édito", "nouvelles des cdm", "nouvelles du réseau",
+                 "arrivées / départs", "adresse de contact", "l'équipe rédactionnelle"]
+        positions = [plain.rindex(s) for s in order]
+        assert positions == sorted(positions), (name, positions)
+
+
+def test_html_bars(built: Path) -> None:
+    html = (built / "email.html").read_text(encoding="utf-8")
+    assert email_warnings(html) == []  # H2, A1: size, headings, alt, px, contrast
+    assert len(html.encode()) <= 90 * 1024
+    assert "<!--[if mso]>" in html and "<![endif]-->" in html           # H1
+    for table in re.findall(r"<table\b[^>]*>", html):
+        assert 'role="presentation"' in table, table
+    assert re.search(r"@media screen and \(max-width: 599px\)[^@]*!important", html)  # H3
+    assert re.search(r"@media \(prefers-color-scheme: dark\)[^@]*!important", html)
+    assert '<html lang="fr"' in html and "<title>" in html
+    preheader = re.search(r'<div class="preheader"[^>]*>', html).group(0)
+    assert "display:none" in preheader and "max-height:0" in preheader
+    assert "mso-hide:all" in preheader and "transparent" not in preheader
+
+
+def test_text_part_lines_fit_78_columns(built: Path) -> None:
+    text = (built / "email.txt").read_text(encoding="utf-8")
+    long = [line for line in text.splitlines() if len(line) > 78]
+    assert long == []
+    assert "<https://vimeo.com/258241883>" in text
+
+
+def test_web_version_links_a_stylesheet_and_holds_no_recipient_value(built: Path) -> None:
+    web = (built / "index.html").read_text(encoding="utf-8")
+    assert '<link rel="stylesheet" href="style.css">' in web
+    assert (built / "style.css").is_file()
+    assert "%%" not in web and "unsubscribe" not in web
+
+
+def test_local_image_is_published_and_linked_absolutely(built: Path, config: Config) -> None:
+    assert (built / "news" / "album-ce-matin-la.png").is_file()
+    html = (built / "email.html").read_text(encoding="utf-8")
+    assert f'src="{config.base_url}/2018-06/news/album-ce-matin-la.png"' in html
+    assert 'width="480"' in html  # read from the PNG header
+
+
+def test_placeholders_survive_inlining_and_are_filled_per_recipient(config: Config) -> None:
+    edition = build_edition(load_publishable(SAMPLE, config), config)
+    for token in (placeholders.UNSUBSCRIBE_URL, placeholders.PREFERENCES_URL,
+                  placeholders.WEB_URL):
+        assert f'href="{token}"' in edition.html
+        assert token in edition.text
+    personal = placeholders.fill(edition.html.encode(), {
+        "unsubscribe_url": "https://x.org/u/abc?t=1", "web_url": "https://x.org/w",
+        "preferences_url": "https://x.org/p/abc"})
+    assert b'href="https://x.org/u/abc?t=1"' in personal and b"%%" not in personal
+
+
+def test_keep_placeholders_flag(tmp_path: Path, config: Config) -> None:
+    build_issue(SAMPLE, tmp_path, config, keep_placeholders=True)
+    assert "%%unsubscribe_url%%" in (tmp_path / "email.html").read_text(encoding="utf-8")
+
+
+def test_english_issue_uses_the_english_catalogue(sample: Path, tmp_path: Path,
+                                                  config: Config) -> None:
+    meta = sample / "issue.md"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("lang: fr", "lang: en"),
+                    encoding="utf-8")
+    build_issue(sample, tmp_path / "en", config)
+    html = (tmp_path / "en" / "email.html").read_text(encoding="utf-8")
+    assert '<html lang="en"' in html
+    assert "Unsubscribe" in html and "News from the centres" in html
+    assert "June 25-27, 2018" in html
+
+
+def _active_parts(html: str) -> list[str]:
+    """Everything in a document that a browser or mail client could run or fetch."""
+    found = []
+    doc = lxml.html.document_fromstring(html)
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in ("script", "iframe", "object", "embed", "form", "input", "svg", "math",
+                      "base", "link", "meta") and el.getparent().tag != "head":
+            found.append(el.tag)
+        for name, value in el.attrib.items():
+            if name.startswith("on"):
+                found.append(f"{el.tag}[{name}]")
+            if name in ("href", "src", "action", "xlink:href") and re.match(
+                    r"\s*(javascript|vbscript|data):", value, re.I):
+                found.append(f"{el.tag}[{name}={value}]")
+            if "evil.example" in value:
+                found.append(f"{el.tag}[{name}={value}]")
+    return found
+
+
+def test_hostile_markdown_builds_clean(tmp_path: Path, config: Config) -> None:
+    build_issue(CORPUS / "hostile", tmp_path, config)
+    for name in ("email.html", "index.html"):
+        out = (tmp_path / name).read_text(encoding="utf-8")
+        assert _active_parts(out) == [], name
+        assert "position:fixed" not in out and "evil.example" not in out
+    text = (tmp_path / "email.txt").read_text(encoding="utf-8")
+    assert not re.search(r"<(javascript|vbscript|data):", text, re.I)
+    assert "alert('block')" not in text and "alert('inline')" not in text
+    html = (tmp_path / "email.html").read_text(encoding="utf-8")
+    assert "<strong>du gras</strong>" in html and '<a href="https://example.org/ok"' in html
+    assert "hostile/news/programme.pdf" in html  # relative link made absolute
+    assert re.search(r"<li[^>]*>une liste</li>", html)
+
+
+def test_build_refuses_an_issue_with_problems(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["build", str(CORPUS / "bad-issue"),
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "agenda.yaml:2:" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_build(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["build", str(SAMPLE), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "email.html" in result.output
+    assert {p.name for p in (tmp_path / "b").iterdir()} >= set(OUTPUTS)

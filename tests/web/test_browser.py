@@ -1,0 +1,57 @@
+"""serve in a real browser: the subscription form and the archive, in headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infolettre.store import Store
+
+from ..service import start_service
+
+
+def test_fill_and_submit_the_subscription_form(chromium, tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    page = chromium.new_page(viewport={"width": 375, "height": 800}, locale="fr-FR")
+    try:
+        page.goto(f"{service.url}/subscribe")
+        assert page.title().startswith("Recevoir l'InfoLettre")
+        page.get_by_label("Adresse e-mail").fill("lectrice@example.org")
+        page.get_by_label("Nom (facultatif)").fill("Lectrice Assidue")
+        page.get_by_label("Langue des messages").select_option("en")
+        page.get_by_role("button", name="M'inscrire").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("heading", level=1).inner_text() == "Check your inbox"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=str(tmp_path / "subscribed.png"), full_page=True)
+        with Store(service.db) as store:
+            who = store.get("lectrice@example.org")
+            assert (who.status, who.name, who.lang) == ("pending", "Lectrice Assidue", "en")
+        assert len(list((service.outbox / "new").iterdir())) == 1
+        # The form says what is wrong, in place, for a bad address.
+        page.goto(f"{service.url}/subscribe")
+        page.get_by_label("Adresse e-mail").fill("pas-une-adresse")
+        page.get_by_role("button", name="M'inscrire").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("alert").inner_text().startswith("Cette adresse")
+    finally:
+        page.close()
+        service.stop()
+
+
+def test_archive_page_screenshot(chromium, tmp_path: Path) -> None:
+    service = start_service(tmp_path, publish=("2018-06",))
+    page = chromium.new_page(viewport={"width": 1000, "height": 700})
+    try:
+        page.goto(f"{service.url}/")
+        link = page.get_by_role("link", name="InfoLettre — juin 2018")
+        assert link.is_visible()
+        shot = tmp_path / "archive.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+        link.click()
+        page.wait_for_load_state()
+        assert page.url == f"{service.url}/2018-06/"
+        assert page.get_by_role("heading", level=1).inner_text() == "InfoLettre — juin 2018"
+    finally:
+        page.close()
+        service.stop()
