@@ -7,7 +7,7 @@ from pathlib import Path
 
 from infolettre.config import Config
 from infolettre.edition.build import build_edition, load_publishable
-from infolettre.edition.ready import BuiltEdition
+from infolettre.edition.ready import ReadyEdition
 from infolettre.store import Store
 
 from .conftest import BASE_URL, SAMPLE
@@ -33,10 +33,10 @@ def populate(config: Config, count: int, *, domain: str = "example.org") -> list
     return addresses
 
 
-_EDITION: dict[str, BuiltEdition] = {}
+_EDITION: dict[str, ReadyEdition] = {}
 
 
-def edition(config: Config) -> BuiltEdition:
+def edition(config: Config) -> ReadyEdition:
     """The sample issue, built once per test session."""
     if "sample" not in _EDITION:
         _EDITION["sample"] = build_edition(load_publishable(SAMPLE, config), config)

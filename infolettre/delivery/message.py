@@ -32,7 +32,7 @@ from pathlib import Path
 from ..audience import tokens
 from ..config import Config
 from ..edition import placeholders
-from ..edition.ready import BuiltEdition
+from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
 from ..words import CONTROL_CLASS
 
@@ -369,7 +369,7 @@ def dkim_signer(config: Config) -> DkimSigner | None:
 class MessageFactory:
     """Builds the message of each recipient of one campaign (or of a proof)."""
 
-    def __init__(self, edition: BuiltEdition, config: Config, campaign: str, secret: bytes,
+    def __init__(self, edition: ReadyEdition, config: Config, campaign: str, secret: bytes,
                  *, dkim: DkimSigner | None = None, subject_prefix: str = "",
                  web_url: str | None = None) -> None:
         self.config, self.campaign, self.secret, self.dkim = config, campaign, secret, dkim
@@ -405,7 +405,7 @@ class MessageFactory:
         self._date: tuple[dt.datetime | None, bytes] = (None, b"")
 
     @staticmethod
-    def _layout(edition: BuiltEdition, boundary: str) -> tuple[list[bytes], list[str]]:
+    def _layout(edition: ReadyEdition, boundary: str) -> tuple[list[bytes], list[str]]:
         """The body as static bytes around personal values: statics[0], names[0], …
 
         Each value stands on lines of its own (soft line breaks around it), so

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config
-from ..edition.ready import BuiltEdition
+from ..edition.ready import ReadyEdition
 from ..store import Store
 from .journal import Journal
 from .message import MessageFactory, Recipient
@@ -23,7 +23,7 @@ def audience_size(config: Config, issue: str, audience: Audience) -> int:
         return counts["pending"] + counts["retry"]
 
 
-def describe_dry_run(edition: BuiltEdition, config: Config, audience: Audience,
+def describe_dry_run(edition: ReadyEdition, config: Config, audience: Audience,
                      transport: Transport) -> str:
     """The audience, by language, and the first recipient's message (headers + text)."""
     with Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:

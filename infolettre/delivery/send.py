@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..edition.ready import BuiltEdition
+from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
 from ..store import Store, connect
 from .journal import Claimed, Journal
@@ -176,7 +176,7 @@ def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[Non
         signal.signal(signal.SIGINT, previous)
 
 
-def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *,
+def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *,
                   audience: Audience = Audience(), resend_in_doubt: bool = False,
                   max_attempts: int = 5, retry_base: float = 2.0,
                   progress: Callable[[int, int, Counter], None] | None = None,
@@ -225,7 +225,7 @@ def send_campaign(edition: BuiltEdition, config: Config, transport: Transport, *
     return summary
 
 
-def send_proofs(edition: BuiltEdition, config: Config, transport: Transport,
+def send_proofs(edition: ReadyEdition, config: Config, transport: Transport,
                 addresses: list[str]) -> list[tuple[str, Result]]:
     """Send the issue to ``addresses`` as proofs: no journal, no subscriber touched."""
     secret = (config.secrets.get("INFOLETTRE_SECRET") or "proof").encode()

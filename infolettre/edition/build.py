@@ -16,19 +16,19 @@ from ..config import Config
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import atomic_write
 from . import placeholders
-from .ready import Asset, BuiltEdition
+from .ready import Asset, ReadyEdition
 
 if TYPE_CHECKING:
     from ..content.model import Issue
 
-__all__ = ["Built", "BuiltEdition", "build_edition", "build_issue", "edition_to_send",
+__all__ = ["BuildReport", "ReadyEdition", "build_edition", "build_issue", "edition_to_send",
            "load_publishable", "preview_values", "write_files"]
 
 EMAIL_HTML, EMAIL_TEXT, WEB_HTML, WEB_CSS = "email.html", "email.txt", "index.html", "style.css"
 
 
 @dataclass
-class Built:
+class BuildReport:
     """What ``build_issue`` wrote, and what the quality checks found."""
 
     out: Path
@@ -47,7 +47,7 @@ def load_publishable(folder: Path, config: Config) -> Issue:
     return loaded.issue
 
 
-def build_edition(issue: Issue, config: Config) -> BuiltEdition:
+def build_edition(issue: Issue, config: Config) -> ReadyEdition:
     """Render and inline an issue once; sending substitutes placeholders per recipient.
 
     The result is kept in ``config.cache_dir`` under a hash of everything that
@@ -62,7 +62,7 @@ def build_edition(issue: Issue, config: Config) -> BuiltEdition:
     return cached if cached is not None else _render(issue, config, key)
 
 
-def edition_to_send(folder: Path, config: Config) -> BuiltEdition:
+def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
     """The edition of an issue folder that passes ``check``, ready to send.
 
     A cache entry is only ever written for an issue that passed ``check``, and
@@ -80,7 +80,7 @@ def edition_to_send(folder: Path, config: Config) -> BuiltEdition:
                                                      config, key)
 
 
-def _render(issue: Issue, config: Config, key: str) -> BuiltEdition:
+def _render(issue: Issue, config: Config, key: str) -> ReadyEdition:
     """Render, inline and check the email, and keep the result under ``key``."""
     from . import cache
     from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
@@ -90,7 +90,7 @@ def _render(issue: Issue, config: Config, key: str) -> BuiltEdition:
     edition = render_edition(issue, config)
     # Sealed once inlined: premailer would turn a "&#37;" back into "%".
     html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
-    built = BuiltEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
+    built = ReadyEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
                          edition.web, edition.stylesheet, edition.assets,
                          tuple(email_warnings(html)))
     cache.store(config.cache_dir, built, key)
@@ -126,7 +126,7 @@ def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -
 
 
 def build_issue(folder: Path, out: Path, config: Config, *,
-                keep_placeholders: bool = False) -> Built:
+                keep_placeholders: bool = False) -> BuildReport:
     """Check, render and write ``email.html``, ``email.txt``, ``index.html`` into ``out``."""
     issue = load_publishable(folder, config)
     edition = build_edition(issue, config)
@@ -134,7 +134,7 @@ def build_issue(folder: Path, out: Path, config: Config, *,
     html = placeholders.fill(edition.html, values)
     outputs = {EMAIL_HTML: html, EMAIL_TEXT: placeholders.fill(edition.text, values),
                WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
-    built = Built(out, write_files(out, outputs, edition.assets))
+    built = BuildReport(out, write_files(out, outputs, edition.assets))
     built.html_bytes = len(html.encode("utf-8"))
     built.warnings = list(edition.warnings)
     return built

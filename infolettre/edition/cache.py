@@ -21,7 +21,7 @@ from .. import theme
 from ..config import Config
 from ..content.layout import find_centres_file
 from ..fsutil import atomic_write
-from .ready import Asset, BuiltEdition
+from .ready import Asset, ReadyEdition
 
 __all__ = ["edition_key", "load", "store"]
 
@@ -66,7 +66,7 @@ def _path(cache_dir: Path, slug: str, key: str) -> Path:
     return cache_dir / f"{slug}-{key[:32]}.json"
 
 
-def load(cache_dir: Path, slug: str, key: str) -> BuiltEdition | None:
+def load(cache_dir: Path, slug: str, key: str) -> ReadyEdition | None:
     """The cached edition of issue ``slug`` for ``key``, or None."""
     try:
         data = json.loads(_path(cache_dir, slug, key).read_text(encoding="utf-8"))
@@ -74,14 +74,14 @@ def load(cache_dir: Path, slug: str, key: str) -> BuiltEdition | None:
             return None
         assets = tuple(Asset(Path(a["source"]), PurePosixPath(a["target"]))
                        for a in data["assets"])
-        return BuiltEdition(data["slug"], data["subject"], data["lang"], data["html"],
+        return ReadyEdition(data["slug"], data["subject"], data["lang"], data["html"],
                             data["text"], data["web"], data["stylesheet"], assets,
                             tuple(data["warnings"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def store(cache_dir: Path, edition: BuiltEdition, key: str) -> None:
+def store(cache_dir: Path, edition: ReadyEdition, key: str) -> None:
     """Keep ``edition`` under ``key`` (and drop the issue's older entries)."""
     slug = edition.slug
     data = {"key": key, "slug": slug, "subject": edition.subject, "lang": edition.lang,

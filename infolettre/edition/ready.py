@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["Asset", "BuiltEdition"]
+__all__ = ["Asset", "ReadyEdition"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Asset:
 
 
 @dataclass(frozen=True)
-class BuiltEdition:
+class ReadyEdition:
     """An issue ready to send: inlined HTML and text, placeholders unfilled.
 
     It carries the few facts of the issue that sending reads (slug, subject,

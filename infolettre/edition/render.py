@@ -25,7 +25,7 @@ from . import placeholders
 from .ready import Asset
 
 __all__ = [
-    "Asset", "Edition", "asset_target", "render_edition",
+    "Asset", "Rendered", "asset_target", "render_edition",
 ]
 
 EMAIL_WIDTH = 600
@@ -33,7 +33,7 @@ CONTENT_WIDTH = 552  # EMAIL_WIDTH less the padding of a section
 
 
 @dataclass(frozen=True)
-class Edition:
+class Rendered:
     """One issue rendered: email HTML (not yet inlined), text part, web page, assets.
 
     The email's HTML and text hold the placeholders marked with ``nonce``
@@ -92,7 +92,7 @@ class _Item:
         return getattr(self.item, name)
 
 
-def render_edition(issue: Issue, config: Config) -> Edition:
+def render_edition(issue: Issue, config: Config) -> Rendered:
     """Render the three outputs of an issue; per-recipient values stay placeholders."""
     env = environment(config.templates_dir)
     issue_url = config.issue_url(issue.slug)
@@ -119,7 +119,7 @@ def render_edition(issue: Issue, config: Config) -> Edition:
     try:
         render = partial(_render, env, context)
         text = placeholders.seal(render("email.txt.j2"), nonce, html=False)
-        edition = Edition(html=render("email.html.j2"), text=text,
+        edition = Rendered(html=render("email.html.j2"), text=text,
                           web=render("web.html.j2"), stylesheet=render("web.css"),
                           assets=tuple({a.target: a for i in items.values()
                                         for a in i.assets}.values()), nonce=nonce)

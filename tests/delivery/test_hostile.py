@@ -28,7 +28,7 @@ from infolettre.delivery.send import send_campaign, send_proofs
 from infolettre.delivery.transports import Envelope, from_dsn
 from infolettre.delivery.transports.smtp import _wire
 from infolettre.edition.build import build_edition, load_publishable
-from infolettre.edition.ready import BuiltEdition
+from infolettre.edition.ready import ReadyEdition
 from infolettre.store import Store
 
 from ..providers import FAKES, dsn
@@ -42,7 +42,7 @@ SMUGGLE = "x\r\n.\r\nMAIL FROM:<a@b.org>\r\nRCPT TO:<s@evil.org>\r\nDATA\r\n"
 FAST = {"retry_base": 0.01}
 
 
-def _hostile_edition(config, subject: str = SMUGGLE) -> BuiltEdition:
+def _hostile_edition(config, subject: str = SMUGGLE) -> ReadyEdition:
     """The sample edition with the payload in its subject and in its text part."""
     base = edition(config)
     return dataclasses.replace(base, subject=subject, text=SMUGGLE + base.text + "\n.\n" + SMUGGLE)
@@ -151,7 +151,7 @@ def test_the_header_writer_never_emits_a_bare_line_break(subject: str, name: str
     config = sending_config(Path("/nonexistent"), list_id=list_id or "x",
                             sender=f'"{sender_name}" <infolettre@example.org>',
                             reply_to=f"{sender_name} <reply@example.org>")
-    built = BuiltEdition("2018-06", subject, "fr", "<p>.\r\n.x</p>", ".\n..\r.\n", "", "", ())
+    built = ReadyEdition("2018-06", subject, "fr", "<p>.\r\n.x</p>", ".\n..\r.\n", "", "", ())
     factory = MessageFactory(built, config, "2018-06", b"k" * 32)
     message = factory.build(Recipient(1, "abonne@example.org", name))
     _well_formed_headers(_header_block(message))
@@ -161,7 +161,7 @@ def test_the_header_writer_never_emits_a_bare_line_break(subject: str, name: str
 def test_a_long_subject_with_cr_lf_and_nul_is_folded_not_a_traceback() -> None:
     config = sending_config(Path("/nonexistent"))
     subject = ("Nouvelles du réseau " * 6) + "\r\n.\r\nMAIL FROM:<a@b.org>\x00\r\n" + "x" * 90
-    built = BuiltEdition("2018-06", subject, "fr", "<p>a</p>", "a", "", "", ())
+    built = ReadyEdition("2018-06", subject, "fr", "<p>a</p>", "a", "", "", ())
     message = MessageFactory(built, config, "2018-06", b"k" * 32).build(Recipient(1, "a@b.org"))
     _well_formed_headers(_header_block(message))
     parsed = email.message_from_bytes(message, policy=email.policy.default)
@@ -296,7 +296,7 @@ def _seen(html: str) -> tuple[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def templated_edition(tmp_path_factory) -> BuiltEdition:
+def templated_edition(tmp_path_factory) -> ReadyEdition:
     """The sample issue with a news item carrying every syntax, as text and as a link."""
     import shutil
 
@@ -329,7 +329,7 @@ def _assert_literal(delivery: dict, address: str) -> None:
 
 @pytest.mark.parametrize("provider", sorted(FAKES))
 def test_each_provider_delivers_contributor_templating_literally(
-        tmp_path: Path, provider: str, templated_edition: BuiltEdition) -> None:
+        tmp_path: Path, provider: str, templated_edition: ReadyEdition) -> None:
     config = sending_config(tmp_path)
     addresses = populate(config, 2)
     fake = FAKES[provider]()
@@ -344,7 +344,7 @@ def test_each_provider_delivers_contributor_templating_literally(
 
 
 def test_smtp_and_outbox_fill_only_the_templates_placeholders(
-        tmp_path: Path, templated_edition: BuiltEdition) -> None:
+        tmp_path: Path, templated_edition: ReadyEdition) -> None:
     """InfoLettre's own filling: the contributor's %%unsubscribe_url%% stays as written."""
     config = sending_config(tmp_path)
     populate(config, 1)

@@ -167,7 +167,7 @@ def test_dkim_verifies_blanks_beside_personal_links(tmp_path: Path) -> None:
     """Runs of blanks, and blanks at line ends, around the placeholders of a body."""
     import dkim
 
-    from infolettre.edition.ready import BuiltEdition
+    from infolettre.edition.ready import ReadyEdition
 
     private, public = _dkim_key()
     config = sending_config(tmp_path)
@@ -175,7 +175,7 @@ def test_dkim_verifies_blanks_beside_personal_links(tmp_path: Path) -> None:
             "\t\tpréférences\t%%preferences_url%%\t\nEn ligne : %%web_url%%\n\n\n")
     html = ("<p>Lien  \t <a href=\"%%unsubscribe_url%%\">ici</a>   </p>   \n"
             + "<p>" + "mot " * 40 + "  </p>\n")
-    built = BuiltEdition("2018-06", "Sujet  avec   blancs", "fr", html, text, "", "", ())
+    built = ReadyEdition("2018-06", "Sujet  avec   blancs", "fr", html, text, "", "", ())
     factory = MessageFactory(built, config, "2018-06", b"k" * 32,
                              dkim=DkimSigner("reseaucitesdesmetiers.com", "infolettre",
                                              private))
