@@ -1,7 +1,29 @@
 """The project's one error type, and the problems a check reports.
 
 Library code raises :class:`InfoLettreError` (or a subclass) with enough context
-for a person to act on; only ``cli.py`` turns it into a message and an exit code.
+for a person to act on; only the CLI (``cli.common``) turns it into a message and
+its ``exit_code``; the web service answers a page or an HTTP status instead. The
+tree, each class with the module that defines it and what it is about::
+
+    InfoLettreError                  errors     exit 2: anything a person must fix
+    ├── ProblemsFound                errors     exit 1: problems in the sources, each
+    │                                           a Problem with its FILE:LINE
+    ├── ConfigError                  config     the configuration file or a setting
+    ├── AddressError                 delivery.message
+    │                                           an address no message or SMTP
+    │                                           command can carry
+    ├── TransportError               delivery.transports.base
+    │                                           a transport that cannot work at all
+    │                                           (bad DSN, authentication refused)
+    └── WebhookError                 audience.webhooks
+                                                a provider call refused, with the
+                                                HTTP ``status`` to answer
+
+Errors of one message (a refused recipient, a dropped connection) are not
+exceptions but outcomes recorded in the journal (``delivery.transports.base.
+Outcome``); ``sqlite3.Error`` from the store is reported by the CLI as exit 2 too.
+``tests/test_structure.py`` checks that every public exception class of the
+package derives from :class:`InfoLettreError` and is named here.
 """
 
 from __future__ import annotations
