@@ -1,0 +1,53 @@
+"""The SQLite database: subscribers, their history, the suppression list, a secret.
+
+Takes subscriber rows, events and reports from the audience and delivery stages;
+gives them back, and is the only place that writes SQL about them. One file
+(mode 0600: it holds personal data), opened in WAL mode so that the sending
+journal can commit a row per message cheaply while other commands read.
+
+``rows`` holds the plain values (``Subscriber``, statuses, times), ``schema`` the
+tables and their migrations, ``connection`` the opening of the file and write
+transactions, ``history`` a subscriber's events and status changes,
+``subscribers``, ``suppression`` and ``reports`` the methods of ``Store`` on
+their tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from .connection import Connection, connect, transaction
+from .history import add_event, departure, set_status
+from .reports import ReportLog
+from .rows import FINAL, STATUSES, Departure, NewSubscriber, Subscriber, normalise_email, now, stamp
+from .subscribers import SubscriberRows
+from .suppression import Suppression
+
+__all__ = ["FINAL", "STATUSES", "Connection", "Departure", "NewSubscriber", "Store",
+           "Subscriber", "add_event", "connect", "departure", "normalise_email", "now",
+           "set_status", "stamp", "transaction"]
+
+
+class Store(SubscriberRows, Suppression, ReportLog):
+    """Subscribers, the suppression list and the reports applied, over one connection."""
+
+    def __init__(self, path: Path, secret: str | None = None) -> None:
+        self.path = path
+        self.conn = connect(path)
+        self._secret = secret
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """``with store.transaction():`` — all or nothing, with the write lock taken."""
+        return transaction(self.conn)
