@@ -1,0 +1,84 @@
+"""The database's tables, and the migrations that bring an older file up to date.
+
+The schema's version is SQLite's ``user_version``: 0 for an empty file, then the
+highest key of ``MIGRATIONS``. A new table or column is a new entry there, never
+an edit of ``SCHEMA`` (files made by older versions must still open).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "migrate"]
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    lang TEXT NOT NULL DEFAULT 'fr',
+    centre TEXT NOT NULL DEFAULT '',
+    country TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN
+        ('pending', 'active', 'unsubscribed', 'bounced', 'complained')),
+    consent_source TEXT NOT NULL DEFAULT '',
+    consent_at TEXT NOT NULL DEFAULT '',
+    soft_bounces INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX subscribers_audience ON subscribers (status, lang, centre);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_subscriber ON events (subscriber_id);
+CREATE TABLE suppressed (hash TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE campaigns (
+    id INTEGER PRIMARY KEY,
+    issue TEXT NOT NULL UNIQUE,
+    subject TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE deliveries (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN
+        ('pending', 'in_flight', 'sent', 'retry', 'failed', 'in_doubt')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '',
+    provider_id TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, subscriber_id)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_queue ON deliveries (campaign_id, state, next_at);
+"""
+#: Changes since the first schema, applied in order to older databases.
+MIGRATIONS = {
+    2: ["CREATE TABLE webhook_events (provider TEXT NOT NULL, event_id TEXT NOT NULL, "
+        "at TEXT NOT NULL, PRIMARY KEY (provider, event_id)) WITHOUT ROWID",
+        "CREATE TABLE bounce_reports (message_id TEXT PRIMARY KEY, at TEXT NOT NULL)"],
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older one up to date (inside a transaction)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, under the lock
+    if version == 0:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_urlsafe(32),))
+        version = 1
+    for target in sorted(v for v in MIGRATIONS if v > version):
+        for statement in MIGRATIONS[target]:
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
