@@ -22,6 +22,7 @@ from .layout import (
     MOVEMENTS_FILE,
     NEWS_DIR,
     find_centres_file,
+    issue_slug,
 )
 from .markup import MAX_TEXT_CHARS, is_relative, strip_comments
 from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsItem
@@ -294,7 +295,7 @@ def load_issue(folder: Path) -> Loaded:
     news = tuple(sorted((i for i in items if i is not None), key=_sort_key))
     title = meta.pop("title") or catalogue.issue_title(meta["date"])
     preheader = meta.pop("preheader") or "; ".join(i.title for i in news)[:140]
-    issue = Issue(path=folder, slug=folder.name, title=title,
+    issue = Issue(path=folder, slug=issue_slug(folder), title=title,
                   subject=meta.pop("subject") or title, preheader=preheader,
                   edito=meta_doc.body, internal=tuple(internal), external=tuple(external),
                   news=news, movements=tuple(movements), centres=centres, **meta)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..content.i18n import catalogue
+from ..content.layout import issue_slug
 from ..content.model import Issue
 from ..content.scaffold import issue_folders
 from ..errors import InfoLettreError, ProblemsFound
@@ -105,16 +106,17 @@ def build_archive(config: Config, out: Path, published: Collection[str],
                               ) from None
     stylesheet = ""
     for folder in issue_folders(config.issues_dir):
-        if folder.name not in published:
-            archive.unpublished.append(folder.name)
-            stale = out / folder.name
+        slug = issue_slug(folder)
+        if slug not in published:
+            archive.unpublished.append(slug)
+            stale = out / slug
             if (stale / WEB_HTML).is_file():
                 shutil.rmtree(stale, ignore_errors=True)
             continue
         try:
             issue = load_publishable(folder, config)
         except ProblemsFound as exc:
-            archive.skipped.append(f"{folder.name}: {len(exc.problems)} problems "
+            archive.skipped.append(f"{slug}: {len(exc.problems)} problems "
                                    f"(first: {exc.problems[0]})")
             continue
         edition = build_edition(issue, config)

@@ -72,10 +72,11 @@ def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
     starts in a fraction of the time. Otherwise the issue is loaded, checked
     (ProblemsFound when it fails) and built.
     """
+    from ..content.layout import issue_slug
     from . import cache
 
     key = cache.edition_key(folder, config)
-    cached = cache.load(config.cache_dir, folder.name, key)
+    cached = cache.load(config.cache_dir, issue_slug(folder), key)
     return cached if cached is not None else _render(load_publishable(folder, config),
                                                      config, key)
 

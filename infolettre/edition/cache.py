@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from .. import theme
 from ..config import Config
-from ..content.layout import find_centres_file
+from ..content.layout import find_centres_file, issue_slug
 from ..fsutil import atomic_write
 from .ready import Asset, ReadyEdition
 
@@ -57,7 +57,7 @@ def edition_key(folder: Path, config: Config) -> str:
             relative = path.relative_to(root) if root else path
             digest.update(f"{relative}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
     settings = {"base_url": config.base_url, "max_body_chars": config.max_body_chars,
-                "slug": folder.name}
+                "slug": issue_slug(folder)}
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()
 

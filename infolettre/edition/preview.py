@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..config import Config
-from ..content.layout import find_centres_file
+from ..content.layout import find_centres_file, issue_slug
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import fingerprint
 from .build import build_issue
@@ -31,7 +31,7 @@ class Preview:
 
     def __init__(self, issue_dir: Path, config: Config, root: Path, base_url: str) -> None:
         self.issue_dir = issue_dir
-        self.slug = issue_dir.resolve().name
+        self.slug = issue_slug(issue_dir)
         self.root = root
         self.config = replace(config, base_url=base_url)
         self.lock = threading.Lock()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..content.layout import issue_slug
 from ..errors import InfoLettreError
 from .build import EMAIL_HTML, build_issue
 
@@ -99,7 +100,7 @@ def proof(issue_dir: Path, out: Path, config: Config,
     with tempfile.TemporaryDirectory(prefix="infolettre-proof-") as tmp:
         root = Path(tmp)
         local = replace(config, base_url=root.as_uri())
-        slug = issue_dir.resolve().name
+        slug = issue_slug(issue_dir)
         build_issue(issue_dir, root / slug, local)
         with browser() as instance:
             url = (root / slug / EMAIL_HTML).as_uri()

@@ -1,12 +1,14 @@
 """build: golden files, the sample's content in all three outputs, the quality bars.
 
 Regenerate the golden files after an intended change of output with:
-    pytest tests/test_build.py --update-golden
+    pytest tests/edition/test_build.py --update-golden
 """
 
 from __future__ import annotations
 
+import email
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import lxml.html
@@ -39,7 +41,7 @@ def test_golden(built: Path, name: str, update_golden: bool) -> None:
         golden.write_text(produced, encoding="utf-8")
     assert produced == golden.read_text(encoding="utf-8"), (
         f"{name} differs from {golden}; if the change is intended, run "
-        "pytest tests/test_build.py --update-golden")
+        "pytest tests/edition/test_build.py --update-golden")
 
 
 # What the June 2018 InfoLettre holds (the reference text), in every output.
@@ -140,10 +142,10 @@ def test_placeholders_survive_inlining_and_are_filled_per_recipient(config: Conf
                   placeholders.WEB_URL):
         assert f'href="{token}"' in edition.html
         assert token in edition.text
-    personal = placeholders.fill(edition.html.encode(), {
+    personal = placeholders.fill(edition.html, {
         "unsubscribe_url": "https://x.org/u/abc?t=1", "web_url": "https://x.org/w",
         "preferences_url": "https://x.org/p/abc"})
-    assert b'href="https://x.org/u/abc?t=1"' in personal and b"%%" not in personal
+    assert 'href="https://x.org/u/abc?t=1"' in personal and "%%" not in personal
 
 
 def test_keep_placeholders_flag(tmp_path: Path, config: Config) -> None:
@@ -212,3 +214,38 @@ def test_cli_build(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "email.html" in result.output
     assert {p.name for p in (tmp_path / "b").iterdir()} >= set(OUTPUTS)
+
+
+def test_an_issue_given_as_dot_keeps_its_slug(sample: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``infolettre send .`` inside an issue folder: the slug is the folder's name.
+
+    It was ``Path(".").name``, the empty string: ``Message-ID: <.1.…>`` and web
+    addresses ending in ``/infolettre//``.
+    """
+    from infolettre import send_campaign
+    from infolettre.delivery.transports import from_dsn
+    from infolettre.edition.build import edition_to_send
+
+    from ..sending import populate, sending_config
+
+    config = sending_config(tmp_path)
+    populate(config, 1)
+    monkeypatch.chdir(sample)
+    issue = load_publishable(Path("."), config)
+    assert issue.slug == "2018-06"
+    build_issue(Path("."), tmp_path / "out", config)
+    html = (tmp_path / "out" / "email.html").read_text(encoding="utf-8")
+    assert f'src="{config.base_url}/2018-06/news/album-ce-matin-la.png"' in html
+    assert f'href="{config.base_url}/2018-06/"' in html and "/infolettre//" not in html
+    for edition in (edition_to_send(Path("."), config),  # taken from the build's cache
+                    edition_to_send(Path("news/.."), replace(config, cache_dir=tmp_path))):
+        assert edition.slug == "2018-06"
+    send_campaign(edition_to_send(Path("."), config), config, from_dsn(config.transport))
+    [sent] = (tmp_path / "outbox" / "new").iterdir()
+    message = email.message_from_bytes(sent.read_bytes())
+    assert message["Message-ID"].startswith("<2018-06.")
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            body = part.get_payload(decode=True).decode("utf-8")
+            assert f"{config.base_url}/2018-06/" in body and "/infolettre//" not in body
