@@ -1,59 +1,30 @@
 """The ``infolettre`` command: parse arguments, call one library function, report.
 
-This is the only module that prints for the user or chooses an exit status:
-0 success, 1 problems found in the sources, 2 any other error (bad usage,
-configuration, missing tool). Library errors arrive as InfoLettreError.
+Takes a command line; gives the output for the user and an exit status: 0 success,
+1 problems found in the sources, 2 any other error (bad usage, configuration,
+missing tool, the database). Only this package prints for the user or chooses an
+exit status; library errors arrive as InfoLettreError (or sqlite3.Error) and are
+mapped once, by the group's class in ``common``.
+
+This module builds the group and registers the commands that ``issue``, ``send``,
+``serve`` and ``subscribers`` define; those modules import ``common``, never this
+package, so the command line has no import cycle.
 """
 
 from __future__ import annotations
 
-import functools
-import sqlite3
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .. import __version__
-from ..config import Config, load_config
-from ..errors import InfoLettreError, ProblemsFound, display_path
+from . import issue, send, serve, subscribers
+from .common import PathArg, ReportingGroup
 
-PathArg = click.Path(path_type=Path)
-
-
-def _report(problems: list) -> None:
-    for problem in problems:
-        click.echo(str(problem))
-    files = len({p.path for p in problems})
-    click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)} in {files} "
-               f"file{'s' * (files != 1)}", err=True)
+__all__ = ["COMMANDS", "cli", "main"]
 
 
-def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the project's errors into a message and an exit status."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ProblemsFound as exc:
-            _report(exc.problems)
-            sys.exit(exc.exit_code)
-        except InfoLettreError as exc:
-            click.echo(f"infolettre: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except sqlite3.Error as exc:  # a full disk, an I/O error: transactions keep the rest
-            click.echo(f"infolettre: the database failed: {exc}. Every committed change is "
-                       "kept; run the command again once the cause is fixed.", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("infolettre: interrupted", err=True)
-            sys.exit(130)
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=PathArg, default=None,
               help="Configuration file (default: $INFOLETTRE_CONFIG or ./infolettre.toml).")
 @click.version_option(__version__, prog_name="infolettre")
@@ -72,173 +43,24 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = config_path
 
 
-def _config(ctx: click.Context) -> Config:
-    """The configuration named by --config (errors reach the command's handles_errors)."""
-    return load_config(ctx.find_root().obj)
+COMMANDS: tuple[click.Command, ...] = (
+    # an issue's sources, for contributors and the editorial team
+    issue.new_issue_cmd, issue.new_item_cmd, issue.check, issue.build, issue.preview,
+    issue.proof,
+    # sending a campaign and following it
+    send.send, send.status, send.config_group, send.transports_cmd,
+    # the subscriber list, the web service and archive, the bounces
+    subscribers.subscribers, serve.serve, serve.archive, serve.bounces,
+)
+"""Every top-level command, as each command module defines it."""
 
-
-@cli.command()
-@click.argument("path", type=PathArg)
-@click.pass_context
-@handles_errors
-def check(ctx: click.Context, path: Path) -> None:
-    """Check an issue folder, or one file of it, and list every problem.
-
-    Exit status 0 when publishable, 1 with one line per problem otherwise.
-
-    \b
-    Example:
-      infolettre check issues/2018-06
-      infolettre check issues/2018-06/news/charleroi-album-jeunesse.md
-    """
-    from ..content.check import check_path
-
-    problems = check_path(path, _config(ctx))
-    if problems:
-        raise ProblemsFound(problems)
-    click.echo(f"{display_path(path)}: no problem found")
-
-
-@cli.command()
-@click.argument("issue_dir", type=PathArg)
-@click.option("--out", type=PathArg, default=None,
-              help="Output folder (default: build/ISSUE).")
-@click.option("--keep-placeholders", is_flag=True,
-              help="Leave the per-recipient %%placeholders%% unfilled.")
-@click.pass_context
-@handles_errors
-def build(ctx: click.Context, issue_dir: Path, out: Path | None,
-          keep_placeholders: bool) -> None:
-    """Build the email (HTML and text) and the web page of an issue.
-
-    Writes OUT/email.html (CSS inlined), OUT/email.txt and OUT/index.html.
-
-    \b
-    Example:
-      infolettre build issues/2018-06 --out build/2018-06
-    """
-    from ..edition.build import build_issue
-
-    out = out or Path("build") / issue_dir.resolve().name
-    built = build_issue(issue_dir, out, _config(ctx), keep_placeholders=keep_placeholders)
-    for warning in built.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(f"built {display_path(issue_dir)} into {display_path(out)}/ "
-               f"(email.html {built.html_bytes / 1024:.1f} KB)")
-    for path in built.files[:3]:
-        click.echo(f"  {display_path(path)}")
-
-
-@cli.command("new-issue")
-@click.option("--date", "date", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Publication date (default: today); the folder is named YYYY-MM.")
-@click.option("--issues-dir", type=PathArg, default=None,
-              help="Folder of the issues (default: from the configuration).")
-@click.pass_context
-@handles_errors
-def new_issue_cmd(ctx: click.Context, date: Any, issues_dir: Path | None) -> None:
-    """Create the next issue folder, carrying over the agenda still to come.
-
-    The signature, editorial team, contact address and links are copied from
-    the latest issue; so are the agenda entries dated after the new issue.
-
-    \b
-    Example:
-      infolettre new-issue --date 2018-09-28
-    """
-    import datetime as dt
-
-    from ..content.scaffold import new_issue
-
-    config = _config(ctx)
-    day = date.date() if date else dt.date.today()
-    folder = new_issue(issues_dir or config.issues_dir, day)
-    click.echo(f"created {display_path(folder)}/: write the edito in "
-               f"{display_path(folder / 'issue.md')}, then add news with "
-               f"`infolettre new-item {display_path(folder)} --cdm SLUG`")
-
-
-@cli.command("new-item")
-@click.argument("issue_dir", type=PathArg)
-@click.option("--cdm", default=None, help="Slug of the centre (see issues/cdms.yaml).")
-@click.option("--section", type=click.Choice(["cdm", "reseau"]), default="cdm",
-              show_default=True, help="News of a centre, or of the network.")
-@click.pass_context
-@handles_errors
-def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: str) -> None:
-    """Write a commented template for one news item, ready to fill in.
-
-    \b
-    Example:
-      infolettre new-item issues/2018-06 --cdm charleroi
-      infolettre new-item issues/2018-06 --section reseau
-    """
-    from ..content.scaffold import new_item
-
-    path = new_item(issue_dir, cdm, section, _config(ctx).templates_dir)
-    click.echo(f"wrote {display_path(path)}: fill it in, then run "
-               f"`infolettre check {display_path(path)}`")
-
-
-@cli.command()
-@click.argument("issue_dir", type=PathArg)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, help="Port (0 picks a free one).")
-@click.pass_context
-@handles_errors
-def preview(ctx: click.Context, issue_dir: Path, host: str, port: int) -> None:
-    """Serve the issue locally; pages rebuild when its files change.
-
-    \b
-    Example:
-      infolettre preview issues/2018-06      # then open http://127.0.0.1:8000/
-    """
-    from ..edition.preview import serve_preview
-
-    def ready(url: str) -> None:
-        click.echo(f"previewing {display_path(issue_dir)} at {url} (Ctrl-C stops)")
-
-    try:
-        serve_preview(issue_dir, _config(ctx), host, port, ready)
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
-
-
-@cli.command()
-@click.argument("issue_dir", type=PathArg)
-@click.option("--out", type=PathArg, default=Path("build/proof"), show_default=True,
-              help="Folder for the screenshots.")
-@click.option("--width", "widths", type=int, multiple=True,
-              help="Viewport width in pixels (repeatable; default: 600 and 375).")
-@click.pass_context
-@handles_errors
-def proof(ctx: click.Context, issue_dir: Path, out: Path, widths: tuple[int, ...]) -> None:
-    """Screenshot the email at desktop and phone widths with headless Chromium.
-
-    \b
-    Example:
-      infolettre proof issues/2018-06 --out build/proof
-    """
-    from ..edition.proof import WIDTHS
-    from ..edition.proof import proof as take
-
-    for shot in take(issue_dir, out, _config(ctx), widths or WIDTHS):
-        note = f" (page is {shot.page_width}px wide: it scrolls sideways)" \
-            if shot.overflows else ""
-        click.echo(f"{display_path(shot.path)}{note}")
-
-
-def _store(ctx: click.Context) -> Any:
-    from ..store import Store
-
-    config = _config(ctx)
-    return Store(config.db, config.secrets.get("INFOLETTRE_SECRET"))
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script (and of ``python -m infolettre``).
+
+    Click's standalone mode ends the process with the status the group chose.
+    """
     cli(prog_name="infolettre")
-
-
-# The other command modules register on the group when imported.
-from . import send, serve, subscribers  # noqa: E402, F401

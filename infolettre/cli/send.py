@@ -9,11 +9,11 @@ from typing import Any
 import click
 
 from ..errors import InfoLettreError
-from . import PathArg, _config, _store, cli, handles_errors
+from .common import PathArg, load, open_store
 
 # -- configuration and transports ----------------------------------------------------------
 
-@cli.group("config")
+@click.group("config")
 def config_group() -> None:
     """Inspect the configuration.
 
@@ -25,7 +25,6 @@ def config_group() -> None:
 
 @config_group.command("check")
 @click.pass_context
-@handles_errors
 def config_check(ctx: click.Context) -> None:
     """Validate the configuration and print it, secrets masked.
 
@@ -38,7 +37,7 @@ def config_check(ctx: click.Context) -> None:
     from ..config import SECRET_VARS
     from ..delivery.transports import from_dsn, mask
 
-    config = _config(ctx)
+    config = load(ctx)
     transport = from_dsn(config.transport, config.secrets)
     click.echo(f"# from {config.source or 'the embedded defaults'}")
     for f in dataclasses.fields(config):
@@ -53,7 +52,7 @@ def config_check(ctx: click.Context) -> None:
         click.echo(f"# ${var}: {state} ({what})")
 
 
-@cli.command("transports")
+@click.command("transports")
 def transports_cmd() -> None:
     """List the transports and what each needs.
 
@@ -109,7 +108,7 @@ def _check_test_addresses(addresses: tuple[str, ...]) -> None:
                                   "like moi@example.org") from None
 
 
-@cli.command()
+@click.command()
 @click.argument("issue_dir", type=PathArg)
 @click.option("--test", "tests", multiple=True, metavar="ADDR",
               help="Send proofs to ADDR (repeatable); no subscriber, no journal.")
@@ -121,7 +120,6 @@ def _check_test_addresses(addresses: tuple[str, ...]) -> None:
 @click.option("--resend-in-doubt", is_flag=True,
               help="Send again the messages whose delivery is unknown.")
 @click.pass_context
-@handles_errors
 def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: bool,
          yes: bool, lang: str | None, centre: str | None, dsn: str | None,
          resend_in_doubt: bool) -> None:
@@ -144,7 +142,7 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     from ..delivery.transports import from_dsn
     from ..edition.build import edition_to_send
 
-    config = _config(ctx)
+    config = load(ctx)
     if dsn:
         config = dataclasses.replace(config, transport=dsn)
     _check_test_addresses(tests)
@@ -171,14 +169,13 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     summary = send_campaign(edition, config, transport, audience=audience,
                             resend_in_doubt=resend_in_doubt, progress=_progress_bar())
     click.echo(describe_summary(summary, transport))
-    if summary.stopped:
-        sys.exit(2)
+    if summary.stopped:  # the summary says why; stopping early is "any other error"
+        ctx.exit(2)
 
 
-@cli.command()
+@click.command()
 @click.argument("issue_dir", type=PathArg)
 @click.pass_context
-@handles_errors
 def status(ctx: click.Context, issue_dir: Path) -> None:
     """Show where the campaign of an issue stands, and every failed or in-doubt recipient.
 
@@ -188,8 +185,6 @@ def status(ctx: click.Context, issue_dir: Path) -> None:
     """
     from ..delivery.report import describe_status
 
-    config = _config(ctx)
-    with _store(ctx) as store:
+    config = load(ctx)
+    with open_store(ctx) as store:
         click.echo(describe_status(store, issue_dir.resolve().name, config))
-
-

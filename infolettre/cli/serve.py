@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from ..errors import display_path
-from . import PathArg, _config, _store, cli, handles_errors
+from .common import PathArg, load, open_store
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--forwarded-allow-ips", default=None, metavar="ADDRESSES",
@@ -21,7 +21,6 @@ from . import PathArg, _config, _store, cli, handles_errors
 @click.option("--archive-check", default=5.0, show_default=True, metavar="SECONDS",
               help="How often, at most, the issues folder is looked at for changes.")
 @click.pass_context
-@handles_errors
 def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | None,
           archive_check: float) -> None:
     """Run the web service: unsubscribe, subscribe, preferences, webhooks, archive.
@@ -45,7 +44,7 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
     from ..config import proxies_ok
     from ..web.app import create_app
 
-    config = _config(ctx)
+    config = load(ctx)
     if forwarded_allow_ips is not None:
         proxies = [p for p in forwarded_allow_ips.split(",") if p.strip()]
         config = dataclasses.replace(config, forwarded_allow_ips=proxies_ok(
@@ -59,7 +58,7 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
-@cli.command()
+@click.command()
 @click.option("--out", type=PathArg, default=Path("build/archive"), show_default=True,
               help="Folder for the static archive.")
 @click.option("--publish", metavar="ISSUE", default=None,
@@ -67,7 +66,6 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
 @click.option("--unpublish", metavar="ISSUE", default=None,
               help="Withdraw ISSUE from the archive, even if it was sent.")
 @click.pass_context
-@handles_errors
 def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str | None) -> None:
     """Export the web archive (index, every published issue's web version, Atom feed).
 
@@ -84,7 +82,7 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
     from ..edition.archive import build_archive, published_issues, set_published
     from ..errors import InfoLettreError
 
-    config = _config(ctx)
+    config = load(ctx)
     if publish and unpublish:
         raise InfoLettreError("give --publish or --unpublish, not both")
     issue = publish or unpublish
@@ -92,13 +90,13 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
         if issue not in {folder.name for folder in issue_folders(config.issues_dir)}:
             raise InfoLettreError(f"{issue}: no such issue in {display_path(config.issues_dir)}/"
                                   " (give the name of an issue's folder)")
-        with _store(ctx) as store:
+        with open_store(ctx) as store:
             set_published(store, issue, publish is not None)
         click.echo(f"{issue}: {'published' if publish else 'withdrawn from the archive'} "
                    "(infolettre serve follows within --archive-check seconds; run "
                    "`infolettre archive` again to update a static copy)")
         return
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         published = published_issues(store)
     result = build_archive(config, out, published)
     for line in result.skipped:
@@ -110,7 +108,7 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
                f"{display_path(out)}/")
 
 
-@cli.group()
+@click.group()
 def bounces() -> None:
     """Process bounces and unsubscribe mails for SMTP senders.
 
@@ -129,7 +127,6 @@ def bounces() -> None:
               help="Folder processed mails are moved to (created if needed).")
 @click.option("--cafile", type=PathArg, default=None, help="CA bundle to verify the server.")
 @click.pass_context
-@handles_errors
 def bounces_fetch(ctx: click.Context, host: str, port: int, user: str, folder: str,
                   done_folder: str, cafile: Path | None) -> None:
     """Read delivery reports (RFC 3464) and unsubscribe mails; mark subscribers.
@@ -144,11 +141,11 @@ def bounces_fetch(ctx: click.Context, host: str, port: int, user: str, folder: s
     from ..audience.bounces import Mailbox, process_mailbox
     from ..errors import InfoLettreError
 
-    config = _config(ctx)
+    config = load(ctx)
     password = config.secrets.get("INFOLETTRE_IMAP_PASSWORD")
     if not password:
         raise InfoLettreError("set $INFOLETTRE_IMAP_PASSWORD to the mailbox's password")
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         report = process_mailbox(store, Mailbox(host, port, user, password, cafile),
                                  folder, done_folder)
     click.echo(f"{report.messages} mails read: {report.hard} hard bounces, {report.soft} soft, "

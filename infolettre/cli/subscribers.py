@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..errors import InfoLettreError, display_path
-from . import PathArg, _store, cli, handles_errors
+from .common import PathArg, open_store
 
 
-@cli.group()
+@click.group()
 def subscribers() -> None:
     """Manage the subscriber list (kept in the SQLite database).
 
@@ -25,7 +24,6 @@ def subscribers() -> None:
 @subscribers.command("import")
 @click.argument("csv_file", type=PathArg)
 @click.pass_context
-@handles_errors
 def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     """Import subscribers from a CSV file (columns: email, name, lang, centre, …).
 
@@ -41,7 +39,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     """
     from ..audience.lists import import_csv
 
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         report = import_csv(store, csv_file)
         total = store.count()
     for problem in report.rejected:
@@ -57,7 +55,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     if report.rejected_total:
         click.echo("Correct the rejected lines and import the file again (rows already "
                    "imported are merged, not duplicated).")
-        sys.exit(1)
+        ctx.exit(1)  # rejected lines are problems found in a source, the CSV file
 
 
 def _more(count: int, what: str) -> None:
@@ -72,7 +70,6 @@ def _more(count: int, what: str) -> None:
 @click.option("--centre", default="", help="Slug of the subscriber's centre.")
 @click.option("--country", default="", help="Country code.")
 @click.pass_context
-@handles_errors
 def subscribers_add(ctx: click.Context, email: str, name: str, lang: str, centre: str,
                     country: str) -> None:
     """Add one active subscriber.
@@ -83,7 +80,7 @@ def subscribers_add(ctx: click.Context, email: str, name: str, lang: str, centre
     """
     from ..audience.lists import add
 
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         added = add(store, email, name=name, lang=lang, centre=centre, country=country)
     click.echo(f"added {added.email} ({added.status})")
 
@@ -91,7 +88,6 @@ def subscribers_add(ctx: click.Context, email: str, name: str, lang: str, centre
 @subscribers.command("remove")
 @click.argument("email")
 @click.pass_context
-@handles_errors
 def subscribers_remove(ctx: click.Context, email: str) -> None:
     """Unsubscribe an address (it stays listed, so no import brings it back).
 
@@ -101,7 +97,7 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
     """
     from ..audience.lists import remove
 
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         remove(store, email)
     click.echo(f"unsubscribed {email.strip().lower()}")
 
@@ -112,7 +108,6 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 @click.option("--lang", default=None, help="Only this language.")
 @click.option("--centre", default=None, help="Only this centre.")
 @click.pass_context
-@handles_errors
 def subscribers_list(ctx: click.Context, status: str | None, lang: str | None,
                      centre: str | None) -> None:
     """List subscribers, tab-separated: email, name, lang, centre, status.
@@ -121,7 +116,7 @@ def subscribers_list(ctx: click.Context, status: str | None, lang: str | None,
     Example:
       infolettre subscribers list --status bounced
     """
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         count = 0
         for s in store.select(status, lang, centre):
             click.echo("\t".join((s.email, s.name, s.lang, s.centre, s.status)))
@@ -132,7 +127,6 @@ def subscribers_list(ctx: click.Context, status: str | None, lang: str | None,
 @subscribers.command("history")
 @click.argument("email")
 @click.pass_context
-@handles_errors
 def subscribers_history(ctx: click.Context, email: str) -> None:
     """Show what happened to one address, oldest first: time, event, detail.
 
@@ -143,7 +137,7 @@ def subscribers_history(ctx: click.Context, email: str) -> None:
     Example:
       infolettre subscribers history anne@example.org
     """
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         events = store.events(email)
     if not events:
         raise InfoLettreError(f"{email.strip().lower()} is not on the list (nothing is kept "
@@ -156,7 +150,6 @@ def subscribers_history(ctx: click.Context, email: str) -> None:
 @click.argument("csv_file", type=PathArg)
 @click.option("--status", default=None, help="Only this status.")
 @click.pass_context
-@handles_errors
 def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
     """Export subscribers to CSV (cells a spreadsheet would run are neutralised).
 
@@ -166,7 +159,7 @@ def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -
     """
     from ..audience.lists import export_csv
 
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         count = export_csv(store.select(status), csv_file)
     click.echo(f"wrote {count} subscribers to {display_path(csv_file)}")
 
@@ -174,7 +167,6 @@ def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -
 @subscribers.command("forget")
 @click.argument("email")
 @click.pass_context
-@handles_errors
 def subscribers_forget(ctx: click.Context, email: str) -> None:
     """Erase a person's data; a keyed hash keeps the address from coming back.
 
@@ -182,9 +174,7 @@ def subscribers_forget(ctx: click.Context, email: str) -> None:
     Example:
       infolettre subscribers forget anne@example.org
     """
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         found = store.forget(email)
     click.echo(f"erased {email.strip().lower()}" if found else
                f"{email.strip().lower()} was not on the list; it is suppressed all the same")
-
-

@@ -67,5 +67,5 @@ def test_a_database_failure_is_a_message(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "db.sqlite"))
     monkeypatch.setattr(infolettre.audience.lists, "add", failing)
     result = CliRunner().invoke(cli, ["subscribers", "add", "a@example.org"])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # not 1: no source
     assert "the database failed: database or disk is full" in result.output

@@ -1,0 +1,157 @@
+"""Commands on an issue's sources: `new-issue`, `new-item`, `check`, `build`, `preview`,
+`proof` (what contributors and the editorial team run before anything is sent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ProblemsFound, display_path
+from .common import PathArg, load
+
+
+@click.command()
+@click.argument("path", type=PathArg)
+@click.pass_context
+def check(ctx: click.Context, path: Path) -> None:
+    """Check an issue folder, or one file of it, and list every problem.
+
+    Exit status 0 when publishable, 1 with one line per problem otherwise.
+
+    \b
+    Example:
+      infolettre check issues/2018-06
+      infolettre check issues/2018-06/news/charleroi-album-jeunesse.md
+    """
+    from ..content.check import check_path
+
+    problems = check_path(path, load(ctx))
+    if problems:
+        raise ProblemsFound(problems)
+    click.echo(f"{display_path(path)}: no problem found")
+
+
+@click.command()
+@click.argument("issue_dir", type=PathArg)
+@click.option("--out", type=PathArg, default=None,
+              help="Output folder (default: build/ISSUE).")
+@click.option("--keep-placeholders", is_flag=True,
+              help="Leave the per-recipient %%placeholders%% unfilled.")
+@click.pass_context
+def build(ctx: click.Context, issue_dir: Path, out: Path | None,
+          keep_placeholders: bool) -> None:
+    """Build the email (HTML and text) and the web page of an issue.
+
+    Writes OUT/email.html (CSS inlined), OUT/email.txt and OUT/index.html.
+
+    \b
+    Example:
+      infolettre build issues/2018-06 --out build/2018-06
+    """
+    from ..edition.build import build_issue
+
+    out = out or Path("build") / issue_dir.resolve().name
+    built = build_issue(issue_dir, out, load(ctx), keep_placeholders=keep_placeholders)
+    for warning in built.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"built {display_path(issue_dir)} into {display_path(out)}/ "
+               f"(email.html {built.html_bytes / 1024:.1f} KB)")
+    for path in built.files[:3]:
+        click.echo(f"  {display_path(path)}")
+
+
+@click.command("new-issue")
+@click.option("--date", "date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Publication date (default: today); the folder is named YYYY-MM.")
+@click.option("--issues-dir", type=PathArg, default=None,
+              help="Folder of the issues (default: from the configuration).")
+@click.pass_context
+def new_issue_cmd(ctx: click.Context, date: Any, issues_dir: Path | None) -> None:
+    """Create the next issue folder, carrying over the agenda still to come.
+
+    The signature, editorial team, contact address and links are copied from
+    the latest issue; so are the agenda entries dated after the new issue.
+
+    \b
+    Example:
+      infolettre new-issue --date 2018-09-28
+    """
+    import datetime as dt
+
+    from ..content.scaffold import new_issue
+
+    config = load(ctx)
+    day = date.date() if date else dt.date.today()
+    folder = new_issue(issues_dir or config.issues_dir, day)
+    click.echo(f"created {display_path(folder)}/: write the edito in "
+               f"{display_path(folder / 'issue.md')}, then add news with "
+               f"`infolettre new-item {display_path(folder)} --cdm SLUG`")
+
+
+@click.command("new-item")
+@click.argument("issue_dir", type=PathArg)
+@click.option("--cdm", default=None, help="Slug of the centre (see issues/cdms.yaml).")
+@click.option("--section", type=click.Choice(["cdm", "reseau"]), default="cdm",
+              show_default=True, help="News of a centre, or of the network.")
+@click.pass_context
+def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: str) -> None:
+    """Write a commented template for one news item, ready to fill in.
+
+    \b
+    Example:
+      infolettre new-item issues/2018-06 --cdm charleroi
+      infolettre new-item issues/2018-06 --section reseau
+    """
+    from ..content.scaffold import new_item
+
+    path = new_item(issue_dir, cdm, section, load(ctx).templates_dir)
+    click.echo(f"wrote {display_path(path)}: fill it in, then run "
+               f"`infolettre check {display_path(path)}`")
+
+
+@click.command()
+@click.argument("issue_dir", type=PathArg)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port (0 picks a free one).")
+@click.pass_context
+def preview(ctx: click.Context, issue_dir: Path, host: str, port: int) -> None:
+    """Serve the issue locally; pages rebuild when its files change.
+
+    \b
+    Example:
+      infolettre preview issues/2018-06      # then open http://127.0.0.1:8000/
+    """
+    from ..edition.preview import serve_preview
+
+    def ready(url: str) -> None:
+        click.echo(f"previewing {display_path(issue_dir)} at {url} (Ctrl-C stops)")
+
+    try:
+        serve_preview(issue_dir, load(ctx), host, port, ready)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@click.command()
+@click.argument("issue_dir", type=PathArg)
+@click.option("--out", type=PathArg, default=Path("build/proof"), show_default=True,
+              help="Folder for the screenshots.")
+@click.option("--width", "widths", type=int, multiple=True,
+              help="Viewport width in pixels (repeatable; default: 600 and 375).")
+@click.pass_context
+def proof(ctx: click.Context, issue_dir: Path, out: Path, widths: tuple[int, ...]) -> None:
+    """Screenshot the email at desktop and phone widths with headless Chromium.
+
+    \b
+    Example:
+      infolettre proof issues/2018-06 --out build/proof
+    """
+    from ..edition.proof import WIDTHS
+    from ..edition.proof import proof as take
+
+    for shot in take(issue_dir, out, load(ctx), widths or WIDTHS):
+        note = f" (page is {shot.page_width}px wide: it scrolls sideways)" \
+            if shot.overflows else ""
+        click.echo(f"{display_path(shot.path)}{note}")
