@@ -16,7 +16,6 @@ import contextlib
 import email
 import email.policy
 import imaplib
-import re
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,12 +25,11 @@ from pathlib import Path
 from flufl.bounce import all_failures
 
 from ..errors import InfoLettreError
-from ..store import Store, now
+from ..store import Store
 from . import consent as sub
+from .links import UNSUBSCRIBE, unsubscribe_mail_token
 
 __all__ = ["BounceReport", "Mailbox", "classify", "process_mailbox", "process_messages"]
-
-_UNSUBSCRIBE_RE = re.compile(r"^\s*unsubscribe\s+(\S+)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,9 @@ class BounceReport:
 
 def classify(store: Store, message: Message) -> list[tuple[str, str]]:
     """(address, kind) pairs a mail reports: kind is hard, soft or unsubscribe."""
-    match = _UNSUBSCRIBE_RE.match(str(message.get("Subject", "")))
-    if match:
-        subscriber = sub.by_token(store, sub.UNSUBSCRIBE, match.group(1))
+    token = unsubscribe_mail_token(str(message.get("Subject", "")))
+    if token is not None:
+        subscriber = sub.by_token(store, UNSUBSCRIBE, token)
         return [(subscriber.email, "unsubscribe")] if subscriber else []
     temporary, permanent = all_failures(message)
     found = [(a.decode("utf-8", "replace"), "hard") for a in sorted(permanent)]
@@ -83,8 +81,7 @@ def process_messages(store: Store, messages: Iterable[tuple[str, bytes]]
         understood.append(uid)
         key = str(message.get("Message-ID", "")).strip() or f"uid:{uid}"
         with store.transaction():
-            new = store.conn.execute("INSERT OR IGNORE INTO bounce_reports VALUES (?, ?)",
-                                     (key, now())).rowcount
+            new = store.remember_bounce_mail(key)
         if not new:
             continue  # applied on an earlier run that could not move it
         subject = str(message.get("Subject", ""))[:80]

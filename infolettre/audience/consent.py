@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import time
 
-from ..store import FINAL, Store, Subscriber, normalise_email, now, stamp
+from ..store import FINAL, Store, Subscriber, normalise_email, stamp
 from . import tokens
+from .links import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_url
 
 __all__ = [
     "CONFIRM", "CONFIRMATIONS_PER_DAY", "CONFIRMATIONS_PER_HOUR", "CONFIRM_TTL",
     "PREFERENCES", "RESUBSCRIBABLE", "UNSUBSCRIBE", "apply_report", "by_token", "confirm",
-    "request_subscription", "set_language", "token_for", "unsubscribe",
+    "link_for", "request_subscription", "set_language", "token_for", "unsubscribe",
 ]
 
-UNSUBSCRIBE = "unsubscribe"
-CONFIRM = "confirm"
-PREFERENCES = "preferences"
 CONFIRM_TTL = 7 * 24 * 3600
 #: Confirmations mailed to one address at most, per hour and per 24 hours.
 CONFIRMATIONS_PER_HOUR = 1
@@ -60,6 +58,11 @@ def token_for(store: Store, purpose: str, subscriber: Subscriber) -> str:
     ttl = CONFIRM_TTL if purpose == CONFIRM else None
     return tokens.sign(store.secret, purpose, subscriber.id, _bound(store, purpose, subscriber),
                        ttl)
+
+
+def link_for(store: Store, base: str, purpose: str, subscriber: Subscriber) -> str:
+    """The public address of a link acting on ``subscriber`` (see :func:`token_for`)."""
+    return token_url(base, purpose, token_for(store, purpose, subscriber))
 
 
 def by_token(store: Store, purpose: str, token: str) -> Subscriber | None:
@@ -144,8 +147,7 @@ def confirm(store: Store, subscriber: Subscriber, source: str) -> bool:
                     or not store.count_events(current.id, (REREQUESTED,),
                                               after_event=left.event_id)):
                 return False
-        store.conn.execute("UPDATE subscribers SET consent_source = ?, consent_at = ?, "
-                           "soft_bounces = 0 WHERE id = ?", (source, now(), current.id))
+        store.record_consent(current.id, source)
         store.set_status(current.id, "active", f"confirmed: {source}", confirmed=True)
     return True
 
@@ -176,9 +178,7 @@ def apply_report(store: Store, email: str, kind: str, detail: str,
         elif kind == "unsubscribe" and subscriber.status in ("active", "pending"):
             status = "unsubscribed"
         elif kind == "soft":
-            count = store.conn.execute(
-                "UPDATE subscribers SET soft_bounces = soft_bounces + 1 WHERE id = ? "
-                "RETURNING soft_bounces", (subscriber.id,)).fetchone()[0]
+            count = store.add_soft_bounce(subscriber.id)
             store.event(subscriber.id, "soft_bounce", f"{count} in a row: {detail}")
             if count >= soft_limit and subscriber.status == "active":
                 status = "bounced"

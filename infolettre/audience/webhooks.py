@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -45,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import InfoLettreError
-from ..store import Store, now
+from ..store import Store, stamp
 from .consent import apply_report
 
 __all__ = ["PROVIDERS", "Call", "Report", "WebhookError", "authenticate_headers", "handle"]
@@ -272,12 +271,9 @@ def authenticate_headers(provider: str, headers: Mapping[str, str],
 def _use_once(store: Store, provider: str, nonce: str) -> None:
     """Record a signature's nonce, forgetting expired ones; a second use is a replay."""
     kind = f"{provider}-token"
-    expired = dt.datetime.fromtimestamp(int(time.time()) - NONCE_LIFE, dt.UTC).isoformat()
     with store.transaction():
-        store.conn.execute("DELETE FROM webhook_events WHERE provider = ? AND at < ?",
-                           (kind, expired))
-        fresh = store.conn.execute("INSERT OR IGNORE INTO webhook_events VALUES (?, ?, ?)",
-                                   (kind, nonce, now())).rowcount
+        store.forget_webhook_events(kind, before=stamp(int(time.time()) - NONCE_LIFE))
+        fresh = store.remember_webhook_event(kind, nonce)
     if not fresh:
         raise WebhookError(409, "this signature was already used: a replay")
 
@@ -298,9 +294,7 @@ def handle(store: Store, provider: str, body: bytes, headers: Mapping[str, str],
     applied = replayed = 0
     for report in call.reports:
         with store.transaction():
-            fresh = store.conn.execute(
-                "INSERT OR IGNORE INTO webhook_events VALUES (?, ?, ?)",
-                (provider, report.event_id, now())).rowcount
+            fresh = store.remember_webhook_event(provider, report.event_id)
         if not fresh:
             replayed += 1
             continue
