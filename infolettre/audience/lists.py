@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InfoLettreError, Problem
+from ..content.source import decode_utf8
+from ..errors import InfoLettreError, Problem, ProblemsFound
 from ..fsutil import atomic_write
 from ..store import Departure, NewSubscriber, Store, Subscriber, normalise_email
 from ..words import closest, is_email
@@ -79,13 +80,16 @@ class ImportReport:
 
 
 def _lines(binary: Iterable[bytes], path: Path) -> Iterator[str]:
-    """The file's lines decoded one at a time, naming the line that is not UTF-8."""
+    """The file's lines decoded one at a time, naming the line that is not UTF-8.
+
+    Decoded as contributors' files are (``decode_utf8``), with the same message;
+    a bad list is an error of the command (exit 2), not a problem of the sources.
+    """
     for number, raw in enumerate(binary, 1):
         try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise InfoLettreError(f"{path}:{number}: not valid UTF-8: export the file as "
-                                  "'CSV UTF-8'") from None
+            yield decode_utf8(raw, path, number, advice="export the file as 'CSV UTF-8'")
+        except ProblemsFound as exc:
+            raise InfoLettreError(str(exc)) from None
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from yaml.constructor import SafeConstructor
 from ..errors import Problem, ProblemsFound
 from ..words import shown
 
-__all__ = ["MAX_FILE_BYTES", "Doc", "read_front_matter", "read_text", "read_yaml"]
+__all__ = ["MAX_FILE_BYTES", "Doc", "decode_utf8", "read_front_matter", "read_text",
+           "read_yaml"]
 
 MAX_FILE_BYTES = 1024 * 1024
 _MAX_NODES = 50_000  # bounds alias expansion ("billion laughs") and deep nesting
@@ -58,6 +59,26 @@ def _fail(path: Path, line: int, message: str) -> ProblemsFound:
     return ProblemsFound([Problem(path, line, message)])
 
 
+#: What to do about a file that is not UTF-8, unless the caller knows better.
+SAVE_AS_UTF8 = "save the file with the UTF-8 encoding"
+
+
+def decode_utf8(raw: bytes, path: Path, line: int = 1, *, advice: str = SAVE_AS_UTF8) -> str:
+    """``raw`` decoded as UTF-8, or ProblemsFound naming the line of the first bad byte.
+
+    ``raw`` is the part of ``path`` that starts on ``line``: a whole file, or one
+    line of a file read line by line (the subscribers' CSV import). A byte-order
+    mark is dropped at the start of the file (``line`` 1) only. ``advice`` says how
+    to save the file right, in the words of the program that wrote it.
+    """
+    try:
+        return raw.decode("utf-8-sig" if line == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        at = line + raw.count(b"\n", 0, exc.start)
+        raise _fail(path, at, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); {advice}"
+                    ) from None
+
+
 def read_text(path: Path) -> str:
     """Return the file's text as UTF-8 with ``\\n`` line ends, or raise ProblemsFound."""
     try:
@@ -76,13 +97,7 @@ def read_text(path: Path) -> str:
         line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
         raise _fail(path, line, "this is not a text file (it holds NUL bytes); "
                     "save it as plain UTF-8 text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise _fail(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
-                    "save the file with the UTF-8 encoding") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return decode_utf8(raw, path).replace("\r\n", "\n").replace("\r", "\n")
 
 
 class _Builder:

@@ -83,6 +83,26 @@ def test_import_names_the_line_that_is_not_utf8(store: Store, tmp_path: Path) ->
     assert store.count() == 0  # all or nothing
 
 
+def test_import_decodes_as_contributor_files_do(store: Store, tmp_path: Path) -> None:
+    """One UTF-8 decoding for sources and lists: a BOM on line 1, the bad byte named."""
+    from infolettre.content.source import read_text
+    from infolettre.errors import ProblemsFound
+
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfemail,name\na@example.org,Anne\n")
+    assert import_csv(store, path).added == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"email,name\nb@example.org,Beno\xeet\n")
+    with pytest.raises(InfoLettreError) as csv_error:
+        import_csv(store, bad)
+    with pytest.raises(ProblemsFound) as text_error:
+        read_text(bad)
+    assert type(csv_error.value) is InfoLettreError  # an error of the command: exit 2
+    for error in (csv_error, text_error):
+        assert "bad.csv:2: not valid UTF-8 (byte 0xee); " in str(error.value)
+    assert str(csv_error.value).endswith("export the file as 'CSV UTF-8'")
+
+
 def test_unknown_column_and_semicolons(store: Store, tmp_path: Path) -> None:
     with pytest.raises(InfoLettreError, match=r"unknown column 'langue_' .*did you mean"):
         import_csv(store, write(tmp_path / "x.csv", "email,langue_\na@example.org,fr\n"))
