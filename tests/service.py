@@ -17,7 +17,7 @@ from infolettre.edition.archive import set_published
 from infolettre.store import Store, Subscriber
 
 from .conftest import ROOT
-from .smtpfake import free_port
+from .net import free_port
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email
-import socket
 import ssl
 import threading
 import time
@@ -22,11 +21,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .net import free_port as free_port  # defined once, in net; many tests take it here
 
 
 @dataclass
