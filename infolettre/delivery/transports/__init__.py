@@ -28,15 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ...words import closest
-from .base import Envelope, Outcome, Result, Session, Transport, TransportError
+from .base import Envelope, Transport, TransportError
 from .outbox import OutboxTransport
 from .smtp import SmtpTransport
 
-__all__ = ["DESCRIPTIONS", "Envelope", "Outcome", "Result", "Session", "Transport",
-           "TransportError", "from_dsn", "mask"]
+__all__ = ["DESCRIPTIONS", "Envelope", "Transport", "TransportError", "from_dsn", "mask"]
 
 #: What each scheme is for and what it needs, for `infolettre transports`.
 DESCRIPTIONS = {
@@ -77,8 +77,13 @@ def _options(dsn: str, query: str, known: set[str]) -> dict[str, str]:
     return options
 
 
-def _number(dsn: str, options: Mapping[str, str], key: str, kind: type, default: object
-            ) -> object:
+_N = TypeVar("_N", int, float)
+_D = TypeVar("_D", int, float, None)
+
+
+def _number(dsn: str, options: Mapping[str, str], key: str, kind: type[_N], default: _D
+            ) -> _N | _D:
+    """The option ``key`` as a number above 0 (``default`` when absent)."""
     if key not in options:
         return default
     try:
@@ -166,11 +171,10 @@ def from_dsn(dsn: str, env: Mapping[str, str] | None = None, *, http: object = N
                                  "DSN or in $INFOLETTRE_SMTP_PASSWORD")
         return SmtpTransport(
             parts.hostname, port, security=security, username=username, password=password,
-            connections=_number(dsn, options, "connections", int, 4),  # type: ignore[arg-type]
-            rate=_number(dsn, options, "rate", float, None),  # type: ignore[arg-type]
-            max_per_connection=_number(  # type: ignore[arg-type]
-                dsn, options, "max_per_connection", int, 100),
-            timeout=_number(dsn, options, "timeout", float, 30.0),  # type: ignore[arg-type]
+            connections=_number(dsn, options, "connections", int, 4),
+            rate=_number(dsn, options, "rate", float, None),
+            max_per_connection=_number(dsn, options, "max_per_connection", int, 100),
+            timeout=_number(dsn, options, "timeout", float, 30.0),
             cafile=Path(options["cafile"]) if options.get("cafile") else None,
             helo=options.get("helo") or None)
     known = ", ".join(DESCRIPTIONS)

@@ -47,9 +47,8 @@ class _OutboxSession(Session):
 class OutboxTransport(Transport):
     """Writes messages into the Maildir at ``root`` (created if needed)."""
 
-    def __init__(self, root: Path, connections: int = 1) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.connections = connections
 
     def open(self) -> Session:
         try:

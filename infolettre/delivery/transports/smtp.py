@@ -52,12 +52,9 @@ def _connect(t: SmtpTransport) -> Link:
                      context=t.context, username=t.username, password=t.password)
 
 
-def _client(t: SmtpTransport, link: Link) -> SmtpClient:
-    return SmtpClient(link, where=f"{t.host}:{t.port}", timeout=t.timeout)
-
-
 class _SmtpChannel(SmtpClient, Channel):
-    """The client as the event loop's channel; worn after ``max_per_connection``."""
+    """The client as a channel (of the event loop, or of the session), worn after
+    ``max_per_connection`` messages."""
 
     def __init__(self, transport: SmtpTransport, link: Link) -> None:
         super().__init__(link, where=f"{transport.host}:{transport.port}",
@@ -96,10 +93,10 @@ class _SmtpSession(Session):
 
     def __init__(self, transport: SmtpTransport) -> None:
         self.t = transport
-        self.client: SmtpClient | None = None
+        self.client: _SmtpChannel | None = None
 
     def connect(self) -> None:
-        self.client = _client(self.t, _connect(self.t))
+        self.client = _SmtpChannel(self.t, _connect(self.t))
 
     def close(self) -> None:
         if self.client is not None:
@@ -111,8 +108,7 @@ class _SmtpSession(Session):
         client = self.client
         if client is not None and client.idle:
             client.advance()  # notices a server that hung up meanwhile
-        if client is not None and (not client.alive
-                                   or client.carried >= self.t.max_per_connection):
+        if client is not None and (not client.alive or client.worn):
             self.close()
         if self.client is None:
             self.connect()
@@ -120,6 +116,7 @@ class _SmtpSession(Session):
         self.t.limiter.acquire()
         self.client.start(envelope)
         result = _run(self.client)
+        # A started message always ends in a result; should one ever not, it is retried.
         return result or Result(Outcome.RETRY, "connection lost")
 
 
