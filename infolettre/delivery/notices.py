@@ -1,5 +1,11 @@
 """One-off service messages (the subscription confirmation), through any transport.
 
+A notice is assembled like a campaign's messages (``headers`` and ``mime``:
+the same header writer, quoted-printable encoder and SMTP-safety proof) and
+handed to the transport the same way, as a batch of one: a MIME transport
+builds it whole (``Outgoing.mime``), an HTTP API gets its content. Which one
+a transport is, it says itself (``takes_mime``), whatever its batch size.
+
 Signed with DKIM like the campaigns when a key is configured: a confirmation
 goes to an address that has never heard from the list, where a signature
 counts most.
@@ -7,17 +13,71 @@ counts most.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 from ..config import Config
-from .message import AddressError, Content, Outgoing, Recipient, dkim_signer, encode_address
-from .message import header_text as _one_line
-from .transports.base import Envelope, Outcome, Result, Transport
+from ..errors import InfoLettreError
+from .dkim import DkimSigner, dkim_signer
+from .headers import (
+    AddressError,
+    configured_address,
+    encode_address,
+    header,
+    header_text,
+    to_header,
+)
+from .message import Content, Outgoing, Recipient
+from .mime import CRLF, join, plain, wire_safe
+from .transports.base import Outcome, Result, Transport
 
-__all__ = ["send_notice"]
+__all__ = ["Notice", "send_notice"]
+
+
+class Notice:
+    """A short plain-text message from the list to one address (no personal values)."""
+
+    def __init__(self, config: Config, subject: str, text: str, lang: str, *,
+                 dkim: DkimSigner | None = None) -> None:
+        self.config, self.dkim = config, dkim
+        self.subject, self.text, self.lang = header_text(subject), text, header_text(lang)
+        domain = config.sender_address.rpartition("@")[2] or "localhost"
+        self.message_id = make_msgid("notice", domain)
+        #: Its own "campaign": an idempotent API (Brevo) keys a request by campaign and
+        #: recipients, and must not take the next notice for a repeat of this one.
+        self.campaign = f"notice:{self.message_id.strip('<>')}"
+        self.body = plain(text)
+
+    def content(self) -> Content:
+        """The notice as an HTTP API takes it: the text, and the same text as HTML."""
+        name, address = parseaddr(configured_address(self.config.sender))
+        return Content(self.campaign, name, address, self.config.envelope_from, "", self.subject,
+                       f"<pre>{html.escape(self.text)}</pre>", self.text, self.lang, {})
+
+    def build(self, recipient: Recipient, when: dt.datetime | None = None, *,
+              outgoing: Outgoing | None = None) -> bytes:
+        """The whole message to ``recipient``, CRLF line ends, safe after an SMTP DATA."""
+        address = outgoing.address if outgoing else encode_address(recipient.email)[0]
+        moment = (when or dt.datetime.now(dt.UTC)).timestamp()
+        head = [
+            header("From", configured_address(self.config.sender)),
+            to_header(recipient.name, address),
+            header("Subject", self.subject),
+            f"Date: {formatdate(moment, localtime=False)}".encode(),
+            f"Message-ID: {self.message_id}".encode(),
+            b"Auto-Submitted: auto-generated",
+            header("Content-Language", self.lang),
+            b"MIME-Version: 1.0",
+            *self.body.headers,
+        ]
+        message = join([CRLF.join(head) + CRLF], self.body, [])
+        if self.dkim:
+            message = self.dkim.sign(message)
+        if not wire_safe(message):
+            raise InfoLettreError(f"the notice to {header_text(recipient.email)!r} has a line "
+                                  "that is not safe after an SMTP DATA")
+        return message
 
 
 def send_notice(config: Config, transport: Transport, to: str, subject: str,
@@ -31,31 +91,13 @@ def send_notice(config: Config, transport: Transport, to: str, subject: str,
         wire_to, smtputf8 = encode_address(to)
     except AddressError as exc:
         return Result(Outcome.FAILED, str(exc))
-    subject = _one_line(subject)
-    domain = config.sender_address.rpartition("@")[2] or "localhost"
-    signer = dkim_signer(config) if transport.batch_size == 1 else None
+    notice = Notice(config, subject, text, lang,  # an API signs with its own keys
+                    dkim=dkim_signer(config) if transport.takes_mime else None)
+    outgoing = Outgoing(Recipient(0, to), {}, notice.message_id, "", "notice", notice,
+                        wire_to, smtputf8)
     session = transport.open()
     try:
-        if transport.batch_size == 1:
-            message = EmailMessage(policy=SMTPUTF8 if smtputf8 else SMTP)
-            message["From"] = _one_line(config.sender)
-            message["To"] = wire_to
-            message["Subject"] = subject
-            message["Date"] = formatdate(localtime=False)
-            message["Message-ID"] = make_msgid("notice", domain)
-            message["Auto-Submitted"] = "auto-generated"
-            message["Content-Language"] = lang
-            message.set_content(text)
-            data = message.as_bytes()
-            return session.send(Envelope(config.envelope_from, wire_to,
-                                         signer.sign(data) if signer else data,
-                                         smtputf8=smtputf8))
-        name, address = config.sender.rpartition("<")[0].strip(), config.sender_address
-        content = Content("notice", name, address, config.envelope_from, "", subject,
-                          f"<pre>{html.escape(text)}</pre>", text, lang, {})
-        outgoing = Outgoing(Recipient(0, to), {}, make_msgid("notice", domain), "",
-                            "notice", None, wire_to, smtputf8)
-        return session.send_batch(content, [outgoing])[0]
+        return session.send_batch(notice.content(), [outgoing])[0]
     finally:
         session.close()
         transport.close()

@@ -1,4 +1,5 @@
-"""mailer: one-off notices go out through any transport, DKIM-signed when a key is set."""
+"""notices: one-off messages go out through any transport, assembled like a campaign's,
+DKIM-signed when a key is set."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import email
 import email.policy
 from pathlib import Path
 
+import httpx
+
 from infolettre.delivery.notices import send_notice
 from infolettre.delivery.transports import from_dsn
 
+from ..providers import BrevoFake, dsn
 from ..sending import sending_config
 
 
@@ -56,3 +60,52 @@ def test_a_notice_without_a_key_is_not_signed(tmp_path: Path) -> None:
     config = sending_config(tmp_path)
     send_notice(config, from_dsn(config.transport), "anne@example.org", "Sujet", "Texte", "fr")
     assert b"DKIM-Signature" not in _sent(tmp_path / "outbox")
+
+
+def test_a_confirmation_goes_through_an_api_sending_batches_of_one(tmp_path: Path) -> None:
+    """``brevo+api://KEY@default?batch=1``: an API is not a MIME transport for having a
+    batch size of one (the notice failed: "brevo sends batches, not MIME messages")."""
+    fake = BrevoFake()
+    transport = from_dsn(dsn("brevo", batch=1), http=httpx.MockTransport(fake))
+    assert transport.batch_size == 1
+    text = "Confirmez votre inscription :\n\nhttps://example.org/confirm/abc\n"
+    result = send_notice(sending_config(tmp_path), transport, "anne@exämple.org",
+                         "Confirmez votre inscription", text, "fr")
+    assert result.outcome.value == "sent", result.detail
+    assert not transport.takes_mime
+    [delivered] = fake.delivered
+    assert delivered["to"] == "anne@xn--exmple-cua.org"
+    assert delivered["text"] == text and "https://example.org/confirm/abc" in delivered["html"]
+    assert delivered["subject"] == "Confirmez votre inscription"
+
+
+def test_every_notice_through_an_idempotent_api_is_delivered(tmp_path: Path) -> None:
+    """Two confirmations are two requests: Brevo must not take the second for a repeat
+    of the first (the idempotency key was the same for every notice)."""
+    fake = BrevoFake()
+    config = sending_config(tmp_path)
+    for to in ("anne@example.org", "paul@example.org"):
+        transport = from_dsn(dsn("brevo"), http=httpx.MockTransport(fake))
+        assert send_notice(config, transport, to, "Sujet", "Texte", "fr").outcome.value \
+            == "sent"
+    assert [d["to"] for d in fake.delivered] == ["anne@example.org", "paul@example.org"]
+
+
+def test_a_notice_is_assembled_like_a_campaign_message(tmp_path: Path) -> None:
+    """Quoted-printable, CRLF, lines within 76 characters, no line starting with '.'
+    (SMTP needs no dot-stuffing), and the text exactly as written once decoded."""
+    config = sending_config(tmp_path)
+    text = (".point en tête\nFrom the start\nfin de ligne   \n" + "très long " * 30
+            + "\nhttps://example.org/confirm/" + "x" * 120 + "\n")
+    result = send_notice(config, from_dsn(config.transport), "zoé@example.org",
+                         "Confirmez — «vite»", text, "fr")
+    assert result.outcome.value == "sent", result.detail
+    sent = _sent(tmp_path / "outbox")  # a Maildir file: LF line ends
+    body = sent.replace(b"\n", b"\r\n").partition(b"\r\n\r\n")[2]
+    assert b"\r\n." not in body and not body.startswith(b".")
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
+    message = email.message_from_bytes(sent, policy=email.policy.default)
+    assert message["Content-Transfer-Encoding"] == "quoted-printable"
+    assert message.get_content_type() == "text/plain"
+    assert message["To"] == "zoé@example.org" and message["Subject"] == "Confirmez — «vite»"
+    assert message.get_content() == text

@@ -2,8 +2,10 @@
 
 A transport opens sessions (an SMTP connection, an HTTP client, a folder);
 the sending engine runs up to ``connections`` sessions in parallel and hands
-each message to one. A session reports, per message, one of four outcomes,
-which the journal records:
+each batch to one. A transport says whether it ``takes_mime`` (whole messages,
+SMTP and the outbox) or, as an HTTP API, shared content and personal values.
+A session reports, per message, one of four outcomes, which the journal
+records:
 
 - ``SENT``: the server took responsibility for the message;
 - ``RETRY``: not delivered, safe to try again later (4xx, throttling, a
@@ -28,7 +30,7 @@ from ...errors import InfoLettreError
 if TYPE_CHECKING:
     from ..message import Content, Outgoing
 
-__all__ = ["Channel", "Outcome", "RateLimiter", "Result", "Session", "Transport",
+__all__ = ["BatchSession", "Channel", "Outcome", "RateLimiter", "Result", "Session", "Transport",
            "TransportError", "envelope_of", "unbuildable"]
 
 
@@ -86,19 +88,32 @@ def unbuildable(exc: Exception) -> Result:
     return Result(Outcome.FAILED, f"message not built: {exc}")
 
 
-class Session(ABC):
-    """One connection's worth of sending; not shared between threads."""
+class BatchSession(ABC):
+    """One connection's worth of sending, as the engines use it: a batch in, one result
+    per message out, in order; not shared between threads.
+
+    An HTTP API's session is only this: it takes the campaign's shared
+    :class:`Content` and each recipient's values, never a MIME message.
+    """
+
+    @abstractmethod
+    def send_batch(self, content: Content, batch: list[Outgoing]) -> list[Result]:
+        """Deliver several messages, one result each, in order."""
+
+    def close(self) -> None:  # noqa: B027 - a no-op is the right default
+        """Release the connection."""
+
+
+class Session(BatchSession):
+    """A session that delivers whole MIME messages (SMTP, the outbox): the sessions of a
+    transport whose ``takes_mime`` is True."""
 
     @abstractmethod
     def send(self, envelope: Envelope) -> Result:
         """Deliver one message and say how it ended; never raises for a refusal."""
 
     def send_batch(self, content: Content, batch: list[Outgoing]) -> list[Result]:
-        """Deliver several messages, one result each, in order.
-
-        MIME transports deliver them one by one; API transports override this to
-        send a whole batch in one request.
-        """
+        """Deliver the messages one by one, each built whole (``Outgoing.mime``)."""
         results = []
         for o in batch:
             try:
@@ -108,9 +123,6 @@ class Session(ABC):
                 continue
             results.append(self.send(envelope))
         return results
-
-    def close(self) -> None:  # noqa: B027 - a no-op is the right default
-        """Release the connection."""
 
 
 class Channel(ABC):
@@ -180,6 +192,11 @@ class Transport(ABC):
     batch_size: int = 1
     #: True when ``open_channel`` works: campaigns then run on one event loop.
     multiplexed: bool = False
+    #: True when ``open`` gives a :class:`Session`, which delivers whole MIME messages
+    #: (built, and DKIM-signed, by InfoLettre); False for an HTTP API, which takes a
+    #: batch's shared content and each recipient's values and writes the message itself.
+    #: Not to be read from ``batch_size``: an API may well send batches of one.
+    takes_mime: bool = True
 
     def open_channel(self) -> Channel:
         """A connected channel (blocking; the loop calls it from a helper thread)."""
@@ -191,8 +208,9 @@ class Transport(ABC):
         return 0.0
 
     @abstractmethod
-    def open(self) -> Session:
-        """A new session (raises TransportError when the transport cannot work)."""
+    def open(self) -> BatchSession:
+        """A new session (raises TransportError when the transport cannot work): a
+        :class:`Session` when ``takes_mime``."""
 
     @abstractmethod
     def describe(self) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import httpx
 
 from ..message import Content, Outgoing
-from .base import Envelope, Outcome, RateLimiter, Result, Session, Transport, TransportError
+from .base import BatchSession, Outcome, RateLimiter, Result, Transport, TransportError
 
 __all__ = ["ApiTransport", "HttpReply"]
 
@@ -49,12 +49,9 @@ def _decode(response: httpx.Response) -> object:
         return response.text
 
 
-class _ApiSession(Session):
+class _ApiSession(BatchSession):
     def __init__(self, transport: ApiTransport) -> None:
         self.t = transport
-
-    def send(self, envelope: Envelope) -> Result:  # pragma: no cover - batches only
-        raise TransportError(f"{self.t.name} sends batches, not MIME messages")
 
     def send_batch(self, content: Content, batch: list[Outgoing]) -> list[Result]:
         return self.t.deliver(content, batch)
@@ -71,6 +68,8 @@ class ApiTransport(Transport):
     idempotent: bool = False
     #: The most messages one request may carry, from the provider's documentation.
     max_batch: int = 1
+    #: The provider writes each message from the content and values: no MIME here.
+    takes_mime = False
 
     def __init__(self, key: str, *, base_url: str | None = None, connections: int = 4,
                  batch_size: int | None = None, timeout: float = 60.0,
@@ -99,7 +98,7 @@ class ApiTransport(Transport):
                                     max_keepalive_connections=self.connections))
         return self._client
 
-    def open(self) -> Session:
+    def open(self) -> BatchSession:
         return _ApiSession(self)
 
     def close(self) -> None:
