@@ -1,12 +1,12 @@
 """Send an issue: to every active subscriber as one campaign, or as proofs.
 
-The edition is rendered and inlined once. SMTP campaigns run on one event loop
-driving every connection (``sendloop``). Other transports get a thread per
-session, each with its own database connection, looping: build the
-recipient's message (placeholder substitution), deliver it, record the
-outcome and claim the next row in one transaction (see ``journal``). Only one
-send runs per database at a time (a lock file beside it), so two processes
-never share a campaign.
+This module only orchestrates: the lock (one send per database at a time, a
+lock file beside it, so two processes never share a campaign), the campaign
+and its journal, the message factory (the edition rendered and inlined once),
+the engine, and the summary. The cycle over the journal (claim, skip, build,
+record, release) is ``engine``'s; SMTP campaigns run it on one event loop
+driving every connection (``loop``), other transports on a thread per session
+(``engine_threads``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +25,13 @@ from pathlib import Path
 from ..config import Config
 from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
-from ..store import Store, connect
-from .journal import Claimed, Journal
-from .loop import RunState, drive
+from ..store import Store
+from .engine import Driver, Plan, Progress, RunState
+from .engine_threads import ThreadedDriver
+from .journal import Journal
+from .loop import LoopDriver
 from .message import MessageFactory, Recipient, dkim_signer
-from .transports.base import Result, Transport, TransportError, unbuildable
+from .transports.base import Result, Transport, unbuildable
 
 __all__ = ["Audience", "SendSummary", "send_campaign", "send_proofs"]
 
@@ -80,78 +82,6 @@ class _Lock:
         os.close(self.fd)
 
 
-def _worker(config: Config, transport: Transport, factory: MessageFactory, campaign_id: int,
-            run: RunState, max_attempts: int, retry_base: float) -> None:
-    journal = Journal(connect(config.db))
-    content = factory.content()
-    size = transport.batch_size
-    session = None
-    claimed: list[Claimed] = []
-    try:
-        session = transport.open()
-        claimed = journal.claim(campaign_id, size)
-        while not run.stop.is_set():
-            if not claimed:
-                due = journal.next_due(campaign_id)
-                if due is None:
-                    return
-                run.stop.wait(max(0.05, min(due - time.time(), 1.0)))
-                claimed = journal.claim(campaign_id, size)
-                continue
-            done: list[tuple[Claimed, Result]] = [
-                (c, skip) for c in claimed if (skip := c.skipped()) is not None]
-            active = [c for c in claimed if c.skipped() is None]
-            batch = []
-            for c in list(active):
-                try:
-                    batch.append(factory.outgoing(Recipient(c.subscriber_id, c.email, c.name)))
-                except Exception as exc:  # whatever it is, this row fails alone
-                    active.remove(c)
-                    done.append((c, unbuildable(exc)))
-            if active:
-                try:
-                    results = session.send_batch(content, batch)
-                except TransportError as exc:
-                    journal.release(campaign_id, active, f"not sent: {exc}")
-                    journal.finish_and_claim(campaign_id, done, max_attempts, retry_base,
-                                             limit=0)
-                    claimed = []
-                    raise
-                done += zip(active, results, strict=True)
-            for _, result in done:
-                run.count(result.outcome.value)
-            claimed = journal.finish_and_claim(campaign_id, done, max_attempts, retry_base,
-                                               limit=0 if run.stop.is_set() else size)
-        if claimed:
-            journal.release(campaign_id, claimed, "not sent: the run was stopped")
-    except BaseException as exc:
-        run.fail(exc)
-    finally:
-        if session is not None:
-            session.close()
-        journal.conn.close()
-
-
-def _run_workers(config: Config, transport: Transport, factory: MessageFactory,
-                 campaign_id: int, run: RunState, max_attempts: int, retry_base: float,
-                 progress: Callable[[int, int, Counter], None] | None) -> None:
-    """A thread per session (files, HTTP APIs: each request carries a whole batch)."""
-    workers = [threading.Thread(
-        target=_worker, name=f"send-{n}", daemon=True,
-        args=(config, transport, factory, campaign_id, run, max_attempts, retry_base))
-        for n in range(max(1, min(transport.connections,
-                                  -(-run.total // transport.batch_size))))]
-    for worker in workers:
-        worker.start()
-    while any(w.is_alive() for w in workers):
-        for worker in workers:
-            worker.join(0.2)
-        if progress:
-            progress(sum(run.done.values()), run.total, run.done)
-    if progress:
-        progress(sum(run.done.values()), run.total, run.done)
-
-
 @contextmanager
 def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[None]:
     """While workers run, Ctrl-C asks them to stop instead of raising in the main thread.
@@ -179,7 +109,7 @@ def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[Non
 def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *,
                   audience: Audience = Audience(), resend_in_doubt: bool = False,
                   max_attempts: int = 5, retry_base: float = 2.0,
-                  progress: Callable[[int, int, Counter], None] | None = None,
+                  progress: Progress | None = None,
                   ) -> SendSummary:
     """Send ``edition`` to its campaign's pending rows; safe to run again to continue.
 
@@ -202,14 +132,12 @@ def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *
                                  dkim=dkim_signer(config))
         transport.fit(factory.content())
         run = RunState(todo)
+        plan = Plan(config.db, factory, campaign.id, max_attempts, retry_base)
+        kind: type[Driver] = LoopDriver if transport.multiplexed else ThreadedDriver
         interrupted = threading.Event()
         with _stop_on_sigint(run, interrupted):
-            if todo and transport.multiplexed:
-                drive(transport, journal, factory, campaign.id, run, max_attempts=max_attempts,
-                      retry_base=retry_base, progress=progress)
-            elif todo:
-                _run_workers(config, transport, factory, campaign.id, run, max_attempts,
-                             retry_base, progress)
+            if todo:
+                kind(transport, journal, plan, run, progress).run()
         transport.close()
         summary.this_run = run.done
         summary.counts = journal.counts(campaign.id)

@@ -1,4 +1,4 @@
-"""sendloop: one thread drives every SMTP connection, against awkward servers.
+"""loop, the event-loop driver: one thread drives every SMTP connection, against awkward servers.
 
 Besides the faults of ``test_send`` (which run through this engine too): a
 server that answers nothing, replies that arrive a byte at a time and span
