@@ -1,8 +1,15 @@
 """Shared fixtures: the sample issue in a scratch folder, a fixed configuration,
-golden-file regeneration, and a headless Chromium when the machine has one."""
+golden-file and corpus regeneration, and a headless Chromium when the machine has one.
+
+After an intended change of output, regenerate the golden files with
+``pytest tests/edition/test_build.py --update-golden`` and what ``check`` says of
+the corpus of broken files (``tests/corpus/expected.txt``) with
+``pytest tests/content/test_check.py --update-corpus``; review the diff.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +28,52 @@ BASE_URL = "https://www.reseaucitesdesmetiers.com/infolettre"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="Rewrite tests/golden/ from the current output instead of comparing.")
+    parser.addoption("--update-corpus", action="store_true",
+                     help="Rewrite tests/corpus/expected.txt from what check says now.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before collection: the corpus tests are parametrized by the file's cases.
+    if config.getoption("--update-corpus", default=False):
+        update_corpus()
+
+
+EXPECTED = CORPUS / "expected.txt"
+
+
+def corpus_expectations() -> dict[str, list[str]]:
+    """What ``check`` says of each case of the corpus: ``== CASE`` then its lines."""
+    cases: dict[str, list[str]] = {}
+    current = ""
+    for line in EXPECTED.read_text(encoding="utf-8").splitlines():
+        if line.startswith("== "):
+            current = line[3:]
+            cases[current] = []
+        elif line:
+            cases[current].append(line)
+    return cases
+
+
+def corpus_text(cases: dict[str, list[str]]) -> str:
+    """``expected.txt`` for ``cases``, in the format ``corpus_expectations`` reads."""
+    return "".join(f"== {name}\n" + "".join(f"{line}\n" for line in lines)
+                   for name, lines in cases.items())
+
+
+def corpus_report(name: str) -> list[str]:
+    """What ``check`` says now of the corpus case ``name``, paths as seen from the corpus."""
+    from infolettre.content.check import check_path
+
+    with contextlib.chdir(CORPUS):
+        return [str(p) for p in check_path(Path(name), Config())]
+
+
+def update_corpus() -> None:
+    """Rewrite ``expected.txt``: every file of ``broken/``, then the folders it lists."""
+    broken = [f"broken/{p.name}" for p in sorted((CORPUS / "broken").iterdir())]
+    others = [name for name in corpus_expectations() if not name.startswith("broken/")]
+    EXPECTED.write_text(corpus_text({name: corpus_report(name) for name in broken + others}),
+                        encoding="utf-8")
 
 
 @pytest.fixture

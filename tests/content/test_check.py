@@ -11,22 +11,9 @@ import pytest
 from infolettre.config import Config
 from infolettre.content.check import check_path
 
-from ..conftest import CORPUS, SAMPLE
+from ..conftest import CORPUS, SAMPLE, corpus_expectations, corpus_report, corpus_text
 
-
-def _expected() -> dict[str, list[str]]:
-    cases: dict[str, list[str]] = {}
-    current = ""
-    for line in (CORPUS / "expected.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("== "):
-            current = line[3:]
-            cases[current] = []
-        elif line:
-            cases[current].append(line)
-    return cases
-
-
-EXPECTED = _expected()
+EXPECTED = corpus_expectations()  # regenerate: pytest tests/content/test_check.py --update-corpus
 
 
 def test_every_broken_file_has_an_expectation() -> None:
@@ -39,6 +26,12 @@ def test_corpus_reports_each_problem_on_its_line(name: str, monkeypatch) -> None
     monkeypatch.chdir(CORPUS)
     problems = check_path(Path(name), Config())
     assert [str(p) for p in problems] == EXPECTED[name]
+
+
+def test_corpus_file_is_as_update_corpus_writes_it() -> None:
+    """``--update-corpus`` rewrites the file without a diff when nothing changed."""
+    assert corpus_text(EXPECTED) == (CORPUS / "expected.txt").read_text(encoding="utf-8")
+    assert {name: corpus_report(name) for name in EXPECTED} == EXPECTED
 
 
 def test_sample_issue_is_publishable(config: Config) -> None:
