@@ -182,6 +182,22 @@ def test_preferences_change_the_language(service, client) -> None:
         assert store.get(who.email).lang == "en"
 
 
+def test_the_links_a_page_gives_lead_to_the_service(service, client) -> None:
+    """The preferences page's unsubscribe link, and the unsubscribe page's way back
+    to the form, are addresses the service answers (audience.links writes both)."""
+    who = subscriber(service, lang="en")
+    page = client.get(f"/preferences/{token(service, sub.PREFERENCES, who)}").text
+    [unsubscribe] = re.findall(r'href="([^"]*/unsubscribe/[^"]+)"', page)
+    assert unsubscribe.startswith(service.url + "/unsubscribe/")
+    done = client.post(unsubscribe.removeprefix(service.url),
+                       data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and status_of(service, who.email) == "unsubscribed"
+    [back] = re.findall(r'href="([^"]*/subscribe[^"]*)"', done.text)
+    assert back == f"{service.url}/subscribe?lang=en"
+    form = client.get(back.removeprefix(service.url))
+    assert form.status_code == 200 and '<html lang="en">' in form.text
+
+
 # -- webhooks ----------------------------------------------------------------------------------
 
 def _mailgun(who, event: str, severity: str = "permanent", *, timestamp: str | None = None,
