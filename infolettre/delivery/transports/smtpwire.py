@@ -128,7 +128,7 @@ def _cram_md5(user: str, password: str, challenge: str) -> str:
 
 
 def _login(talk: _Blocking, offered: list[str], user: str, password: str) -> None:
-    """AUTH with the first mechanism that works, in smtplib's order of preference."""
+    """AUTH with the first offered mechanism that works: CRAM-MD5, PLAIN, then LOGIN."""
     def b64(value: str) -> str:
         return base64.b64encode(value.encode()).decode()
 
@@ -201,7 +201,7 @@ def handshake(host: str, port: int, *, security: str, helo: str, timeout: float,
             sock.close()
         raise TransportError(f"{where} failed TLS verification: {exc.verify_message}; "
                              "give its CA with ?cafile=PATH") from None
-    except (OSError, ProtocolError) as exc:
+    except (OSError, ProtocolError, ValueError) as exc:  # ValueError: a challenge not base64
         if sock is not None:
             sock.close()
         raise TransportError(f"{where} failed to connect: {exc}") from None
