@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from infolettre.audience import tokens
-from infolettre.delivery.message import UNSUBSCRIBE_PURPOSE, DkimSigner, MessageFactory, Recipient
+from infolettre.delivery.dkim import DkimSigner
+from infolettre.delivery.message import UNSUBSCRIBE_PURPOSE, MessageFactory, Recipient
 
 from ..sending import edition, sending_config
 
