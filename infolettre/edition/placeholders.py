@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import overload
 
 __all__ = ["NAMES", "PREFERENCES_URL", "UNSUBSCRIBE_URL", "WEB_URL", "fill", "marked", "new_nonce",
            "seal", "split", "token"]
@@ -26,7 +25,6 @@ __all__ = ["NAMES", "PREFERENCES_URL", "UNSUBSCRIBE_URL", "WEB_URL", "fill", "ma
 NAMES = ("unsubscribe_url", "preferences_url", "web_url")
 
 _TOKEN_RE = re.compile(r"%%(" + "|".join(NAMES) + r")%%")
-_TOKEN_RE_B = re.compile(_TOKEN_RE.pattern.encode())
 _SPLIT_RE = re.compile(r"(%%(?:" + "|".join(NAMES) + r")%%)")
 
 
@@ -89,18 +87,11 @@ def seal(text: str, nonce: str, *, html: bool) -> str:
     return "".join(out)
 
 
-@overload
-def fill(data: str, values: Mapping[str, str]) -> str: ...
-@overload
-def fill(data: bytes, values: Mapping[str, str]) -> bytes: ...
-def fill(data: str | bytes, values: Mapping[str, str]) -> str | bytes:
-    """Replace every placeholder in ``data`` with its value, in one pass.
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """Replace every placeholder in ``text`` with its value, in one pass.
 
     The values must be safe in every place a placeholder stands (URLs are:
     they hold no quote, ``<`` or ``&`` once built by this project). A name
     without a value is left as it is.
     """
-    if isinstance(data, bytes):
-        encoded = {k: v.encode() for k, v in values.items()}
-        return _TOKEN_RE_B.sub(lambda m: encoded.get(m.group(1).decode(), m.group(0)), data)
-    return _TOKEN_RE.sub(lambda m: values.get(m.group(1), m.group(0)), data)
+    return _TOKEN_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
