@@ -8,8 +8,8 @@ personal header lines (:mod:`.headers`), joins the pieces and, with a key,
 signs the message (:mod:`.dkim`). No rendering, no CSS inlining, no MIME
 library per message.
 
-The names that colleagues' modules import from here (addresses, headers,
-DKIM) are re-exported from the modules that define them.
+The address, header and DKIM names that other modules import from here are
+re-exported from the modules that define them.
 """
 
 from __future__ import annotations

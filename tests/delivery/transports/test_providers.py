@@ -160,6 +160,23 @@ def test_proofs_through_an_api(tmp_path: Path) -> None:
         assert Journal(store.conn).find("2018-06") is None
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_confirmation_through_each_api_even_in_batches_of_one(tmp_path: Path,
+                                                                 provider: str) -> None:
+    """An API never takes MIME, whatever its batch size: a notice goes as its content."""
+    from infolettre.delivery.notices import send_notice
+
+    fake = FAKES[provider]()
+    transport = from_dsn(dsn(provider, batch=1), http=httpx.MockTransport(fake))
+    text = "Confirmez votre inscription :\n\nhttps://example.org/confirm/abc\n"
+    result = send_notice(sending_config(tmp_path), transport, "anne@example.org",
+                         "Confirmez votre inscription", text, "fr")
+    assert result.outcome.value == "sent", result.detail
+    [delivered] = fake.delivered
+    assert delivered["to"] == "anne@example.org" and delivered["text"] == text
+    assert "https://example.org/confirm/abc" in delivered["html"]
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ("brevo+api://default", "no API key"),
     ("mailgun+api://key@default", "give the sending domain"),
