@@ -109,3 +109,20 @@ def test_a_notice_is_assembled_like_a_campaign_message(tmp_path: Path) -> None:
     assert message.get_content_type() == "text/plain"
     assert message["To"] == "zoé@example.org" and message["Subject"] == "Confirmez — «vite»"
     assert message.get_content() == text
+
+
+def test_a_notice_through_smtp_arrives_as_written(tmp_path: Path) -> None:
+    """The notice's bytes go after DATA as they are (proven safe: no dot-stuffing), and
+    the server gets the text back, its line starting with '.' included."""
+    from ..smtpfake import FakeSmtp
+
+    config = sending_config(tmp_path)
+    text = ".\n.. deux points\nFrom ici\n"
+    with FakeSmtp() as smtp:
+        result = send_notice(config, from_dsn(smtp.dsn()), "anne@example.org", "Sujet",
+                             text, "fr")
+    assert result.outcome.value == "sent", result.detail
+    [(_, received)] = smtp.handler.messages
+    message = email.message_from_bytes(received, policy=email.policy.default)
+    assert message.get_content().replace("\r\n", "\n") == text
+    assert message["Message-ID"].endswith("notice@reseaucitesdesmetiers.com>")
