@@ -13,6 +13,7 @@ from ..config import Config
 from ..errors import Problem, ProblemsFound
 from ..words import shown
 from . import markup
+from .images import body_images
 from .layout import (
     AGENDA_FILE,
     CENTRES_FILE,
@@ -58,7 +59,7 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None) -> list[P
             problems.append(Problem(path, item.image.line, _bad_src(item.image.src, why)))
         elif item.image.file is not None:
             local.append((path, item.image.line, item.image.src, item.image.file))
-    for n, src, alt in markup.images(item.body):
+    for n, src, alt in body_images(item.body):
         if not alt:
             problems.append(Problem(path, first + n, (
                 f"the image '{shown(src)}' has no alt text: write ![what it shows]({src})")))

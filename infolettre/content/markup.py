@@ -24,8 +24,8 @@ from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 from ..typography import MIN_WIDTH, WIDTH, tie_punctuation, wrap
 
 __all__ = [
-    "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "bad_image_src", "images", "is_relative",
-    "strip_comments", "tie_punctuation", "to_html", "to_text", "wrap",
+    "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "WRITTEN", "bad_image_src", "is_relative",
+    "parser", "strip_comments", "tie_punctuation", "to_html", "to_text", "wrap",
 ]
 
 #: How far Python-Markdown looks for the ``]`` closing a link's text, and for the ``)``
@@ -110,6 +110,21 @@ def _bounded(cls: type) -> type:
     return type(f"Bounded{cls.__name__}", (_Bounded, cls), {})
 
 
+#: The attribute under which ``parser(noting_images=True)`` keeps an image's Markdown
+#: as written (``![alt](src)``, ``![alt][ref]``), for ``images`` to find its line.
+WRITTEN = "\0written"
+
+
+class _Noting:
+    """An image pattern that notes, on the image, the Markdown it was parsed from."""
+
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[ET.Element | None, int, int]:
+        el, start, end = super().handleMatch(m, data)  # type: ignore[misc]
+        if el is not None and el.tag == "img":
+            el.set(WRITTEN, data[start:end])
+        return el, start, end
+
+
 _LINK_PATTERNS = {  # as Python-Markdown registers them: name: (class, pattern, priority)
     "reference": (ip.ReferenceInlineProcessor, ip.REFERENCE_RE, 170),
     "link": (ip.LinkInlineProcessor, ip.LINK_RE, 160),
@@ -120,17 +135,25 @@ _LINK_PATTERNS = {  # as Python-Markdown registers them: name: (class, pattern, 
 }
 
 
-def _parser(base: str, heading_offset: int) -> markdown.Markdown:
+def parser(base: str, heading_offset: int, *, noting_images: bool = False
+           ) -> markdown.Markdown:
+    """The one Markdown parser of contributor text, for the HTML, the text and the images.
+
+    With ``noting_images``, each image keeps its Markdown in the ``WRITTEN`` attribute.
+    """
     md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
     for name, (cls, pattern, priority) in _LINK_PATTERNS.items():
-        md.inlinePatterns.register(_bounded(cls)(pattern, md), name, priority)
+        bounded = _bounded(cls)
+        if noting_images and name.startswith(("image", "short_image")):
+            bounded = type(f"Noting{bounded.__name__}", (_Noting, bounded), {})
+        md.inlinePatterns.register(bounded(pattern, md), name, priority)
     md.treeprocessors.register(_Prepare(md, base, heading_offset), "infolettre", 5)
     return md
 
 
 def to_html(source: str, base: str, heading_offset: int = 3) -> str:
     """Sanitised HTML for a body; ``#`` headings become ``h{1+offset}``."""
-    raw = _parser(base, heading_offset).convert(source)
+    raw = parser(base, heading_offset).convert(source)
     return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
                      link_rel=None, strip_comments=True,
                      url_relative=("rewrite_with_base", base))
@@ -281,7 +304,7 @@ def _blocks(el: ET.Element, width: int) -> list[str]:
 
 def to_text(source: str, base: str, width: int = WIDTH) -> str:
     """Plain text for a body: paragraphs filled to ``width``, links kept in ``<>``."""
-    md = _parser(base, 0)
+    md = parser(base, 0)
 
     def serialize(root: ET.Element) -> str:
         _resolve_raw_html(root, [str(b) for b in md.htmlStash.rawHtmlBlocks])
@@ -300,63 +323,6 @@ def to_text(source: str, base: str, width: int = WIDTH) -> str:
 #: 3.11.13 (20,000 characters of ``<x `` take 7 s), so both times grow with the
 #: square of the length. ``check`` says so.
 MAX_TEXT_CHARS = 10_000
-
-_HTML_IMG_RE = re.compile(r"<img\b", re.IGNORECASE)
-_ALT_RE = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
-_SRC_RE = re.compile(r"\bsrc\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
-
-
-def _html_images(raw: str) -> list[tuple[str, str]]:
-    """(src, alt) of every ``<img>`` tag in a piece of raw HTML, in one pass."""
-    found = []
-    pos = 0
-    while (m := _HTML_IMG_RE.search(raw, pos)) is not None:
-        end = raw.find(">", m.end())
-        if end < 0:
-            break  # an unclosed tag: no later one closes either
-        tag = raw[m.start():end]
-        alt, src = _ALT_RE.search(tag), _SRC_RE.search(tag)
-        found.append((html.unescape(src.group(1).strip("\"'")) if src else "",
-                      html.unescape(alt.group(1).strip("\"'")).strip() if alt else ""))
-        pos = end + 1
-    return found
-
-
-class _Collect(Treeprocessor):
-    """Record the images of the parse tree, with their address as written."""
-
-    def __init__(self, md: markdown.Markdown, found: list[tuple[str, str]]) -> None:
-        super().__init__(md)
-        self.found = found
-
-    def run(self, root: ET.Element) -> None:
-        for el in root.iter("img"):
-            self.found.append((el.get("src", "").strip(), (el.get("alt") or "").strip()))
-
-
-def images(source: str) -> list[tuple[int, str, str]]:
-    """Every image a body shows, as (line within the body, src, alt text).
-
-    Found in the same parse as the one that renders the body (reference images
-    included), and in its raw HTML; the line is where the address first appears
-    from the previous image on, so that the scan stays linear.
-    """
-    md = _parser("", 0)
-    tree_images: list[tuple[str, str]] = []
-    md.treeprocessors.register(_Collect(md, tree_images), "infolettre-images", 6)
-    md.convert(source)
-    raw_images = [img for block in md.htmlStash.rawHtmlBlocks for img in _html_images(str(block))]
-    found = []
-    for group in (tree_images, raw_images):  # each in the order of the text
-        pos = line = 0
-        for src, alt in group:
-            at = source.find(src, pos) if src else -1
-            if at >= 0:
-                line += source.count("\n", pos, at)
-                pos = at
-            found.append((line, src, alt))
-    return sorted(found, key=lambda image: image[0])
-
 
 def bad_image_src(src: str) -> str | None:
     """Why an image address is refused, or None: only http(s) and files beside the item.

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..config import Config
 from ..content import markup
 from ..content.i18n import catalogue
-from ..content.images import image_size
+from ..content.images import body_images, image_size
 from ..content.model import Issue, NewsItem
 from ..errors import InfoLettreError
 from ..theme import environment
@@ -70,7 +70,7 @@ class _Item:
         base = issue_url + ("" if folder == "." else folder + "/")
         self.html = Markup(markup.to_html(item.body, base))
         self.text = markup.to_text(item.body, base)
-        for _, src, _ in markup.images(item.body):
+        for _, src, _ in body_images(item.body):
             if markup.is_relative(src):
                 self._publish(issue, item.path.parent / src)
         self.image_url, self.image_width = "", CONTENT_WIDTH

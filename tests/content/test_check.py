@@ -93,3 +93,41 @@ def test_no_traceback_whatever_the_file_holds(name: str, tmp_path: Path) -> None
     assert "Traceback" not in result.stderr
     assert result.stdout.startswith(f"{path}:"), result.stdout
     assert "hacked" not in result.stdout + result.stderr
+
+
+IMAGES_ITEM = """---
+cdm: charleroi
+title: Des images de toutes les sortes
+contacts: [{name: Anne, email: anne@example.org}]
+---
+Une image de référence :
+
+![][absente]
+
+puis une image en ligne ![](manque.png) et du HTML :
+
+<img data-src="ailleurs.png" src="perdue.png" alt="Une photo">
+
+<p><img alt="a > b" src="egaree.png"></p>
+
+[absente]: introuvable.jpg
+"""
+
+
+def test_every_image_of_the_parse_tree_is_checked_on_its_line(sample: Path) -> None:
+    """Reference images and raw HTML images are checked where they are shown.
+
+    A reference image was put on the line of its ``[p]: …`` definition, and the
+    images after it lost their line; the regex that read ``<img>`` tags took
+    ``data-src`` for ``src`` and stopped at a ``>`` in a quoted alt text.
+    """
+    item = sample / "news" / "images.md"
+    item.write_text(IMAGES_ITEM, encoding="utf-8")
+    assert [(p.line, p.message.split(":")[0]) for p in check_path(item, Config())] == [
+        (8, "image 'introuvable.jpg' not found"),
+        (8, "the image 'introuvable.jpg' has no alt text"),
+        (10, "image 'manque.png' not found"),
+        (10, "the image 'manque.png' has no alt text"),
+        (12, "image 'perdue.png' not found"),
+        (14, "image 'egaree.png' not found"),
+    ]

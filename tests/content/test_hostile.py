@@ -27,6 +27,7 @@ from infolettre.cli import cli
 from infolettre.config import Config
 from infolettre.content import markup
 from infolettre.content.check import check_path
+from infolettre.content.images import body_images
 from infolettre.edition.build import build_issue
 from infolettre.words import is_email
 
@@ -227,7 +228,7 @@ def test_markdown_passes_are_linear_up_to_the_text_limit(shape: str) -> None:
     the look-ahead of the link parser, and the smaller body looks cheaper than linear.
     """
     large = markup.MAX_TEXT_CHARS
-    for func in (markup.images, lambda s: markup.to_html(s, BASE_URL),
+    for func in (body_images, lambda s: markup.to_html(s, BASE_URL),
                  lambda s: markup.to_text(s, BASE_URL)):
         assert _ratio(func, shape, large // 5, large, 10) <= 10, func  # quadratic: 25
 

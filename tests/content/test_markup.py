@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from infolettre.content.markup import images, tie_punctuation, to_html, to_text, wrap
+from infolettre.content.images import body_images as images
+from infolettre.content.markup import tie_punctuation, to_html, to_text, wrap
 
 BASE = "https://example.org/2018-06/news/"
 

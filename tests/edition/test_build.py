@@ -249,3 +249,26 @@ def test_an_issue_given_as_dot_keeps_its_slug(sample: Path, tmp_path: Path,
         if part.get_content_maintype() == "text":
             body = part.get_payload(decode=True).decode("utf-8")
             assert f"{config.base_url}/2018-06/" in body and "/infolettre//" not in body
+
+
+def test_reference_and_raw_html_images_are_published(sample: Path, tmp_path: Path,
+                                                     config: Config) -> None:
+    """Every image of the parse tree is copied beside the build and linked absolutely.
+
+    An ``<img>`` whose quoted alt text holds a ``>``, or with a ``data-src`` before
+    its ``src``, was rendered but not published: a broken image in every inbox.
+    """
+    news = sample / "news"
+    for name in ("reference.png", "quoted.png", "second.png"):
+        (news / name).write_bytes((news / "album-ce-matin-la.png").read_bytes())
+    (news / "images.md").write_text(
+        "---\ncdm: charleroi\ntitle: Images\ncontacts: [{name: A, email: a@example.org}]\n"
+        "---\nTexte.\n\n![Par référence][photo]\n\n"
+        '<p><img alt="a > b" src="quoted.png"></p>\n\n'
+        '<img data-src="nowhere.png" src="second.png" alt="Deux">\n\n'
+        "[photo]: reference.png\n", encoding="utf-8")
+    build_issue(sample, tmp_path / "out", config)
+    html = (tmp_path / "out" / "email.html").read_text(encoding="utf-8")
+    for name in ("reference.png", "quoted.png", "second.png"):
+        assert (tmp_path / "out" / "news" / name).is_file(), name
+        assert f'src="{config.base_url}/2018-06/news/{name}"' in html
