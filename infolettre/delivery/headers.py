@@ -19,8 +19,8 @@ from email.utils import formataddr, parseaddr
 from ..errors import InfoLettreError
 from ..words import CONTROL_CLASS
 
-__all__ = ["AddressError", "configured_address", "encode_address", "header", "header_text",
-           "to_header"]
+__all__ = ["AddressError", "configured_address", "configured_parts", "encode_address", "header",
+           "header_text", "to_header"]
 
 
 class AddressError(InfoLettreError):
@@ -110,12 +110,18 @@ def to_header(name: str, address: str) -> bytes:
     return header("To", formataddr((name, address), charset="utf-8"))
 
 
-def configured_address(value: str) -> str:
-    """A configured address (``Name <addr>``) for a header: name encoded, domain in IDNA."""
+def configured_parts(value: str) -> tuple[str, str]:
+    """A configured address (``Name <addr>``) as an API takes it, in two fields: the
+    display name as written (not RFC 2047 encoded words), the domain in IDNA."""
     name, address = parseaddr(header_text(value))
     with contextlib.suppress(AddressError):  # else as it is, blanked: `config check` says
         address = encode_address(address)[0]
+    return name, address
+
+
+def configured_address(value: str) -> str:
+    """A configured address (``Name <addr>``) for a header: name encoded, domain in IDNA."""
     try:
-        return formataddr((name, address), charset="utf-8")
+        return formataddr(configured_parts(value), charset="utf-8")
     except UnicodeError:  # an address outside ASCII: the header encodes the whole text
         return header_text(value)

@@ -19,7 +19,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Protocol
 
 from ..audience import tokens
@@ -30,6 +30,7 @@ from .dkim import DkimSigner, dkim_signer, relaxed_body
 from .headers import (
     AddressError,
     configured_address,
+    configured_parts,
     encode_address,
     header,
     header_text,
@@ -152,12 +153,11 @@ class MessageFactory:
 
     def content(self) -> Content:
         """The shared part of the campaign's messages (for API transports)."""
-        name, address = parseaddr(configured_address(self.config.sender))
+        name, address = configured_parts(self.config.sender)
         return Content(
             campaign=self.campaign, sender_name=name, sender_email=address,
             envelope_from=self.config.envelope_from,
-            reply_to=parseaddr(configured_address(self.config.reply_to))[1] if self.config.reply_to
-            else "",
+            reply_to=configured_parts(self.config.reply_to)[1] if self.config.reply_to else "",
             subject=self.subject, html=self.edition.html, text=self.edition.text,
             lang=self.edition.lang,
             headers={"List-Id": header_text(f"InfoLettre <{self.config.list_id}>"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 
 from ..config import Config
 from ..errors import InfoLettreError
@@ -23,6 +23,7 @@ from .dkim import DkimSigner, dkim_signer
 from .headers import (
     AddressError,
     configured_address,
+    configured_parts,
     encode_address,
     header,
     header_text,
@@ -51,7 +52,7 @@ class Notice:
 
     def content(self) -> Content:
         """The notice as an HTTP API takes it: the text, and the same text as HTML."""
-        name, address = parseaddr(configured_address(self.config.sender))
+        name, address = configured_parts(self.config.sender)
         return Content(self.campaign, name, address, self.config.envelope_from, "", self.subject,
                        f"<pre>{html.escape(self.text)}</pre>", self.text, self.lang, {})
 

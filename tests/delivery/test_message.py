@@ -198,3 +198,13 @@ def test_a_bad_dkim_key_is_a_clear_error() -> None:
         serialization.NoEncryption())
     with pytest.raises(InfoLettreError, match="must be an RSA key"):
         DkimSigner("example.org", "s", ec_key)
+
+
+def test_an_api_gets_the_sender_name_as_written(factory: MessageFactory) -> None:
+    """The name goes in its own JSON field: as written, not as RFC 2047 encoded words
+    (it was "=?utf-8?q?R=C3=A9seau…?=", which the JSON of Brevo and SendGrid takes for
+    the name itself)."""
+    content = factory.content()
+    assert content.sender_name == "Réseau des Cités des métiers"
+    assert content.sender_email == "infolettre@reseaucitesdesmetiers.com"
+    assert content.reply_to == "delegationexecutive@citedesmetiers.fr"

@@ -126,3 +126,11 @@ def test_a_notice_through_smtp_arrives_as_written(tmp_path: Path) -> None:
     message = email.message_from_bytes(received, policy=email.policy.default)
     assert message.get_content().replace("\r\n", "\n") == text
     assert message["Message-ID"].endswith("notice@reseaucitesdesmetiers.com>")
+
+
+def test_a_notice_through_an_api_names_its_sender_as_written(tmp_path: Path) -> None:
+    from infolettre.delivery.notices import Notice
+
+    content = Notice(sending_config(tmp_path), "Sujet", "Texte", "fr").content()
+    assert (content.sender_name, content.sender_email) == (
+        "Réseau des Cités des métiers", "infolettre@reseaucitesdesmetiers.com")
