@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..content.layout import issue_slug
 from ..errors import ProblemsFound, display_path
 from .common import PathArg, load
 
@@ -52,7 +53,7 @@ def build(ctx: click.Context, issue_dir: Path, out: Path | None,
     """
     from ..edition.build import build_issue
 
-    out = out or Path("build") / issue_dir.resolve().name
+    out = out or Path("build") / issue_slug(issue_dir)
     built = build_issue(issue_dir, out, load(ctx), keep_placeholders=keep_placeholders)
     for warning in built.warnings:
         click.echo(f"warning: {warning}", err=True)

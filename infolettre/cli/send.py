@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..content.layout import issue_slug
 from ..errors import InfoLettreError
 from .common import PathArg, load, open_store
 
@@ -187,4 +188,4 @@ def status(ctx: click.Context, issue_dir: Path) -> None:
 
     config = load(ctx)
     with open_store(ctx) as store:
-        click.echo(describe_status(store, issue_dir.resolve().name, config))
+        click.echo(describe_status(store, issue_slug(issue_dir), config))

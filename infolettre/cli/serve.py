@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..content.layout import issue_slug
 from ..errors import display_path
 from .common import PathArg, load, open_store
 
@@ -87,7 +88,7 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
         raise InfoLettreError("give --publish or --unpublish, not both")
     issue = publish or unpublish
     if issue is not None:
-        if issue not in {folder.name for folder in issue_folders(config.issues_dir)}:
+        if issue not in {issue_slug(folder) for folder in issue_folders(config.issues_dir)}:
             raise InfoLettreError(f"{issue}: no such issue in {display_path(config.issues_dir)}/"
                                   " (give the name of an issue's folder)")
         with open_store(ctx) as store:
