@@ -9,9 +9,12 @@ tree, each class with the module that defines it and what it is about::
     ├── ProblemsFound                errors     exit 1: problems in the sources, each
     │                                           a Problem with its FILE:LINE
     ├── ConfigError                  config     the configuration file or a setting
-    ├── AddressError                 delivery.message
+    ├── AddressError                 delivery.headers
     │                                           an address no message or SMTP
     │                                           command can carry
+    ├── ProtocolError                delivery.transports.smtpwire
+    │                                           a server reply that is not SMTP (the
+    │                                           client records a lost connection)
     ├── TransportError               delivery.transports.base
     │                                           a transport that cannot work at all
     │                                           (bad DSN, authentication refused)

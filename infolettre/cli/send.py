@@ -96,7 +96,7 @@ def _progress_bar() -> Any:
 
 def _check_test_addresses(addresses: tuple[str, ...]) -> None:
     """Refuse a --test ADDR that is not an address, as the list refuses one (exit 2)."""
-    from ..delivery.message import AddressError, encode_address
+    from ..delivery.headers import AddressError, encode_address
     from ..words import is_email
 
     for address in addresses:

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Protocol
 
-from ..audience import tokens
+from ..audience import links
 from ..config import Config
 from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
-from .dkim import DkimSigner, dkim_signer, relaxed_body
+from .dkim import DkimSigner, relaxed_body
 from .headers import (
-    AddressError,
     configured_address,
     configured_parts,
     encode_address,
@@ -38,12 +37,8 @@ from .headers import (
 )
 from .mime import CRLF, alternative, join, qp_value, wire_safe
 
-__all__ = ["UNSUBSCRIBE_PURPOSE", "AddressError", "Content", "DkimSigner", "MessageFactory",
-           "MimeSource", "Outgoing", "Recipient", "dkim_signer", "encode_address",
-           "header_text", "wire_safe"]
+__all__ = ["Content", "MessageFactory", "MimeSource", "Outgoing", "Recipient"]
 
-UNSUBSCRIBE_PURPOSE = "unsubscribe"  # the purposes of subscription.UNSUBSCRIBE and
-PREFERENCES_PURPOSE = "preferences"  # .PREFERENCES, repeated to keep this module light
 
 
 @dataclass(frozen=True)
@@ -178,7 +173,7 @@ class MessageFactory:
     def list_unsubscribe(self, url: str) -> str:
         """The List-Unsubscribe value: the one-click URL, then a mailto: fallback."""
         token = url.rpartition("/")[2]  # base64url and digits: nothing to escape
-        mailto = f"mailto:{self.mailto}?subject=unsubscribe%20{token}"
+        mailto = links.unsubscribe_mailto(self.mailto, token)
         return f"<{url}>, <{mailto}>"
 
     def message_id(self, recipient: Recipient) -> str:
@@ -188,14 +183,14 @@ class MessageFactory:
 
     def unsubscribe_url(self, recipient: Recipient) -> str:
         """The one-click unsubscribe link of a subscriber."""
-        token = tokens.sign(self.secret, UNSUBSCRIBE_PURPOSE, recipient.id, recipient.email)
-        return f"{self.base}/unsubscribe/{token}"
+        return links.signed_url(self.secret, self.base, links.UNSUBSCRIBE, recipient.id,
+                                recipient.email)
 
     def personal_urls(self, recipient: Recipient) -> dict[str, str]:
         """The subscriber's own links: one-click unsubscribe and preferences."""
-        token = tokens.sign(self.secret, PREFERENCES_PURPOSE, recipient.id, recipient.email)
         return {"unsubscribe_url": self.unsubscribe_url(recipient),
-                "preferences_url": f"{self.base}/preferences/{token}"}
+                "preferences_url": links.signed_url(self.secret, self.base, links.PREFERENCES,
+                                                    recipient.id, recipient.email)}
 
     def _date_header(self, when: dt.datetime | None) -> tuple[int, bytes]:
         """The Date header (formatted once per second, not once per message), and its time."""

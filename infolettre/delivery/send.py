@@ -26,11 +26,12 @@ from ..config import Config
 from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
 from ..store import Store
+from .dkim import dkim_signer
 from .engine import Driver, Plan, Progress, RunState
 from .engine_threads import ThreadedDriver
 from .journal import Journal
 from .loop import LoopDriver
-from .message import MessageFactory, Recipient, dkim_signer
+from .message import MessageFactory, Recipient
 from .transports.base import Result, Transport, unbuildable
 
 __all__ = ["Audience", "SendSummary", "send_campaign", "send_proofs"]

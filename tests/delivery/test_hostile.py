@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from infolettre.cli import cli
 from infolettre.delivery.journal import Journal
-from infolettre.delivery.message import MessageFactory, Recipient, wire_safe
+from infolettre.delivery.message import MessageFactory, Recipient
+from infolettre.delivery.mime import wire_safe
 from infolettre.delivery.send import send_campaign, send_proofs
 from infolettre.delivery.transports import Envelope, from_dsn
 from infolettre.delivery.transports.smtp import _wire

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from infolettre.audience import tokens
+from infolettre.audience.links import UNSUBSCRIBE
 from infolettre.delivery.dkim import DkimSigner
-from infolettre.delivery.message import UNSUBSCRIBE_PURPOSE, MessageFactory, Recipient
+from infolettre.delivery.message import MessageFactory, Recipient
 
 from ..sending import edition, sending_config
 
@@ -43,7 +44,7 @@ def test_headers(factory: MessageFactory) -> None:
     assert https.startswith("https://www.reseaucitesdesmetiers.com/infolettre/unsubscribe/7.")
     assert mailto.startswith("mailto:desinscription@reseaucitesdesmetiers.com?subject=")
     token = https.rpartition("/")[2]
-    assert tokens.verify(b"k" * 32, UNSUBSCRIBE_PURPOSE, token,
+    assert tokens.verify(b"k" * 32, UNSUBSCRIBE, token,
                          lambda sid: ANNE.email if sid == "7" else None) == "7"
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]

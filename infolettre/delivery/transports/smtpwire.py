@@ -25,6 +25,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...errors import InfoLettreError
 from .base import Envelope, Outcome, Result, TransportError
 
 __all__ = ["Link", "ProtocolError", "Replies", "check_paths", "commands", "handshake",
@@ -39,8 +40,11 @@ _BAD_PATH_RE = re.compile("[\x00-\x20\x7f-\x9f\u2028\u2029<>]")
 
 # -- framing ---------------------------------------------------------------------------
 
-class ProtocolError(Exception):
-    """The server wrote something that is no SMTP reply."""
+class ProtocolError(InfoLettreError):
+    """The server wrote something that is no SMTP reply.
+
+    Never reaches a user: the SMTP client records it as a lost connection.
+    """
 
 
 class Replies:
