@@ -154,21 +154,15 @@ def import_csv(store: Store, path: Path, *, source: str | None = None) -> Import
             raise InfoLettreError(f"{path}:1: unknown column {hints}; known columns: "
                                   + ", ".join(sorted(IMPORT_COLUMNS)))
         importer = _Importer(store, path, source or f"import:{path.name}")
-        with store.transaction():
-            store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen "
-                               "(email TEXT PRIMARY KEY) WITHOUT ROWID")
-            store.conn.execute("DELETE FROM temp.import_seen")
-            try:
-                batch: dict[str, tuple[int, dict[str, str]]] = {}
-                for line, row in rows:
-                    email = normalise_email(row.get("email", ""))
-                    if email in batch or len(batch) >= BATCH:
-                        importer.write(list(batch.values()))  # in-batch duplicates in order
-                        batch = {}
-                    batch[email or f"\0{line}"] = (line, row)
-                importer.write(list(batch.values()))
-            finally:
-                store.conn.execute("DROP TABLE temp.import_seen")
+        with store.transaction(), store.import_seen():
+            batch: dict[str, tuple[int, dict[str, str]]] = {}
+            for line, row in rows:
+                email = normalise_email(row.get("email", ""))
+                if email in batch or len(batch) >= BATCH:
+                    importer.write(list(batch.values()))  # in-batch duplicates in order
+                    batch = {}
+                batch[email or f"\0{line}"] = (line, row)
+            importer.write(list(batch.values()))
     return importer.report
 
 
@@ -192,10 +186,7 @@ class _Importer:
         emails = [email for _, email, _ in valid]
         suppressed = self.store.suppressed_among(emails)
         existing = self.store.get_many(emails)
-        conn = self.store.conn
-        seen = {e for (e,) in conn.execute(
-            f"SELECT email FROM temp.import_seen WHERE email IN ({','.join('?' * len(emails))})",
-            emails)} if emails else set()
+        seen = self.store.seen_in_import(emails)
         new = []
         for line, email, row in valid:
             if email in suppressed:
@@ -211,8 +202,7 @@ class _Importer:
                 self._merge(found, line, row)
         self.store.insert_many(new)
         self.report.added += len(new)
-        conn.executemany("INSERT OR IGNORE INTO temp.import_seen VALUES (?)",
-                         [(e,) for e in emails if e not in suppressed])
+        self.store.add_seen_in_import([e for e in emails if e not in suppressed])
 
     def _new(self, email: str, row: dict[str, str]) -> NewSubscriber:
         values = _values(row)

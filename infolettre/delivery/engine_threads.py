@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..store import connect
+from ..store import Ledger, connect
 from .engine import Driver, Engine
 from .journal import Journal
 from .transports.base import BatchSession, TransportError
@@ -40,7 +40,7 @@ class ThreadedDriver(Driver):
 
     def _work(self) -> None:
         """One thread: its session, its connection, the cycle until nothing is due."""
-        engine = Engine(Journal(connect(self.plan.db)), self.plan, self.state)
+        engine = Engine(Journal(Ledger(connect(self.plan.db))), self.plan, self.state)
         session: BatchSession | None = None
         try:
             try:
@@ -53,7 +53,7 @@ class ThreadedDriver(Driver):
         finally:
             if session is not None:
                 session.close()
-            engine.journal.conn.close()
+            engine.journal.close()
 
     def _cycle(self, engine: Engine, session: BatchSession) -> None:
         run, size = self.state, self.transport.batch_size

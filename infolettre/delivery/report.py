@@ -16,10 +16,10 @@ __all__ = ["audience_size", "describe_dry_run", "describe_status", "describe_sum
 def audience_size(config: Config, issue: str, audience: Audience) -> int:
     """How many messages a send would deliver now (the campaign's rows still to send)."""
     with Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
-        campaign = Journal(store.conn).find(issue)
+        campaign = Journal(store).find(issue)
         if campaign is None:
             return store.count("active", audience.lang, audience.centre)
-        counts = Journal(store.conn).counts(campaign.id)
+        counts = Journal(store).counts(campaign.id)
         return counts["pending"] + counts["retry"]
 
 
@@ -86,7 +86,7 @@ def describe_summary(summary: SendSummary, transport: Transport) -> str:
 
 def describe_status(store: Store, issue: str, config: Config) -> str:
     """A campaign's counts and every failed or in-doubt recipient with its reason."""
-    journal = Journal(store.conn)
+    journal = Journal(store)
     campaign = journal.find(issue)
     if campaign is None:
         return f"{issue}: not sent yet"

@@ -120,7 +120,7 @@ def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *
     """
     started = time.monotonic()
     with _Lock(config.db), Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
-        journal = Journal(store.conn)
+        journal = Journal(store)
         campaign, created = journal.campaign(edition.slug, edition.subject,
                                              audience.as_dict())
         summary = SendSummary(edition.slug, created)

@@ -34,7 +34,6 @@ from .build import WEB_CSS, WEB_HTML, build_edition, load_publishable, write_fil
 __all__ = ["Archive", "build_archive", "published_issues", "set_published"]
 
 PUBLISHED, WITHDRAWN = "published", "withdrawn"
-_MARK = "archive:"  # meta key prefix: archive:ISSUE = published | withdrawn
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -52,20 +51,15 @@ class Archive:
 
 def published_issues(store: Store) -> set[str]:
     """The issues the archive shows: sent to someone or published, and not withdrawn."""
-    sent = {row[0] for row in store.conn.execute(
-        "SELECT issue FROM campaigns c WHERE EXISTS (SELECT 1 FROM deliveries d "
-        "WHERE d.campaign_id = c.id AND d.state = 'sent')")}
-    marks = dict(store.conn.execute(
-        "SELECT substr(key, ?), value FROM meta WHERE substr(key, 1, ?) = ?",
-        (len(_MARK) + 1, len(_MARK), _MARK)).fetchall())
+    sent = store.sent_issues()
+    marks = store.archive_marks()
     return {i for i in sent | set(marks) if marks.get(i, PUBLISHED) == PUBLISHED}
 
 
 def set_published(store: Store, issue: str, published: bool) -> None:
     """Publish an issue explicitly, or withdraw it (even if it was sent)."""
     with store.transaction():
-        store.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                           (_MARK + issue, PUBLISHED if published else WITHDRAWN))
+        store.set_archive_mark(issue, PUBLISHED if published else WITHDRAWN)
 
 
 def _feed(issues: list[Issue], config: Config, title: str) -> str:

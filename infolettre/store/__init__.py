@@ -8,30 +8,35 @@ journal can commit a row per message cheaply while other commands read.
 ``rows`` holds the plain values (``Subscriber``, statuses, times), ``schema`` the
 tables and their migrations, ``connection`` the opening of the file and write
 transactions, ``history`` a subscriber's events and status changes,
-``subscribers``, ``suppression`` and ``reports`` the methods of ``Store`` on
-their tables.
+``subscribers``, ``suppression``, ``reports``, ``journal`` (campaigns and their
+deliveries), ``archive`` (publication marks) and ``imports`` (an import's seen
+addresses) the methods of ``Store`` on their tables. No other module of the
+package writes SQL: a second database is a second store.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from .archive import ArchiveMarks
 from .connection import Connection, connect, transaction
 from .history import add_event, departure, set_status
+from .imports import ImportSeen
+from .journal import Campaign, DueRow, Ledger, Tried
 from .reports import ReportLog
 from .rows import FINAL, STATUSES, Departure, NewSubscriber, Subscriber, normalise_email, now, stamp
 from .subscribers import SubscriberRows
 from .suppression import Suppression
 
-__all__ = ["FINAL", "STATUSES", "Connection", "Departure", "NewSubscriber", "Store",
-           "Subscriber", "add_event", "connect", "departure", "normalise_email", "now",
-           "set_status", "stamp", "transaction"]
+__all__ = ["FINAL", "STATUSES", "Campaign", "Connection", "Departure", "DueRow", "Ledger",
+           "NewSubscriber", "Store", "Subscriber", "Tried", "add_event", "connect",
+           "departure", "normalise_email", "now", "set_status", "stamp", "transaction"]
 
 
-class Store(SubscriberRows, Suppression, ReportLog):
-    """Subscribers, the suppression list and the reports applied, over one connection."""
+class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, ImportSeen):
+    """Subscribers, the suppression list, the reports applied, the sending journal and
+    the archive's marks, over one connection."""
 
     def __init__(self, path: Path, secret: str | None = None) -> None:
         self.path = path
@@ -48,6 +53,6 @@ class Store(SubscriberRows, Suppression, ReportLog):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """``with store.transaction():`` — all or nothing, with the write lock taken."""
         return transaction(self.conn)

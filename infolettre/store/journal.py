@@ -1,0 +1,187 @@
+"""The sending journal's tables: campaigns, and one delivery row per recipient.
+
+The delivery stage decides what a row's state becomes (``delivery.journal``);
+this module is how it is read and written. The operations a second database
+would implement differently stay distinct methods: ``claim_due`` (take rows,
+which another backend does with ``FOR UPDATE SKIP LOCKED``), ``record_outcomes``
+and ``release``. ``record_and_claim`` is the one commit of a worker's cycle:
+the outcomes of its last rows and the claim of its next ones, atomically.
+Methods named for a whole operation take the write transaction themselves;
+the others expect the caller to hold it (``with ledger.transaction():``).
+
+The claim and record path runs once per batch at thousands of messages a
+second: one statement per kind of change, ``executemany`` over the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from .connection import Connection, transaction
+from .history import set_status
+from .rows import now
+
+__all__ = ["Campaign", "DueRow", "Ledger", "Tried"]
+
+#: (subscriber_id, email, name, status, attempts counting this one), by subscriber id.
+DueRow = tuple[int, str, str, str, int]
+#: (subscriber_id, state, next_at, detail, provider_id) of a row that was tried.
+Tried = tuple[int, str, float, str, str]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A send of one issue to one audience."""
+
+    id: int
+    issue: str
+    subject: str
+    audience: dict
+
+
+class Ledger:
+    """The campaigns and deliveries tables over one connection (one per thread).
+
+    Mixed into ``Store``; also made over a bare connection (``Ledger(conn)``)
+    by the sending workers, each of which has its own.
+    """
+
+    conn: Connection
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """``with ledger.transaction():`` — all or nothing, with the write lock taken."""
+        return transaction(self.conn)
+
+    # -- campaigns -----------------------------------------------------------------------
+    def find_campaign(self, issue: str) -> Campaign | None:
+        """The campaign of ``issue``, if it was ever started."""
+        row = self.conn.execute("SELECT id, issue, subject, audience FROM campaigns "
+                                "WHERE issue = ?", (issue,)).fetchone()
+        return Campaign(row[0], row[1], row[2], json.loads(row[3])) if row else None
+
+    def add_campaign(self, issue: str, subject: str, audience: dict[str, str]
+                     ) -> tuple[Campaign, int]:
+        """A new campaign with a pending row per active subscriber of ``audience``
+        (column: value), and how many rows that is (the caller holds a transaction)."""
+        cursor = self.conn.execute(
+            "INSERT INTO campaigns (issue, subject, audience, created_at) VALUES (?, ?, ?, ?)",
+            (issue, subject, json.dumps(audience, sort_keys=True), now()))
+        campaign_id = int(cursor.lastrowid or 0)
+        clauses = "".join(f" AND {k} = ?" for k in sorted(audience))
+        rows = self.conn.execute(
+            "INSERT INTO deliveries (campaign_id, subscriber_id, state, updated_at) "
+            f"SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'{clauses}",
+            (campaign_id, now(), *(audience[k] for k in sorted(audience)))).rowcount
+        return Campaign(campaign_id, issue, subject, audience), rows
+
+    def sent_issues(self) -> set[str]:
+        """The issues whose campaign delivered at least one message."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT issue FROM campaigns c WHERE EXISTS (SELECT 1 FROM deliveries d "
+            "WHERE d.campaign_id = c.id AND d.state = 'sent')")}
+
+    # -- reading a campaign's rows ------------------------------------------------------------
+    def delivery_counts(self, campaign_id: int) -> dict[str, int]:
+        """Rows per state, for the states present."""
+        return dict(self.conn.execute(
+            "SELECT state, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY state",
+            (campaign_id,)).fetchall())
+
+    def troubles(self, campaign_id: int) -> list[tuple[str, str, int, str]]:
+        """(email, state, attempts, detail) of every failed or in-doubt row."""
+        return self.conn.execute(
+            "SELECT s.email, d.state, d.attempts, d.detail FROM deliveries d "
+            "JOIN subscribers s ON s.id = d.subscriber_id WHERE d.campaign_id = ? "
+            "AND d.state IN ('failed', 'in_doubt') ORDER BY d.state, s.email",
+            (campaign_id,)).fetchall()
+
+    def next_due(self, campaign_id: int) -> float | None:
+        """When the earliest retry row is due (None when there is none)."""
+        return self.conn.execute("SELECT min(next_at) FROM deliveries WHERE campaign_id = ? "
+                                 "AND state = 'retry'", (campaign_id,)).fetchone()[0]
+
+    # -- whole-campaign changes (each its own transaction) -------------------------------------
+    def in_flight_to_in_doubt(self, campaign_id: int, detail: str) -> int:
+        """Rows left in flight become in doubt, saying ``detail``; returns how many."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "UPDATE deliveries SET state = 'in_doubt', updated_at = ?, detail = ? "
+                "WHERE campaign_id = ? AND state = 'in_flight'", (now(), detail, campaign_id))
+        return cursor.rowcount
+
+    def in_doubt_to_pending(self, campaign_id: int) -> int:
+        """In-doubt rows become pending, due at once; returns how many."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "UPDATE deliveries SET state = 'pending', next_at = 0, updated_at = ? "
+                "WHERE campaign_id = ? AND state = 'in_doubt'", (now(), campaign_id))
+        return cursor.rowcount
+
+    # -- a worker's cycle -----------------------------------------------------------------
+    def claim_due(self, campaign_id: int, limit: int) -> list[DueRow]:
+        """Mark up to ``limit`` due rows in flight, pending ones first, and return them
+        (the caller holds a transaction; the attempt is counted now).
+
+        Two statements rather than ``UPDATE … WHERE id IN (SELECT … LIMIT n)``:
+        SQLite runs that form through a temporary table, eight times slower, and
+        this runs once per batch (the write transaction makes the pair atomic).
+        """
+        rows: list[DueRow] = []
+        for state, due in (("pending", 0.0), ("retry", time.time())):
+            if len(rows) >= limit:
+                break
+            rows += self.conn.execute(
+                "SELECT d.subscriber_id, s.email, s.name, s.status, d.attempts + 1 "
+                "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+                "WHERE d.campaign_id = ? AND d.state = ? AND d.next_at <= ? LIMIT ?",
+                (campaign_id, state, due, limit - len(rows))).fetchall()
+        if rows:
+            stamp = now()
+            self.conn.executemany(
+                "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, "
+                "updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
+                [(stamp, campaign_id, row[0]) for row in rows])
+        return sorted(rows)
+
+    def record_outcomes(self, campaign_id: int, outcomes: Sequence[Tried],
+                        bounced: Sequence[tuple[int, str]] = ()) -> None:
+        """Write the outcomes of rows that were tried, and mark the subscribers of
+        ``bounced`` (id, detail) bounced if still active (the caller holds a transaction)."""
+        if outcomes:
+            stamp = now()
+            self.conn.executemany(
+                "UPDATE deliveries SET state = ?, next_at = ?, detail = ?, provider_id = ?, "
+                "updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
+                [(state, next_at, detail, provider_id, stamp, campaign_id, subscriber_id)
+                 for subscriber_id, state, next_at, detail, provider_id in outcomes])
+        for subscriber_id, detail in bounced:
+            set_status(self.conn, subscriber_id, "bounced", detail, only_from="active")
+
+    def record_and_claim(self, campaign_id: int, outcomes: Sequence[Tried],
+                         bounced: Sequence[tuple[int, str]], limit: int) -> list[DueRow]:
+        """``record_outcomes`` then ``claim_due``, in one transaction: one commit per
+        cycle, and no moment when a worker's rows are neither recorded nor claimed.
+        ``limit`` 0 claims nothing."""
+        with self.transaction():
+            self.record_outcomes(campaign_id, outcomes, bounced)
+            return self.claim_due(campaign_id, limit) if limit else []
+
+    def release(self, campaign_id: int, subscriber_ids: Sequence[int], detail: str) -> None:
+        """Rows claimed and never sent go back to pending, their attempt uncounted."""
+        with self.transaction():
+            stamp = now()
+            self.conn.executemany(
+                "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, "
+                "detail = ?, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
+                [(detail, stamp, campaign_id, s) for s in subscriber_ids])
