@@ -331,3 +331,93 @@ def test_every_public_error_is_in_the_one_tree() -> None:
     listed = ast.get_docstring(ast.parse((PACKAGE / "errors.py").read_text("utf-8"))) or ""
     unlisted = [n for n in errors if not re.search(rf"\b{n}\b", listed)]
     assert not unlisted, f"errors.py's docstring does not list: {unlisted}"
+
+
+# -- SQL lives in the store ------------------------------------------------------------------
+#: Statements of SQL, written as the project writes them (keywords in capitals). Each
+#: pattern needs the shape of a statement, so that an HTTP method ("DELETE") or a
+#: word of prose does not count.
+_SQL = re.compile(
+    r"\bSELECT\b.*\bFROM\b|\bSELECT\s+(1|count|min|max)\b|\bINSERT\s+(OR\s+\w+\s+)?INTO\b"
+    r"|\bUPDATE\s+[\w.]+\s+SET\b|\bDELETE\s+FROM\b|\bREPLACE\s+INTO\b"
+    r"|\b(CREATE|DROP|ALTER)\s+(TEMP\s+|TEMPORARY\s+|UNIQUE\s+)?(TABLE|INDEX|VIEW|TRIGGER)\b"
+    r"|\bPRAGMA\s+\w+|\bBEGIN\s+(IMMEDIATE|EXCLUSIVE|DEFERRED|TRANSACTION)\b"
+    r"|^\s*(COMMIT|ROLLBACK)\s*$|\bWHERE\s+\w+(\.\w+)?\s*(=|IN\b|<|>)", re.DOTALL)
+_EXECUTE = {"execute", "executemany", "executescript"}
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """The ids of the docstring nodes of a module, its classes and functions (prose)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                found.add(id(body[0].value))
+    return found
+
+
+def _sql_uses(source: str) -> list[tuple[int, str]]:
+    """(line, what) of each statement call, use of a store's connection (``.conn``)
+    and SQL string literal in ``source``.
+
+    An f-string counts by its literal parts joined, so ``f"SELECT {cols} FROM t"``
+    is seen; docstrings are prose and do not count.
+    """
+    tree = ast.parse(source)
+    skip = _docstrings(tree)  # prose, and the literal parts of f-strings (seen whole)
+    skip |= {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+             for v in node.values}
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _EXECUTE):
+            found.append((node.lineno, f"calls {node.func.attr}()"))
+        elif isinstance(node, ast.Attribute) and node.attr == "conn":
+            found.append((node.lineno, "reaches the store's connection (.conn)"))
+        elif isinstance(node, ast.JoinedStr):
+            text = " ".join(v.value for v in node.values
+                            if isinstance(v, ast.Constant) and isinstance(v.value, str))
+            if _SQL.search(text):
+                found.append((node.lineno, f"holds SQL: {text[:60]!r}"))
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and id(node) not in skip and _SQL.search(node.value)):
+            found.append((node.lineno, f"holds SQL: {node.value[:60]!r}"))
+    return sorted(set(found))
+
+
+def test_the_sql_finder_sees_what_it_must() -> None:
+    """The check below is only worth its assert if it catches the forms SQL takes."""
+    source = '''
+"""A docstring may say UPDATE deliveries SET state = 'sent' WHERE id = 1."""
+def f(conn, cols, table):
+    conn.execute(QUERY)
+    conn.executemany(QUERY, [])
+    q = ("SELECT id FROM campaigns "
+         "WHERE issue = ?")
+    r = f"SELECT {cols} FROM {table} WHERE id = ?"
+    s = "INSERT OR IGNORE INTO temp.import_seen VALUES (?)"
+    t = "DELETE FROM meta"
+    u = "CREATE TEMP TABLE IF NOT EXISTS t (a)"
+    v = "PRAGMA wal_checkpoint(TRUNCATE)"
+    w = "UPDATE subscribers SET status = ?"
+    ok = ("DELETE", "Select a list", "update the subscribers", "FROM", "COMMIT to it")
+    store.conn.close()
+'''
+    lines = [line for line, _ in _sql_uses(source)]
+    assert 4 in lines and 5 in lines and 15 in lines  # the calls, the connection
+    assert {6, 8, 9, 10, 11, 12, 13} <= set(lines)  # every literal, f-string included
+    assert len([line for line in lines if line == 8]) == 1  # an f-string is seen once
+    assert 2 not in lines and 14 not in lines  # prose and an HTTP method are not SQL
+
+
+def test_raw_sql_lives_in_the_store_only() -> None:
+    """Only ``infolettre.store`` runs statements, holds its connection or writes SQL,
+    so that another database (PostgreSQL) is another store, and the rest of the
+    package does not change."""
+    outside = [f"{path.relative_to(ROOT)}:{line} {what}"
+               for module, path in MODULES.items()
+               if module != "infolettre.store" and not module.startswith("infolettre.store.")
+               for line, what in _sql_uses(path.read_text(encoding="utf-8"))]
+    assert not outside, "SQL outside infolettre/store:\n" + "\n".join(outside)
