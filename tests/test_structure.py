@@ -5,7 +5,8 @@ keep them so: no import cycle, no import from a lower stage up to a higher one, 
 module too long to read in one sitting, every CLI command documented in the
 README, and every error of the project in the one tree that ``errors.py`` lists.
 The import tests read the modules with :mod:`ast`, so they see every import, even
-those deferred inside functions, without running any of them.
+those deferred inside functions, without running any of them. So does the
+check that SQL lives in ``infolettre/store`` only.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ also claims the worker's next row. So a process killed at any instant leaves at
 most one ``in_flight`` row per connection; the next run turns them into
 ``in_doubt`` (they may have been delivered) and never sends them again unless
 asked. Rows already ``sent`` are never sent again.
+
+This module holds the rules (what a row becomes, when a retry is due, when to
+give up); the store's ``Ledger`` reads and writes the rows, a batch per
+statement, so that another database can keep the same rules.
 """
 
 from __future__ import annotations
