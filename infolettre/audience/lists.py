@@ -35,7 +35,7 @@ ALIASES = {"language": "lang", "cdm": "centre", "center": "centre", "e-mail": "e
            "mail": "email", "nom": "name", "langue": "lang", "pays": "country"}
 EXPORT_COLUMNS = ("email", "name", "lang", "centre", "country", "status", "consent_source",
                   "consent_date", "created")
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}\Z")
 #: Where a spreadsheet may start a cell: the start of the value, or after any character
 #: that one program or another splits on (Excel in French splits on ';'), or after a
 #: quote its parser may drop; and what a formula starts with (OWASP's CSV injection

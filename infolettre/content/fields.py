@@ -19,7 +19,7 @@ from .source import Doc, KeyPath
 
 __all__ = ["Fields"]
 
-_URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
+_URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)\Z", re.IGNORECASE)
 #: Those that a multi-line (Markdown) field may hold: line breaks and tabs.
 _TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: The longest a one-line value may be (a subject, a name, a title): far more than any

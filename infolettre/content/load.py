@@ -45,7 +45,7 @@ CENTRE_KEYS = {"name", "city", "country", "website"}
 AGENDA_KEYS = {"internal", "external"}
 ENTRY_KEYS = {"date", "title", "place"}
 MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
-_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?\Z")
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 

@@ -87,7 +87,7 @@ def header(name: str, value: str) -> bytes:
     return f"{name}: {encoded}".replace("\n", "\r\n").encode("ascii")
 
 
-_PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9 .'-]*$")
+_PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9 .'-]*\Z")
 
 
 def to_header(name: str, address: str) -> bytes:

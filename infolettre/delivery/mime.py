@@ -58,7 +58,7 @@ def qp_piece(text: str) -> bytes:
                             .encode("ascii"))
 
 
-_PLAIN_URL_RE = re.compile(r"^[!-<>-~]+$")  # printable ASCII but '=': nothing to escape
+_PLAIN_URL_RE = re.compile(r"^[!-<>-~]+\Z")  # printable ASCII but '=': nothing to escape
 
 
 def qp_value(value: str) -> bytes:

@@ -159,6 +159,17 @@ def test_the_header_writer_never_emits_a_bare_line_break(subject: str, name: str
     assert wire_safe(message)
 
 
+@pytest.mark.parametrize("name", ["\n", "Marie\n", "Jean-Luc\r\n"])
+def test_a_name_ending_in_a_line_break_is_encoded_not_refused(name: str) -> None:
+    """``$`` matches before a final newline: the plain-name test must not let one through."""
+    config = sending_config(Path("/nonexistent"))
+    built = ReadyEdition("2018-06", "s", "fr", "<p>a</p>", "a", "", "", ())
+    message = MessageFactory(built, config, "2018-06", b"k" * 32).build(
+        Recipient(1, "a@example.org", name))
+    _well_formed_headers(_header_block(message))
+    assert wire_safe(message)
+
+
 def test_a_long_subject_with_cr_lf_and_nul_is_folded_not_a_traceback() -> None:
     config = sending_config(Path("/nonexistent"))
     subject = ("Nouvelles du réseau " * 6) + "\r\n.\r\nMAIL FROM:<a@b.org>\x00\r\n" + "x" * 90
