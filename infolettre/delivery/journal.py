@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import InfoLettreError
-from ..store import Campaign, Connection, Ledger, Tried
+from ..store import Campaign, Ledger, Tried
 from .transports.base import Outcome, Result
 
 __all__ = ["STATES", "Campaign", "Claimed", "Journal", "backoff"]
@@ -62,11 +62,11 @@ class Journal:
     """The journal's rules over the store's ledger: one per thread.
 
     ``ledger`` is the ``Store`` (or a ``Ledger`` over a thread's own
-    connection); a bare connection is given its ledger.
+    connection).
     """
 
-    def __init__(self, ledger: Ledger | Connection) -> None:
-        self.ledger = Ledger(ledger) if isinstance(ledger, Connection) else ledger
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
 
     def close(self) -> None:
         """Close the ledger's connection (a worker's own, at the end of its thread)."""

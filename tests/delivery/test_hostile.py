@@ -368,4 +368,4 @@ def test_smtp_and_outbox_fill_only_the_templates_placeholders(
                 "text": message.get_body(("plain",)).get_content()}
     _assert_literal(delivery, address)
     with Store(config.db) as store:
-        assert Journal(store.conn).counts(Journal(store.conn).find("2018-06").id)["sent"] == 1
+        assert Journal(store).counts(Journal(store).find("2018-06").id)["sent"] == 1

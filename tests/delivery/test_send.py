@@ -23,7 +23,7 @@ FAST = {"retry_base": 0.01}
 
 def journal_counts(config) -> dict[str, int]:
     with Store(config.db) as store:
-        journal = Journal(store.conn)
+        journal = Journal(store)
         return journal.counts(journal.find("2018-06").id)
 
 
@@ -200,7 +200,7 @@ def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path, through: s
     config = sending_config(tmp_path)
     addresses = populate(config, 3)
     with Store(config.db) as store:
-        Journal(store.conn).campaign("2018-06", "s", {})
+        Journal(store).campaign("2018-06", "s", {})
         with store.transaction():
             store.set_status(store.get(addresses[1]).id, "unsubscribed", "test")
     with FakeSmtp() as smtp:
@@ -223,7 +223,7 @@ def test_proofs_touch_neither_journal_nor_list(tmp_path: Path) -> None:
                                         policy=email.policy.default)
     assert message["Subject"].startswith("[TEST] InfoLettre du Réseau")
     with Store(config.db) as store:
-        assert Journal(store.conn).find("2018-06") is None
+        assert Journal(store).find("2018-06") is None
 
 
 def test_an_empty_audience_starts_no_campaign(tmp_path: Path) -> None:

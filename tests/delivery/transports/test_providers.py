@@ -157,7 +157,7 @@ def test_proofs_through_an_api(tmp_path: Path) -> None:
     assert results[0][1].outcome.value == "sent"
     assert fake.delivered[0]["to"] == "relecture@example.org"
     with Store(config.db) as store:
-        assert Journal(store.conn).find("2018-06") is None
+        assert Journal(store).find("2018-06") is None
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
