@@ -26,7 +26,7 @@ from ..smtpfake import FakeSmtp
 def _unsubscribe(config, addresses: list[str]) -> None:
     """Start the campaign, then let ``addresses`` leave before anything is sent."""
     with Store(config.db) as store:
-        Journal(store.conn).campaign("2018-06", "s", {})
+        Journal(store).campaign("2018-06", "s", {})
         with store.transaction():
             for address in addresses:
                 store.set_status(store.get(address).id, "unsubscribed", "test")

@@ -44,7 +44,7 @@ def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path) -> None:
         assert 60 <= delivered_before < 240
 
         with Store(config.db) as store:
-            journal = Journal(store.conn)
+            journal = Journal(store)
             counts = journal.counts(journal.find("2018-06").id)
         assert 0 < counts["in_flight"] <= CONNECTIONS
 
@@ -56,7 +56,7 @@ def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path) -> None:
                                 capture_output=True, text=True, timeout=60).stdout
 
     with Store(config.db) as store:
-        journal = Journal(store.conn)
+        journal = Journal(store)
         campaign = journal.find("2018-06")
         counts = journal.counts(campaign.id)
         in_doubt = {e for e, state, _, _ in journal.troubles(campaign.id) if state == "in_doubt"}
@@ -89,7 +89,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path: Path) -> None:
         assert first.returncode == 130, err
         assert "interrupted" in err and "Traceback" not in err
         with Store(config.db) as store:
-            journal = Journal(store.conn)
+            journal = Journal(store)
             counts = journal.counts(journal.find("2018-06").id)
         assert counts["in_flight"] == 0 and counts["in_doubt"] == 0, (out, err)  # none unknown
         assert 0 < counts["sent"] < 120

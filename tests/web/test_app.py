@@ -27,17 +27,6 @@ MAILGUN_KEY = "mailgun-signing-key"
 
 
 @pytest.fixture(scope="module")
-def sendgrid_key():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return key, base64.b64encode(public).decode()
-
-
-@pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, sendgrid_key) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("service")
     # Trusting the test's own address as a proxy lets a test choose its client address.

@@ -52,17 +52,6 @@ CROSS_SITE = [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site
               {"Origin": "null"}]
 
 
-@pytest.fixture(scope="module")
-def sendgrid_key():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return key, base64.b64encode(public).decode()
-
-
 def _config(folder: Path, sendgrid_public: str = "", issues: Path | None = None) -> Config:
     return Config(base_url=BASE, issues_dir=issues or ROOT / "issues", db=folder / "db.sqlite",
                   transport=f"outbox://{folder / 'outbox'}", cache_dir=folder / "cache",
@@ -445,7 +434,7 @@ def test_an_issue_not_sent_is_not_in_the_archive(config, client) -> None:
     # A campaign started whose rows are not sent yet does not publish it either.
     who = subscriber(config)
     with Store(config.db) as store:
-        campaign, _ = Journal(store.conn).campaign("2018-06", "subject", {})
+        campaign, _ = Journal(store).campaign("2018-06", "subject", {})
     assert client.get("/2018-06/").status_code == 404
     with Store(config.db) as store, store.transaction():
         store.conn.execute("UPDATE deliveries SET state = 'sent' WHERE campaign_id = ? "
