@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..content.layout import issue_slug
+from ..content.model import SECTIONS
 from ..errors import ProblemsFound, display_path
 from .common import PathArg, load
 
@@ -94,7 +95,7 @@ def new_issue_cmd(ctx: click.Context, date: Any, issues_dir: Path | None) -> Non
 @click.command("new-item")
 @click.argument("issue_dir", type=PathArg)
 @click.option("--cdm", default=None, help="Slug of the centre (see issues/cdms.yaml).")
-@click.option("--section", type=click.Choice(["cdm", "reseau"]), default="cdm",
+@click.option("--section", type=click.Choice(SECTIONS), default="cdm",
               show_default=True, help="News of a centre, or of the network.")
 @click.pass_context
 def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: str) -> None:

@@ -18,7 +18,7 @@ from ..config import Config
 from ..content import markup
 from ..content.i18n import catalogue
 from ..content.images import body_images, image_size
-from ..content.model import Issue, NewsItem
+from ..content.model import SECTIONS, Issue, NewsItem
 from ..errors import InfoLettreError
 from ..theme import environment
 from . import placeholders
@@ -100,7 +100,7 @@ def render_edition(issue: Issue, config: Config) -> Rendered:
     t = catalogue(issue.lang)
     nonce = placeholders.new_nonce()  # contributor text cannot foresee the tokens
     sections = [(name, t(f"section_{name}"), [items[i.path] for i in issue.section(name)])
-                for name in ("cdm", "reseau")]
+                for name in SECTIONS]
     context = {
         "issue": issue,
         "t": t,
