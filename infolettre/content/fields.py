@@ -14,11 +14,14 @@ from typing import Any
 
 from ..errors import Problem
 from ..words import CONTROL_RE, closest, is_email, shown
+from .dates import month_name
 from .model import Contact, DateSpan, Person
 from .source import Doc, KeyPath
 
 __all__ = ["Fields"]
 
+#: A date written the right way, whether or not the day exists.
+_ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
 _URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)\Z", re.IGNORECASE)
 #: Those that a multi-line (Markdown) field may hold: line breaks and tabs.
 _TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -179,12 +182,22 @@ class Fields:
             return value.date()
         if isinstance(value, dt.date):
             return value
+        text = str(value).strip()
         try:
-            return dt.date.fromisoformat(str(value).strip())
+            return dt.date.fromisoformat(text)
         except ValueError:
+            pass
+        shape = _ISO_DATE_RE.match(text)
+        if shape and 1 <= int(shape.group(2)) <= 12:
+            # Well written, but the day is not in the month: saying so is more use than
+            # asking for the format the author already followed.
+            year, month, day = (int(g) for g in shape.groups())
+            self.report(f"'{value}' in '{self.name(keys[0])}' is not a date: there is no "
+                        f"{day} {month_name(month)} {year}", *keys)
+        else:
             self.report(f"'{value}' in '{self.name(keys[0])}' is not a date: "
                         "write it as YYYY-MM-DD, e.g. 2018-06-25", *keys)
-            return None
+        return None
 
     def span(self, key: str) -> DateSpan | None:
         """A date, or ``{start: DATE, end: DATE}`` for several days."""
@@ -207,11 +220,18 @@ class Fields:
         return DateSpan(start, end if end != start else None)
 
     # -- containers ----------------------------------------------------------------
-    def mapping(self, key: str) -> Fields | None:
-        """The nested mapping at ``key`` (None, after a problem, if it is not one)."""
+    def mapping(self, key: str, *, shorthand: str | None = None) -> Fields | None:
+        """The nested mapping at ``key`` (None, after a problem, if it is not one).
+
+        With ``shorthand``, a lone text value stands for ``{shorthand: value}``: authors
+        write ``image: photo.png`` for ``image: {src: photo.png}``, and the mapping's
+        other keys are then asked for as if it had been written in full.
+        """
         value = self.raw(key)
         if value is None:
             return None
+        if shorthand is not None and isinstance(value, str):
+            value = {shorthand: value}
         if not isinstance(value, dict):
             self.report(f"'{self.name(key)}' must be a set of 'key: value' lines", key)
             return None

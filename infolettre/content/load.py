@@ -149,7 +149,7 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
     title = f.text("title", required=True, example="Le titre de la nouvelle")
     contacts = f.contacts()
     image = None
-    if (img := f.mapping("image")) is not None:
+    if (img := f.mapping("image", shorthand="src")) is not None:
         img.known({"src", "alt"})
         src = img.text("src", required=True, example="photo.jpg")
         alt = img.text("alt")
