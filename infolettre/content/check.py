@@ -2,7 +2,8 @@
 
 ``load`` already validates each field; this module adds what needs the whole
 picture: the length limit of the configuration, images and their alt text,
-files the item refers to.
+files the item refers to, and the files of ``news/`` that are no item (a Word file,
+a ``forum.md.txt``…), which would otherwise miss the issue without a word.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .layout import (
     MOVEMENTS_FILE,
     NEWS_DIR,
     find_centres_file,
+    news_files,
+    stray_advice,
 )
 from .load import (
     Loaded,
@@ -86,12 +89,19 @@ def check_issue(issue: Issue, config: Config) -> list[Problem]:
 
 
 def load_checked(folder: Path, config: Config) -> Loaded:
-    """Load an issue folder and run every check on it."""
+    """Load an issue folder and run every check on it.
+
+    The stray files of ``news/`` are reported here rather than by ``load_issue``, which
+    ``new-issue`` also uses to read the previous issue, and which they do not concern.
+    """
     loaded = load_issue(folder)
     if loaded.issue is not None:
         loaded.problems.extend(check_issue(loaded.issue, config))
-        if loaded.problems:
-            loaded.issue = None
+    if folder.is_dir() and (folder / ISSUE_FILE).is_file():
+        loaded.problems.extend(Problem(path, 1, advice)
+                               for path, advice in news_files(folder / NEWS_DIR)[1])
+    if loaded.problems:
+        loaded.issue = None
     return loaded
 
 
@@ -123,6 +133,8 @@ def check_path(path: Path, config: Config) -> list[Problem]:
         return sorted(p for p in problems if p.path.resolve() == path.resolve())
     problems = []
     issue_dir = path.parent.parent if path.parent.name == NEWS_DIR else None
+    if issue_dir is not None and (advice := stray_advice(path)) is not None:
+        return [Problem(path, 1, advice)]
     centres_file = find_centres_file(path.parent)
     centres = None
     if centres_file is not None:

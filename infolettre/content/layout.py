@@ -6,9 +6,16 @@ Layout::
     issues/2018-06/issue.md   metadata in the header, the edito as body
     issues/2018-06/agenda.yaml
     issues/2018-06/movements.yaml
-    issues/2018-06/news/*.md  one news item per file
+    issues/2018-06/news/*.md  one news item per file (``.md`` in any case), images beside
 
 Apart from ``load`` so that finding files needs none of the parsers.
+
+What else lies in ``news/`` is sorted here too (:func:`news_files`): a Word file, a PDF
+or a ``forum.md.txt`` (Windows hides the extension) would otherwise be skipped without
+a word and its news would miss the issue, so each is reported with what to do. Images
+(:data:`IMAGE_SUFFIXES`), sub-folders and the files systems and editors leave behind
+(hidden ``.*`` names, macOS's ``.DS_Store`` and ``._*``, Word's ``~$*`` lock files,
+``Thumbs.db``, ``desktop.ini``) are passed over in silence.
 
 An issue's slug (the name its campaign, cache entry, ``Message-ID`` and public
 address go by) is worked out here only, by :func:`issue_slug`.
@@ -18,14 +25,81 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["AGENDA_FILE", "CENTRES_FILE", "ISSUE_FILE", "MOVEMENTS_FILE", "NEWS_DIR",
-           "find_centres_file", "issue_slug"]
+__all__ = ["AGENDA_FILE", "CENTRES_FILE", "IMAGE_SUFFIXES", "ISSUE_FILE", "MOVEMENTS_FILE",
+           "NEWS_DIR", "find_centres_file", "is_item_file", "issue_slug", "news_files",
+           "stray_advice"]
 
 CENTRES_FILE = "cdms.yaml"
 ISSUE_FILE = "issue.md"
 AGENDA_FILE = "agenda.yaml"
 MOVEMENTS_FILE = "movements.yaml"
 NEWS_DIR = "news"
+ITEM_SUFFIX = ".md"
+
+#: Files beside the items that are theirs: what a web page and a mail client show.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
+_LEFT_BEHIND = frozenset({"thumbs.db", "desktop.ini"})
+_NEW_ITEM = "`infolettre new-item`"
+_ADVICE = {
+    **dict.fromkeys((".docx", ".doc", ".docm", ".rtf"), (
+        "Word file: save it as text, or paste its text into a new item made with "
+        f"{_NEW_ITEM}")),
+    **dict.fromkeys((".odt", ".fodt"), (
+        "OpenDocument file: save it as text, or paste its text into a new item made "
+        f"with {_NEW_ITEM}")),
+    ".pdf": ("PDF file: copy its text into a new item made with " + _NEW_ITEM
+             + "; to offer the PDF itself, put it on your website and link to it"),
+    **dict.fromkeys((".heic", ".heif", ".tif", ".tiff", ".bmp"), (
+        "image in a format mail clients do not show: save it as JPEG or PNG")),
+}
+
+
+def is_item_file(path: Path) -> bool:
+    """Whether ``path`` names a news item: ``*.md`` in any case, not a hidden file."""
+    return path.suffix.lower() == ITEM_SUFFIX and not _left_behind(path.name)
+
+
+def _left_behind(name: str) -> bool:
+    return name.startswith((".", "~$")) or name.lower() in _LEFT_BEHIND
+
+
+def stray_advice(path: Path) -> str | None:
+    """What to do with a file of ``news/`` that is no item; None when it may stay.
+
+    None for items, images and the files systems and editors leave behind.
+    """
+    name, suffix = path.name, path.suffix.lower()
+    if is_item_file(path) or suffix in IMAGE_SUFFIXES or _left_behind(name):
+        return None
+    if suffix in _ADVICE:
+        return _ADVICE[suffix]
+    if suffix in (".txt", ".markdown", ".mdown", ".mkd"):
+        stem = path.stem
+        if stem.lower().endswith(ITEM_SUFFIX):  # forum.md.txt: Windows hid the '.txt'
+            return (f"the name really ends in '{path.suffix}' (Windows hides it): rename "
+                f"the file to '{stem}'")
+        return (f"only .md files are news items: rename the file to '{stem}{ITEM_SUFFIX}' "
+                "(if Windows shows no extension, the real name ends in .txt)")
+    return (f"not a news item (only .md files are): move it out of {NEWS_DIR}/, or make "
+            f"it an item with {_NEW_ITEM}")
+
+
+def news_files(news_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The items of ``news_dir``, sorted, and each stray file with what to do with it.
+
+    Both empty when the folder does not exist (an issue may have no news).
+    """
+    if not news_dir.is_dir():
+        return [], []
+    items, strays = [], []
+    for path in sorted(news_dir.iterdir()):
+        if not path.is_file():
+            continue
+        if is_item_file(path):
+            items.append(path)
+        elif (advice := stray_advice(path)) is not None:
+            strays.append((path, advice))
+    return items, strays
 
 
 def find_centres_file(start: Path) -> Path | None:

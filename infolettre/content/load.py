@@ -23,6 +23,7 @@ from .layout import (
     NEWS_DIR,
     find_centres_file,
     issue_slug,
+    news_files,
 )
 from .markup import MAX_TEXT_CHARS, is_relative, strip_comments
 from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsItem
@@ -288,7 +289,7 @@ def load_issue(folder: Path) -> Loaded:
     movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root)
     news_dir = folder / NEWS_DIR
     items = [load_item(p, centres, lang, problems, root)
-             for p in sorted(news_dir.glob("*.md"))] if news_dir.is_dir() else []
+             for p in news_files(news_dir)[0]]  # what else is there: check.load_checked
     if meta_doc is None or meta is None or meta["date"] is None or problems:
         return Loaded(None, problems)
     catalogue = i18n.catalogue(lang)

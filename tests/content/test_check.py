@@ -131,3 +131,23 @@ def test_every_image_of_the_parse_tree_is_checked_on_its_line(sample: Path) -> N
         (12, "image 'perdue.png' not found"),
         (14, "image 'egaree.png' not found"),
     ]
+
+
+def test_a_stray_file_in_news_stops_check_and_build(sample: Path, config: Config) -> None:
+    """A Word file in ``news/`` was skipped in silence: its news missed the issue."""
+    from infolettre.edition.build import load_publishable
+    from infolettre.errors import ProblemsFound
+
+    stray = sample / "news" / "forum.docx"
+    stray.write_bytes(b"PK\3\4word/document.xml")
+    (sample / "news" / "photo.jpg").write_bytes(b"\xff\xd8")
+    [problem] = check_path(sample, config)
+    assert (problem.path, problem.line) == (stray, 1)
+    assert problem.message.startswith("Word file: save it as text")
+    with pytest.raises(ProblemsFound) as raised:
+        load_publishable(sample, config)
+    assert raised.value.problems == [problem]
+    assert check_path(stray, config) == [problem]
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and f"{stray}:1: Word file" in result.stdout
