@@ -53,7 +53,11 @@ class Catalogue:
             parts.append(self("left_role", name=m.left, role=m.role) if m.role
                          else self("left", name=m.left))
         if m.arrived:
-            parts.append(self("arrived_after" if m.left else "arrived", name=m.arrived))
+            if m.left:
+                parts.append(self("arrived_after", name=m.arrived))
+            else:  # the role is then the newcomer's: say it, or the news loses it
+                parts.append(self("arrived_role", name=m.arrived, role=m.role) if m.role
+                             else self("arrived", name=m.arrived))
         if m.note:
             parts.append(m.note)
         return " ".join(parts)

@@ -165,6 +165,26 @@ def test_english_issue_uses_the_english_catalogue(sample: Path, tmp_path: Path,
     assert "June 25-27, 2018" in html
 
 
+@pytest.mark.parametrize(("lang", "sentence"), [
+    ("fr", "Emmanuelle Luttenauer rejoint l'équipe en tant que Directrice de Sémaphore"),
+    ("en", "Emmanuelle Luttenauer joins the team as Directrice de Sémaphore"),
+])
+def test_an_arrival_without_departure_keeps_its_role(sample: Path, tmp_path: Path,
+                                                     config: Config, lang: str,
+                                                     sentence: str) -> None:
+    moves = sample / "movements.yaml"
+    moves.write_text(re.sub(r"(?m)^  left: .*\n", "", moves.read_text(encoding="utf-8")),
+                     encoding="utf-8")
+    meta = sample / "issue.md"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("lang: fr", f"lang: {lang}"),
+                    encoding="utf-8")
+    build_issue(sample, tmp_path / "out", config)
+    for name in OUTPUTS:
+        plain = _plain((tmp_path / "out" / name).read_text(encoding="utf-8"))
+        assert sentence in plain, name
+        assert "Christel" not in plain, name
+
+
 def _active_parts(html: str) -> list[str]:
     """Everything in a document that a browser or mail client could run or fetch."""
     found = []
