@@ -21,18 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..content.source import decode_utf8
-from ..errors import InfoLettreError, Problem, ProblemsFound
+from ..errors import InfoLettreError, Problem
 from ..fsutil import atomic_write
 from ..store import Departure, NewSubscriber, Store, Subscriber, normalise_email
 from ..words import closest, is_email
+from .columns import COLUMNS, Header, blank, delimiter, file_encoding, read_header
 
 __all__ = ["EXPORT_COLUMNS", "ImportReport", "add", "export_csv", "import_csv", "remove"]
 
-IMPORT_COLUMNS = {"email", "name", "lang", "centre", "country", "consent_source",
-                  "consent_date"}
-ALIASES = {"language": "lang", "cdm": "centre", "center": "centre", "e-mail": "email",
-           "mail": "email", "nom": "name", "langue": "lang", "pays": "country"}
 EXPORT_COLUMNS = ("email", "name", "lang", "centre", "country", "status", "consent_source",
                   "consent_date", "created")
 _LANG_RE = re.compile(r"^[a-z]{2,3}\Z")
@@ -65,6 +61,8 @@ class ImportReport:
     kept_total: int = 0
     rejected: list[Problem] = field(default_factory=list)
     rejected_total: int = 0
+    encoding: str = "UTF-8"
+    warnings: list[Problem] = field(default_factory=list)
 
     def reject(self, problem: Problem) -> None:
         """Count a refused row (listed while fewer than ``LISTED`` are)."""
@@ -79,60 +77,53 @@ class ImportReport:
             self.kept.append(problem)
 
 
-def _lines(binary: Iterable[bytes], path: Path) -> Iterator[str]:
-    """The file's lines decoded one at a time, naming the line that is not UTF-8.
-
-    Decoded as contributors' files are (``decode_utf8``), with the same message;
-    a bad list is an error of the command (exit 2), not a problem of the sources.
-    """
-    for number, raw in enumerate(binary, 1):
-        try:
-            yield decode_utf8(raw, path, number, advice="export the file as 'CSV UTF-8'")
-        except ProblemsFound as exc:
-            raise InfoLettreError(str(exc)) from None
-
-
 @contextmanager
-def _csv_rows(path: Path) -> Iterator[tuple[list[str], Iterator[tuple[int, dict[str, str]]]]]:
-    """The header and a stream of (line, row) of a CSV file, read row by row.
+def _csv_rows(path: Path) -> Iterator[tuple[Header, str, Iterator[tuple[int, dict[str, str]]]]]:
+    """The header, the encoding and a stream of (line, row) of a CSV file, read row by row.
 
-    The delimiter is sniffed from the first 4 KiB; blank rows are skipped.
+    Blank and separator-only lines are skipped, before the header too; the
+    delimiter is the header line's.
     """
+    encoding = file_encoding(path)
     try:
-        binary = path.open("rb")
+        text = path.open(encoding=encoding, newline="")
     except OSError as exc:
         raise InfoLettreError(f"{path}: cannot read: {exc.strerror}") from None
-    with binary:
-        lines = _lines(binary, path)
-        head: list[str] = []
+    with text:
+        lines = iter(text)
+        skipped = 0  # blank lines before the header, for the line numbers
+        first = None
         for line in lines:
-            head.append(line)
-            if sum(map(len, head)) >= 4096:
+            if line.strip(" \t,;\r\n"):  # not blank, nor separators only
+                first = line
                 break
-        try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-                "".join(head)[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.reader(itertools.chain(head, lines), dialect)
-        try:
-            header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in next(reader)]
-        except StopIteration:
+            skipped += 1
+        if first is None:
             raise InfoLettreError(f"{path}:1: the file is empty: the first line names the "
-                                  "columns, e.g. email,name,lang") from None
+                                  "columns, e.g. email,name,lang")
+        reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter(first))
+        try:
+            cells = next(reader)
         except csv.Error as exc:
-            raise InfoLettreError(f"{path}:{reader.line_num}: {exc}") from None
+            raise InfoLettreError(f"{path}:{skipped + reader.line_num}: {exc}") from None
+        if blank(cells):
+            raise InfoLettreError(f"{path}:{skipped + 1}: the first line names the columns, e.g. "
+                                  "email,name,lang")
+        header = read_header(cells)
 
         def rows() -> Iterator[tuple[int, dict[str, str]]]:
             try:
                 for values in reader:
-                    if any(v.strip() for v in values):
-                        yield reader.line_num, dict(zip(header, (v.strip() for v in values),
-                                                        strict=False))
+                    if not blank(values):
+                        yield skipped + reader.line_num, header.row(values)
             except csv.Error as exc:
-                raise InfoLettreError(f"{path}:{reader.line_num}: {exc}") from None
+                raise InfoLettreError(f"{path}:{skipped + reader.line_num}: {exc}") from None
 
-        yield header, rows()
+        yield header, encoding, rows()
+
+
+#: How the report names an encoding.
+ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "cp1252 (Windows)", "latin-1": "Latin-1"}
 
 
 def import_csv(store: Store, path: Path, *, source: str | None = None) -> ImportReport:
@@ -140,20 +131,23 @@ def import_csv(store: Store, path: Path, *, source: str | None = None) -> Import
 
     The file is read row by row and written in batches, all in one transaction,
     so memory does not grow with the file: only the count of what was done and
-    the first rejected or kept rows are held.
+    the first rejected or kept rows are held. Columns it does not know are
+    ignored, and named once in ``report.warnings``.
     """
-    with _csv_rows(path) as (header, rows):
-        if "email" not in header:
+    with _csv_rows(path) as (header, encoding, rows):
+        if "email" not in header.names:
             raise InfoLettreError(f"{path}:1: no 'email' column (columns: "
-                                  f"{', '.join(header)})")
-        unknown = [h for h in header if h and h not in IMPORT_COLUMNS]
-        if unknown:
-            near = {h: closest(h, IMPORT_COLUMNS, 1) for h in unknown}
+                                  f"{', '.join(header.cells)}); name it email, e-mail, "
+                                  "courriel or correo")
+        importer = _Importer(store, path, source or f"import:{path.name}")
+        importer.report.encoding = ENCODINGS[encoding]
+        if header.ignored:
+            near = {h: closest(h.lower(), set(COLUMNS), 1) for h in header.ignored}
             hints = ", ".join(f"'{h}'" + (f" (did you mean '{n[0]}'?)" if n else "")
                               for h, n in near.items())
-            raise InfoLettreError(f"{path}:1: unknown column {hints}; known columns: "
-                                  + ", ".join(sorted(IMPORT_COLUMNS)))
-        importer = _Importer(store, path, source or f"import:{path.name}")
+            importer.report.warnings.append(Problem(
+                path, 1, f"ignored column{'s' * (len(near) > 1)} {hints}; known columns: "
+                + ", ".join(sorted(COLUMNS))))
         with store.transaction(), store.import_seen():
             batch: dict[str, tuple[int, dict[str, str]]] = {}
             for line, row in rows:

@@ -27,6 +27,11 @@ def subscribers() -> None:
 def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     """Import subscribers from a CSV file (columns: email, name, lang, centre, …).
 
+    Read as spreadsheets save it: `,` `;` or tab, UTF-8 or cp1252 (said when
+    used), headers in French, Spanish, Portuguese, Italian or English (Courriel,
+    Prénom + Nom, Langue…; other columns are ignored with a warning), languages
+    as names (Anglais, Español) or regional codes (pt_BR).
+
     Every row is checked; rejected rows are listed as FILE:LINE: reason and the
     others are imported, in one transaction. An unsubscribed, bounced or
     complained address is never made active again: its line is listed as "kept
@@ -42,6 +47,10 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     with open_store(ctx) as store:
         report = import_csv(store, csv_file)
         total = store.count()
+    if report.encoding != "UTF-8":  # one line: a list saved by Excel is not refused
+        click.echo(f"{display_path(csv_file)}: not UTF-8, read as {report.encoding}")
+    for problem in report.warnings:
+        click.echo(f"warning: {problem}")
     for problem in report.rejected:
         click.echo(str(problem))
     _more(report.rejected_total - len(report.rejected), "rejected")

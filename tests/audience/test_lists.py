@@ -14,7 +14,7 @@ from infolettre.cli import cli
 from infolettre.errors import InfoLettreError
 from infolettre.store import Store
 
-from ..conftest import ROOT
+from ..conftest import CORPUS, ROOT
 
 
 @pytest.fixture
@@ -44,14 +44,14 @@ def test_import_names_each_rejected_row(store: Store, tmp_path: Path) -> None:
                  "Anne@Example.org,Anne,fr,2018-01-01\n"
                  "pas-une-adresse,Bob,fr,\n"
                  ",Sans adresse,fr,\n"
-                 "carla@example.org,Carla,français,\n"
+                 "carla@example.org,Carla,klingon,\n"
                  "dora@example.org,Dora,en,hier\n"
                  "anne@example.ORG,Anne Martin,fr,\n")
     report = import_csv(store, path)
     assert [str(p).split("list.csv")[1] for p in report.rejected] == [
         ":3: 'pas-une-adresse' is not a valid email address",
         ":4: no email address",
-        ":5: 'français' is not a language code (e.g. fr, en)",
+        ":5: 'klingon' is not a language code (e.g. fr, en)",
         ":6: 'hier' in consent_date is not a date (YYYY-MM-DD)",
     ]
     assert report.added == 1 and report.duplicates == 1
@@ -72,43 +72,142 @@ def test_import_never_reactivates(store: Store, tmp_path: Path) -> None:
     assert [kind for _, kind, _ in store.events("u@example.org")] == ["created", "unsubscribed"]
 
 
-def test_import_names_the_line_that_is_not_utf8(store: Store, tmp_path: Path) -> None:
-    """Read row by row, the file still names the exact line of a bad byte."""
+def test_a_file_not_utf8_is_read_as_cp1252_whole(store: Store, tmp_path: Path) -> None:
+    """Read row by row, a file with one cp1252 byte on line 2002 is cp1252 from line 1."""
     path = tmp_path / "latin1.csv"
     lines = [f"p{n}@example.org,Person {n}\n".encode() for n in range(3000)]
-    lines[2000] = "caf\u00e9@example.org,Caf\u00e9\n".encode("latin-1")
+    lines[2000] = "cafe@example.org,Caf\u00e9 \u2013 Tr\u00e9sor\n".encode("cp1252")
+    lines[5] = "oe@example.org,C\u0153ur\n".encode("cp1252")
     path.write_bytes(b"email,name\n" + b"".join(lines))
-    with pytest.raises(InfoLettreError, match=r"latin1.csv:2002: not valid UTF-8"):
-        import_csv(store, path)
-    assert store.count() == 0  # all or nothing
+    report = import_csv(store, path)
+    assert report.encoding == "cp1252 (Windows)" and report.added == 3000
+    assert store.get("cafe@example.org").name == "Caf\u00e9 \u2013 Tr\u00e9sor"
+    assert store.get("oe@example.org").name == "C\u0153ur"
 
 
-def test_import_decodes_as_contributor_files_do(store: Store, tmp_path: Path) -> None:
-    """One UTF-8 decoding for sources and lists: a BOM on line 1, the bad byte named."""
-    from infolettre.content.source import read_text
-    from infolettre.errors import ProblemsFound
-
+def test_import_reads_utf8_with_or_without_bom(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
-    path.write_bytes(b"\xef\xbb\xbfemail,name\na@example.org,Anne\n")
-    assert import_csv(store, path).added == 1
-    bad = tmp_path / "bad.csv"
-    bad.write_bytes(b"email,name\nb@example.org,Beno\xeet\n")
-    with pytest.raises(InfoLettreError) as csv_error:
-        import_csv(store, bad)
-    with pytest.raises(ProblemsFound) as text_error:
-        read_text(bad)
-    assert type(csv_error.value) is InfoLettreError  # an error of the command: exit 2
-    for error in (csv_error, text_error):
-        assert "bad.csv:2: not valid UTF-8 (byte 0xee); " in str(error.value)
-    assert str(csv_error.value).endswith("export the file as 'CSV UTF-8'")
+    path.write_bytes("\ufeffemail,name\na@example.org,Beno\u00eet\n".encode())
+    report = import_csv(store, path)
+    assert report.added == 1 and report.encoding == "UTF-8" and not report.warnings
+    assert store.get("a@example.org").name == "Beno\u00eet"
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes("email,name\nb@example.org,Jo\u00e3o\n".encode())
+    assert import_csv(store, plain).encoding == "UTF-8"
+    assert store.get("b@example.org").name == "Jo\u00e3o"
+    latin = tmp_path / "latin.csv"  # 0x81 is no cp1252 character: read as Latin-1
+    latin.write_bytes(b"email,name\nc@example.org,Beno\xeet\x81\n")
+    assert import_csv(store, latin).encoding == "Latin-1"
 
 
-def test_unknown_column_and_semicolons(store: Store, tmp_path: Path) -> None:
-    with pytest.raises(InfoLettreError, match=r"unknown column 'langue_' .*did you mean"):
-        import_csv(store, write(tmp_path / "x.csv", "email,langue_\na@example.org,fr\n"))
+def test_unknown_columns_are_ignored_with_one_warning(store: Store, tmp_path: Path) -> None:
+    report = import_csv(store, write(tmp_path / "x.csv", "email,langage,Téléphone,lang\n"
+                                     "a@example.org,xx,0491,en\n"))
+    assert report.added == 1 and store.get("a@example.org").lang == "en"
+    assert [str(w).split("x.csv")[1] for w in report.warnings] == [
+        ":1: ignored columns 'langage' (did you mean 'lang'?), 'Téléphone'; known columns: "
+        "centre, consent_date, consent_source, country, email, lang, name"]
     report = import_csv(store, write(tmp_path / "y.csv",
-                                     "E-mail;Nom;Langue\na@example.org;Anne;fr\n"))
-    assert report.added == 1 and store.get("a@example.org").name == "Anne"
+                                     "E-mail;Nom;Langue\nb@example.org;Anne;fr\n"))
+    assert report.added == 1 and store.get("b@example.org").name == "Anne"
+    with pytest.raises(InfoLettreError, match=r"y2.csv:1: no 'email' column \(columns: "
+                       r"adresse, Nom\)"):
+        import_csv(store, write(tmp_path / "y2.csv", "adresse;Nom\nc@example.org;C\n"))
+
+
+@pytest.mark.parametrize(("header", "row", "expected"), [
+    ("Courriel;Nombre;Idioma;CDM", "a@example.org;Ana;Español;genova",
+     ("Ana", "es", "genova")),
+    ("correo electrónico,nome,língua,center", "a@example.org,Rui,Português,lisboa",
+     ("Rui", "pt", "lisboa")),
+    ("ADRESSE E-MAIL\tPrenom\tNOM\tLanguage\tCentre", "a@example.org\tAnne\tMartin\tEnglish\t",
+     ("Anne Martin", "en", "")),
+    ("Mail,First Name,Last Name,lingua", "a@example.org,Chiara,Rossi,Italiano",
+     ("Chiara Rossi", "it", "")),
+    ("email,last name,langue", "a@example.org,Rossi,Inglés", ("Rossi", "en", "")),
+    ("e-mail;prénom;langue", "a@example.org;Leïla;fr-TN", ("Leïla", "fr", "")),
+    ("email;name;lang;cité des métiers", "a@example.org;Jo;pt_BR;Lyon", ("Jo", "pt", "Lyon")),
+])
+def test_header_and_language_aliases(store: Store, tmp_path: Path, header: str, row: str,
+                                     expected: tuple[str, str, str]) -> None:
+    report = import_csv(store, write(tmp_path / "l.csv", f"{header}\n{row}\n"))
+    assert report.added == 1 and not report.warnings, report
+    s = store.get("a@example.org")
+    assert (s.name, s.lang, s.centre) == expected
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("Anglais", "en"), ("Français", "fr"), ("FRANCAIS", "fr"), ("English", "en"),
+    ("French", "fr"), ("Español", "es"), ("Espagnol", "es"), ("Inglés", "en"),
+    ("Português", "pt"), ("Portugais", "pt"), ("Italiano", "it"), ("Italien", "it"),
+    ("fr-TN", "fr"), ("pt_BR", "pt"), ("EN", "en"), ("klingon", "klingon")])
+def test_language_names_and_regional_codes(name: str, code: str) -> None:
+    from infolettre.audience.columns import language_code
+
+    assert language_code(name) == code
+
+
+def test_delimiter_is_the_header_lines(store: Store, tmp_path: Path) -> None:
+    """Counted on the whole header: a comma in a header cell does not make it ','."""
+    path = write(tmp_path / "d.csv", "Email;Nom, prénom;Langue\n" + "".join(
+        f"p{n}@example.org;Martin, Anne {n};Anglais\n" for n in range(300)))
+    report = import_csv(store, path)
+    assert report.added == 300 and not report.warnings
+    assert (store.get("p7@example.org").name, store.get("p7@example.org").lang) == (
+        "Martin, Anne 7", "en")
+    path = write(tmp_path / "t.csv", "email\tname\na@example.org\tRossi; Chiara, dite\n")
+    assert import_csv(store, path).added == 1
+    assert store.get("a@example.org").name == "Rossi; Chiara, dite"
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_blank_and_separator_only_lines_are_skipped(store: Store, tmp_path: Path,
+                                                    end: str) -> None:
+    lines = ["", ";;", "email;name;lang", "a@example.org;A;fr", "", ";;", "  ;  ; ",
+             "nope;B;fr", ";;;;", ""]
+    path = tmp_path / "b.csv"
+    path.write_bytes(end.join(lines).encode())
+    report = import_csv(store, path)
+    assert report.added == 1
+    assert [str(p).split("b.csv")[1] for p in report.rejected] == [
+        ":8: 'nope' is not a valid email address"]
+
+
+def test_french_excel_export(store: Store) -> None:
+    """The list as French Excel saves it: cp1252, ';', CRLF, French headers and languages."""
+    path = CORPUS / "lists" / "excel-fr.csv"
+    raw = path.read_bytes()
+    assert b"\r\n" in raw and "Prénom".encode("cp1252") in raw  # a real cp1252 file
+    report = import_csv(store, path)
+    assert report.encoding == "cp1252 (Windows)" and report.added == 6
+    assert [str(w).split("excel-fr.csv")[1] for w in report.warnings] == [
+        ":1: ignored column 'Téléphone'; known columns: centre, consent_date, "
+        "consent_source, country, email, lang, name"]
+    assert [str(p).split("excel-fr.csv")[1] for p in report.rejected] == [
+        ":11: 'pas-une-adresse' is not a valid email address"]
+    got = {s.email: (s.name, s.lang, s.centre) for s in store.select()}
+    assert got == {
+        "anne.martin@example.org": ("Anne Martin", "fr", "marseille"),
+        "jose.nunez@example.org": ("José Núñez", "es", ""),
+        "elodie.smith@example.org": ("Élodie Smith", "en", ""),
+        "joao.silva@example.org": ("João Silva", "pt", ""),
+        "leila.bensalah@example.org": ("Leïla Ben Salah", "fr", ""),
+        "chiara.rossi@example.org": ("Chiara Rossi", "it", ""),
+    }
+
+
+def test_cli_says_the_encoding_and_the_ignored_columns(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "cli.db"))
+    result = CliRunner().invoke(cli, ["subscribers", "import",
+                                      str(CORPUS / "lists" / "excel-fr.csv")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith("excel-fr.csv: not UTF-8, read as cp1252 (Windows)")
+    assert lines[1].startswith("warning: ") and "ignored column 'Téléphone'" in lines[1]
+    assert "6 added" in result.output and "1 rejected" in result.output
+    ok = write(tmp_path / "ok.csv", "email\na@example.org\n")
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(ok)])
+    assert "UTF-8" not in result.output and "warning" not in result.output
 
 
 def test_export_neutralises_formulas(store: Store, tmp_path: Path) -> None:
