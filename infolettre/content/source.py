@@ -9,6 +9,7 @@ for later messages.
 
 from __future__ import annotations
 
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,14 +162,68 @@ def _too_deep(text: str) -> int | None:
     return None
 
 
+#: Keys whose value is plain text on one line, in any file of an issue: French puts a
+#: space before a colon (``title: Bilan : une réussite``), which YAML refuses unless
+#: the value is quoted. For these keys, and only these, the loader quotes it itself.
+TEXT_KEYS = frozenset({
+    "title", "subject", "preheader", "place", "role", "name", "alt", "left", "arrived",
+    "note", "text", "city", "country",
+})
+#: A ``key: value`` line (possibly a list item) whose plain value holds a colon that
+#: YAML would take for another key; the value must not open a quoted, flow, block,
+#: anchor, alias or tag form, whose meaning the author chose.
+_TEXT_LINE_RE = re.compile(
+    r"^(?P<lead>[ ]*(?:-[ ]+)*)(?P<key>[A-Za-z_]+)(?P<sep>[ ]*:[ ]+)"
+    r"(?P<value>[^\s\"'\[\]{}|>&*!%@`#,?-][^\n]*?|-[^\s][^\n]*?)"
+    r"(?P<comment>[ \t]+#.*)?[ \t]*$")
+#: How many lines of one file are quoted, at most, before the error is reported as is.
+_MAX_QUOTED = 200
+
+
+def _quoted_text_line(line: str) -> str | None:
+    """``line`` with its value in double quotes, if it is a known text key's value
+    that holds a colon YAML refuses; None otherwise."""
+    m = _TEXT_LINE_RE.match(line)
+    if not m or m["key"] not in TEXT_KEYS or not re.search(r":(\s|$)", m["value"]):
+        return None
+    value = m["value"].replace("\\", "\\\\").replace('"', '\\"')
+    return f'{m["lead"]}{m["key"]}{m["sep"]}"{value}"{m["comment"] or ""}'
+
+
+def _compose(path: Path, text: str, first_line: int) -> yaml.Node | None:
+    """The YAML node tree of ``text``, reading a known text field's value with a colon
+    (``title: Bilan : une réussite``) as the plain text the author meant.
+
+    On "mapping values are not allowed", the line YAML stopped on is quoted if it is
+    such a value, and the text composed again; lines are rewritten one for one, so
+    every line number stays right. Any other line keeps YAML's error.
+    """
+    quoted = 0
+    while True:
+        try:
+            deep = _too_deep(text)
+            if deep is not None:
+                raise _fail(path, deep + first_line, (
+                    f"the values are nested more than {MAX_DEPTH} levels deep here: no "
+                    "field needs that many; check the indentation and the brackets"))
+            return yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            if (quoted >= _MAX_QUOTED or mark is None or not exc.problem
+                    or "mapping values are not allowed" not in exc.problem):
+                raise
+            lines = text.split("\n")
+            fixed = _quoted_text_line(lines[mark.line]) if mark.line < len(lines) else None
+            if fixed is None:
+                raise
+            lines[mark.line] = fixed
+            text = "\n".join(lines)
+            quoted += 1
+
+
 def _parse_yaml(path: Path, text: str, first_line: int) -> tuple[Any, dict[KeyPath, int]]:
     try:
-        deep = _too_deep(text)
-        if deep is not None:
-            raise _fail(path, deep + first_line, (
-                f"the values are nested more than {MAX_DEPTH} levels deep here: no field "
-                "needs that many; check the indentation and the brackets"))
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(path, text, first_line)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line if mark else 0) + first_line
