@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 import markdown
 import nh3
 from markdown import inlinepatterns as ip
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 
@@ -25,7 +26,8 @@ from ..typography import MIN_WIDTH, WIDTH, tie_punctuation, wrap
 
 __all__ = [
     "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "WRITTEN", "bad_image_src", "is_relative",
-    "parser", "strip_comments", "tie_punctuation", "to_html", "to_text", "wrap",
+    "parser", "strip_comments", "tie_punctuation", "to_html", "to_text",
+    "word_bullets", "wrap",
 ]
 
 #: How far Python-Markdown looks for the ``]`` closing a link's text, and for the ``)``
@@ -135,6 +137,41 @@ _LINK_PATTERNS = {  # as Python-Markdown registers them: name: (class, pattern, 
 }
 
 
+#: A bullet as Word pastes it: ``•``, ``◦`` or ``▪`` then a tab or spaces, or ``–``/``-``
+#: then a tab (a dash and spaces is Markdown already, indented a nested Markdown list).
+_WORD_BULLET_RE = re.compile(
+    r"^(?:[ \t]*(?P<mark>[•◦▪])[ \t]+|[ ]{0,3}[–-]\t[ \t]*)(?P<text>\S.*)$")
+_LIST_LINE_RE = re.compile(r"^(?:[ ]{4})?- \S")
+
+
+def word_bullets(text: str) -> str:
+    """``text`` with Word's bullets as a Markdown list (``◦``, its second level, nested
+    under the bullet above), line for line so that a problem still names its line."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if m := _WORD_BULLET_RE.match(line):
+            nested = m["mark"] == "◦" and i > 0 and _LIST_LINE_RE.match(lines[i - 1])
+            lines[i] = ("    - " if nested else "- ") + m["text"]
+    return "\n".join(lines)
+
+
+class _WordBullets(Preprocessor):
+    """Word-pasted bullets as a list, apart from the paragraphs above and below them."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        after_bullet = False
+        for old, new in zip(lines, word_bullets("\n".join(lines)).split("\n"), strict=True):
+            bullet = new != old
+            if out and out[-1].strip() and new.strip() and (
+                    (bullet and not _LIST_LINE_RE.match(out[-1]))
+                    or (after_bullet and not bullet and not new.startswith((" ", "\t")))):
+                out.append("")
+            out.append(new)
+            after_bullet = bullet
+        return out
+
+
 def parser(base: str, heading_offset: int, *, noting_images: bool = False
            ) -> markdown.Markdown:
     """The one Markdown parser of contributor text, for the HTML, the text and the images.
@@ -147,6 +184,7 @@ def parser(base: str, heading_offset: int, *, noting_images: bool = False
         if noting_images and name.startswith(("image", "short_image")):
             bounded = type(f"Noting{bounded.__name__}", (_Noting, bounded), {})
         md.inlinePatterns.register(bounded(pattern, md), name, priority)
+    md.preprocessors.register(_WordBullets(md), "word_bullets", 35)  # before tabs expand
     md.treeprocessors.register(_Prepare(md, base, heading_offset), "infolettre", 5)
     return md
 

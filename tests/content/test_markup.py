@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infolettre.content.images import body_images as images
-from infolettre.content.markup import tie_punctuation, to_html, to_text, wrap
+from infolettre.content.markup import tie_punctuation, to_html, to_text, word_bullets, wrap
 
 BASE = "https://example.org/2018-06/news/"
 
@@ -78,3 +78,22 @@ def test_french_punctuation_never_starts_a_line() -> None:
 def test_images_lists_every_image_with_its_line() -> None:
     body = "texte\n![](a.png) ![b](b.png)\n<img src='c.png'>"
     assert images(body) == [(1, "a.png", ""), (1, "b.png", "b"), (2, "c.png", "")]
+
+
+def test_word_pasted_bullets_are_a_list() -> None:
+    # Pasted from Word: "•" + tab, "◦" for the second level, "–" + tab, "•" + spaces,
+    # right under the paragraph that announces them and right above the next one.
+    source = ("Au programme :\n•\tatelier CV\n◦\tsur inscription\n–\tvisite\n"
+              "•   forum\nMerci à tous.")
+    assert word_bullets(source).count("\n") == source.count("\n")
+    html = to_html(source, BASE)
+    assert html == ("<p>Au programme&nbsp;:</p>\n<ul>\n<li>atelier CV<ul>\n"
+                    "<li>sur inscription</li>\n</ul>\n</li>\n<li>visite</li>\n"
+                    "<li>forum</li>\n</ul>\n<p>Merci à tous.</p>")
+    assert to_text(source, BASE) == ("Au programme\u00a0:\n\n- atelier CV\n  - sur inscription\n"
+                                     "- visite\n- forum\n\nMerci à tous.")
+
+
+def test_a_bullet_inside_a_line_or_a_dash_and_space_are_left_alone() -> None:
+    source = "Prix : 5 € • 3 € réduit\n– un tiret de dialogue\n- déjà une liste"
+    assert word_bullets(source) == source
