@@ -14,10 +14,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..content.model import Centre
 from ..errors import InfoLettreError
 
-__all__ = ["COLUMNS", "Header", "blank", "column", "delimiter", "file_encoding", "fold",
-           "language_code", "read_header"]
+__all__ = ["COLUMNS", "Header", "blank", "centre_slug", "column", "delimiter", "file_encoding",
+           "fold", "language_code", "read_header"]
 
 #: The columns an import reads; every other column is ignored (with one warning).
 COLUMNS = frozenset({"email", "name", "lang", "centre", "country", "consent_source",
@@ -166,3 +167,16 @@ def read_header(cells: list[str]) -> Header:
         return Header(cells, names, ignored, joined=True)
     return Header(cells, [None if n in (FIRST_NAME, LAST_NAME) else n for n in names],
                   ignored, joined=False)
+
+
+def centre_slug(value: str, centres: dict[str, Centre]) -> str | None:
+    """The slug of the centre a list names by slug, name or city, or None if none is.
+
+    ``Marseille``, ``marseille`` and ``Cité des Métiers de Marseille`` are one
+    centre, so that ``send --centre marseille`` reaches everyone of it.
+    """
+    wanted = fold(value)
+    for slug, centre in centres.items():
+        if wanted in (fold(slug), fold(centre.name), fold(centre.city)) and wanted:
+            return slug
+    return None

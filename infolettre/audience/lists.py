@@ -21,13 +21,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..content.model import Centre
 from ..errors import InfoLettreError, Problem
 from ..fsutil import atomic_write
 from ..store import Departure, NewSubscriber, Store, Subscriber, normalise_email
 from ..words import closest, is_email
-from .columns import COLUMNS, Header, blank, delimiter, file_encoding, read_header
+from .columns import (
+    COLUMNS,
+    Header,
+    blank,
+    centre_slug,
+    delimiter,
+    file_encoding,
+    fold,
+    read_header,
+)
 
-__all__ = ["EXPORT_COLUMNS", "ImportReport", "add", "export_csv", "import_csv", "remove"]
+__all__ = ["EXPORT_COLUMNS", "ImportReport", "add", "export_csv", "import_csv", "remove",
+           "unknown_centre"]
 
 EXPORT_COLUMNS = ("email", "name", "lang", "centre", "country", "status", "consent_source",
                   "consent_date", "created")
@@ -126,20 +137,23 @@ def _csv_rows(path: Path) -> Iterator[tuple[Header, str, Iterator[tuple[int, dic
 ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "cp1252 (Windows)", "latin-1": "Latin-1"}
 
 
-def import_csv(store: Store, path: Path, *, source: str | None = None) -> ImportReport:
+def import_csv(store: Store, path: Path, *, source: str | None = None,
+               centres: dict[str, Centre] | None = None) -> ImportReport:
     """Import subscribers from a CSV file with at least an ``email`` column.
 
     The file is read row by row and written in batches, all in one transaction,
     so memory does not grow with the file: only the count of what was done and
     the first rejected or kept rows are held. Columns it does not know are
-    ignored, and named once in ``report.warnings``.
+    ignored, and named once in ``report.warnings``. With ``centres`` (the
+    directory of centres), a centre is stored as its slug, found by slug, name or
+    city; a row naming no centre of it is rejected with the closest slugs.
     """
     with _csv_rows(path) as (header, encoding, rows):
         if "email" not in header.names:
             raise InfoLettreError(f"{path}:1: no 'email' column (columns: "
                                   f"{', '.join(header.cells)}); name it email, e-mail, "
                                   "courriel or correo")
-        importer = _Importer(store, path, source or f"import:{path.name}")
+        importer = _Importer(store, path, source or f"import:{path.name}", centres)
         importer.report.encoding = ENCODINGS[encoding]
         if header.ignored:
             near = {h: closest(h.lower(), set(COLUMNS), 1) for h in header.ignored}
@@ -163,8 +177,9 @@ def import_csv(store: Store, path: Path, *, source: str | None = None) -> Import
 class _Importer:
     """One import's writes, a batch of rows at a time, and its report."""
 
-    def __init__(self, store: Store, path: Path, source: str) -> None:
-        self.store, self.path, self.source = store, path, source
+    def __init__(self, store: Store, path: Path, source: str,
+                 centres: dict[str, Centre] | None) -> None:
+        self.store, self.path, self.source, self.centres = store, path, source, centres
         self.report = ImportReport()
 
     def write(self, batch: list[tuple[int, dict[str, str]]]) -> None:
@@ -173,6 +188,12 @@ class _Importer:
         for line, row in batch:
             email = normalise_email(row.get("email", ""))
             reason = _invalid(row, email)
+            if reason is None and row.get("centre") and self.centres is not None:
+                slug = centre_slug(row["centre"], self.centres)
+                if slug is None:
+                    reason = unknown_centre(row["centre"], self.centres)
+                else:
+                    row["centre"] = slug
             if reason:
                 self.report.reject(Problem(self.path, line, reason))
             else:
@@ -232,6 +253,15 @@ def _values(row: dict[str, str]) -> dict[str, str]:
     return values
 
 
+def unknown_centre(value: str, centres: dict[str, Centre]) -> str:
+    """Why a centre is refused, with the slugs that look most like it."""
+    slugs = {fold(slug): slug for slug in centres}
+    near = [slugs[f] for f in closest(fold(value), set(slugs))]
+    hint = ("did you mean " + " or ".join(f"'{s}'" for s in near) + "?") if near else \
+        "write the slug, name or city of a centre of cdms.yaml"
+    return f"unknown centre '{value}': {hint}"
+
+
 def _kept(email: str, left: Departure) -> str:
     """Why an import or an add leaves an address off the list, and what would bring it back."""
     way_back = ("a complaint is final" if left.kind == "complained" else
@@ -258,11 +288,21 @@ def _invalid(row: dict[str, str], email: str) -> str | None:
 
 
 def add(store: Store, email: str, *, name: str = "", lang: str = "fr", centre: str = "",
-        country: str = "", source: str = "cli") -> Subscriber:
-    """Add one subscriber (active), refusing an erased or inactive address."""
+        country: str = "", source: str = "cli",
+        centres: dict[str, Centre] | None = None) -> Subscriber:
+    """Add one subscriber (active), refusing an erased or inactive address.
+
+    With ``centres``, ``centre`` is stored as its slug, or refused as an import
+    refuses it.
+    """
     email = normalise_email(email)
     if not is_email(email):
         raise InfoLettreError(f"'{email}' is not a valid email address")
+    if centre and centres is not None:
+        slug = centre_slug(centre, centres)
+        if slug is None:
+            raise InfoLettreError(unknown_centre(centre, centres))
+        centre = slug
     with store.transaction():
         if store.is_suppressed(email):
             raise InfoLettreError(f"{email} was erased at its owner's request: not added")

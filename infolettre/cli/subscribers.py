@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import InfoLettreError, display_path
-from .common import PathArg, open_store
+from ..content.model import Centre
+from ..errors import InfoLettreError, Problem, display_path
+from .common import PathArg, load, open_store
 
 
 @click.group()
@@ -44,8 +45,9 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     """
     from ..audience.lists import import_csv
 
+    centres = _centres(ctx)
     with open_store(ctx) as store:
-        report = import_csv(store, csv_file)
+        report = import_csv(store, csv_file, centres=centres)
         total = store.count()
     if report.encoding != "UTF-8":  # one line: a list saved by Excel is not refused
         click.echo(f"{display_path(csv_file)}: not UTF-8, read as {report.encoding}")
@@ -67,6 +69,21 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
         ctx.exit(1)  # rejected lines are problems found in a source, the CSV file
 
 
+def _centres(ctx: click.Context) -> dict[str, Centre] | None:
+    """The directory of centres of the configuration's issues, None if there is none."""
+    from ..content.layout import find_centres_file
+    from ..content.load import load_centres
+
+    path = find_centres_file(load(ctx).issues_dir)
+    if path is None:
+        return None
+    problems: list[Problem] = []
+    centres = load_centres(path, problems)
+    if problems:
+        raise InfoLettreError("\n".join(map(str, problems)))
+    return centres
+
+
 def _more(count: int, what: str) -> None:
     if count > 0:
         click.echo(f"… and {count} more lines {what}")
@@ -76,7 +93,8 @@ def _more(count: int, what: str) -> None:
 @click.argument("email")
 @click.option("--name", default="", help="Full name.")
 @click.option("--lang", default="fr", show_default=True, help="Language of the emails.")
-@click.option("--centre", default="", help="Slug of the subscriber's centre.")
+@click.option("--centre", default="", help="The subscriber's centre: slug, name or city "
+              "in cdms.yaml.")
 @click.option("--country", default="", help="Country code.")
 @click.pass_context
 def subscribers_add(ctx: click.Context, email: str, name: str, lang: str, centre: str,
@@ -89,8 +107,10 @@ def subscribers_add(ctx: click.Context, email: str, name: str, lang: str, centre
     """
     from ..audience.lists import add
 
+    centres = _centres(ctx) if centre else None
     with open_store(ctx) as store:
-        added = add(store, email, name=name, lang=lang, centre=centre, country=country)
+        added = add(store, email, name=name, lang=lang, centre=centre, country=country,
+                    centres=centres)
     click.echo(f"added {added.email} ({added.status})")
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from infolettre.audience.lists import add, export_csv, import_csv, remove
 from infolettre.cli import cli
+from infolettre.content.model import Centre
 from infolettre.errors import InfoLettreError
 from infolettre.store import Store
 
@@ -197,6 +198,7 @@ def test_french_excel_export(store: Store) -> None:
 
 
 def test_cli_says_the_encoding_and_the_ignored_columns(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no directory of centres: centres are not checked
     monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "cli.db"))
     result = CliRunner().invoke(cli, ["subscribers", "import",
                                       str(CORPUS / "lists" / "excel-fr.csv")])
@@ -261,3 +263,61 @@ def test_cli_subscribers(tmp_path: Path, monkeypatch) -> None:
     assert runner.invoke(cli, ["subscribers", "forget", "ok@example.org"]).exit_code == 0
     result = runner.invoke(cli, ["subscribers", "export", str(tmp_path / "e.csv")])
     assert "wrote 1 subscribers" in result.output
+
+
+CENTRES = {
+    "marseille": Centre("marseille", "Cité des métiers de Marseille et de Provence-Alpes-Côte "
+                        "d'Azur", "Marseille", "FR"),
+    "seine-et-marne": Centre("seine-et-marne", "Cité des métiers de Seine-et-Marne", "Meaux",
+                             "FR"),
+    "la-reunion": Centre("la-reunion", "Cité des métiers de La Réunion", "Saint-Denis", "FR"),
+}
+
+
+def test_a_centre_is_stored_as_its_slug(store: Store, tmp_path: Path) -> None:
+    """By slug, name or city, case and accents ignored; unknown: the closest slugs."""
+    path = write(tmp_path / "c.csv", "email,centre\n"
+                 "a@example.org,MARSEILLE\n"
+                 "b@example.org,Cité des Métiers de Seine-et-Marne\n"
+                 "c@example.org,meaux\n"
+                 "d@example.org,la reunion\n"
+                 "e@example.org,marseile\n"
+                 "f@example.org,Tombouctou\n"
+                 "g@example.org,\n")
+    report = import_csv(store, path, centres=CENTRES)
+    assert [str(p).split("c.csv")[1] for p in report.rejected] == [
+        ":6: unknown centre 'marseile': did you mean 'marseille'?",
+        ":7: unknown centre 'Tombouctou': write the slug, name or city of a centre of "
+        "cdms.yaml"]
+    assert {s.email[0]: s.centre for s in store.select()} == {
+        "a": "marseille", "b": "seine-et-marne", "c": "seine-et-marne", "d": "la-reunion",
+        "g": ""}
+
+
+def test_add_stores_the_centre_as_its_slug(store: Store) -> None:
+    assert add(store, "a@example.org", centre="Saint-Denis", centres=CENTRES).centre == \
+        "la-reunion"
+    with pytest.raises(InfoLettreError, match=r"unknown centre 'seine-et-marnes': did you "
+                       r"mean 'seine-et-marne'\?"):
+        add(store, "b@example.org", centre="seine-et-marnes", centres=CENTRES)
+    assert store.get("b@example.org") is None
+
+
+def test_cli_checks_centres_against_the_directory(tmp_path: Path, monkeypatch) -> None:
+    """The directory of the configuration's issues folder (cdms.yaml) is the reference."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "cli.db"))
+    (tmp_path / "issues").mkdir()
+    write(tmp_path / "issues" / "cdms.yaml", "marseille:\n  name: Cité des métiers de "
+          "Marseille\n  city: Marseille\n")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["subscribers", "add", "a@example.org", "--centre",
+                                 "cité des métiers de marseille"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["subscribers", "add", "b@example.org", "--centre", "marseile"])
+    assert result.exit_code != 0 and "did you mean 'marseille'?" in result.output
+    lines = write(tmp_path / "l.csv", "email;cdm\nc@example.org;Marseille\nd@example.org;Mars\n")
+    result = runner.invoke(cli, ["subscribers", "import", str(lines)])
+    assert result.exit_code == 1 and "l.csv:3: unknown centre 'Mars'" in result.output
+    result = runner.invoke(cli, ["subscribers", "list", "--centre", "marseille"])
+    assert "a@example.org" in result.output and "c@example.org" in result.output
