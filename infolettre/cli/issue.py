@@ -10,7 +10,7 @@ import click
 
 from ..content.layout import issue_slug
 from ..content.model import SECTIONS
-from ..errors import ProblemsFound, display_path
+from ..errors import Problem, ProblemsFound, display_path
 from .common import PathArg, load
 
 
@@ -29,7 +29,10 @@ def check(ctx: click.Context, path: Path) -> None:
     """
     from ..content.check import check_path
 
-    problems = check_path(path, load(ctx))
+    warnings: list[Problem] = []
+    problems = check_path(path, load(ctx), warnings)
+    for warning in sorted(warnings):
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         raise ProblemsFound(problems)
     click.echo(f"{display_path(path)}: no problem found")

@@ -8,11 +8,12 @@ a ``forum.md.txt``…), which would otherwise miss the issue without a word.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from ..config import Config
 from ..errors import Problem, ProblemsFound
-from ..words import shown
+from ..words import closest, shown
 from . import markup
 from .images import body_images
 from .layout import (
@@ -34,7 +35,11 @@ from .load import (
 from .model import Issue, NewsItem
 from .source import read_front_matter
 
-__all__ = ["check_issue", "check_item", "check_path"]
+__all__ = ["MAX_IMAGE_BYTES", "check_issue", "check_item", "check_path", "issue_warnings"]
+
+#: Above this an image is most likely a photo as it came off a phone or a camera:
+#: ``build`` publishes a narrowed copy, but the author should know what they sent.
+MAX_IMAGE_BYTES = 1024 * 1024
 
 
 def _inside(folder: Path, file: Path) -> bool:
@@ -46,8 +51,76 @@ def _bad_src(src: str, why: str) -> str:
             "beside the item) or its web address starting with https://")
 
 
-def check_item(item: NewsItem, config: Config, issue_dir: Path | None) -> list[Problem]:
-    """Problems of one loaded item that its fields alone do not show."""
+def _folded(name: str) -> str:
+    """A file name without case or accents, to find the file an author meant."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold())
+                   if not unicodedata.combining(c))
+
+
+def _near(file: Path) -> list[str]:
+    """The files beside ``file`` that differ from its name in case, accents or extension,
+    then those whose name is merely close (a typo)."""
+    try:
+        names = sorted(p.name for p in file.parent.iterdir()
+                       if p.is_file() and p.suffix.lower() != ".md")  # items are no images
+    except OSError:
+        return []
+    wanted = _folded(file.name)
+    stem = wanted.rsplit(".", 1)[0]
+    same = [n for n in names if _folded(n) == wanted or _folded(n).rsplit(".", 1)[0] == stem]
+    if same:
+        return same[:3]
+    by_fold = {_folded(n): n for n in names}
+    return [by_fold[n] for n in closest(wanted, set(by_fold))]
+
+
+def _not_found(src: str, file: Path, item: Path) -> str:
+    near = _near(file)
+    if near:
+        return (f"image '{src}' not found: did you mean "
+                + " or ".join(f"`{n}`" for n in near) + "?")
+    return f"image '{src}' not found: put the file beside {item.name}"
+
+
+def _local_images(item: NewsItem) -> list[tuple[int, str, Path]]:
+    """(line, src, file) of the item's images that are files of the issue."""
+    local = []
+    if item.image and item.image.file is not None \
+            and markup.bad_image_src(item.image.src) is None:
+        local.append((item.image.line, item.image.src, item.image.file))
+    for n, src, _ in body_images(item.body):
+        if markup.bad_image_src(src) is None and markup.is_relative(src):
+            local.append((item.body_line + n, src, item.path.parent / src))
+    return local
+
+
+def image_warnings(item: NewsItem) -> list[Problem]:
+    """What does not block an item but should be known: images over ``MAX_IMAGE_BYTES``."""
+    warnings = []
+    for line, src, file in _local_images(item):
+        try:
+            size = file.stat().st_size if file.is_file() else 0
+        except OSError:
+            continue
+        if size > MAX_IMAGE_BYTES:
+            warnings.append(Problem(item.path, line, (
+                f"the image '{shown(src)}' weighs {size / 1024 / 1024:.1f} MB, over "
+                f"{MAX_IMAGE_BYTES // 1024 // 1024} MB: the email gets a smaller copy, but "
+                "export it at most 1200 px wide to send and store less")))
+    return warnings
+
+
+def issue_warnings(issue: Issue) -> list[Problem]:
+    """The warnings of every item of an issue (``build`` prints them with its own)."""
+    return sorted(w for item in issue.news for w in image_warnings(item))
+
+
+def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
+               warnings: list[Problem] | None = None) -> list[Problem]:
+    """Problems of one loaded item that its fields alone do not show.
+
+    Findings that do not block publication (a heavy photo) go to ``warnings`` when given.
+    """
     problems = []
     path, first = item.path, item.body_line
     limit = min(config.max_body_chars, markup.MAX_TEXT_CHARS)
@@ -72,23 +145,26 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None) -> list[P
             local.append((path, first + n, src, path.parent / src))
     for _, line, src, file in local:
         if not file.is_file():
-            problems.append(Problem(path, line, (
-                f"image '{src}' not found: put the file beside {path.name}")))
+            problems.append(Problem(path, line, _not_found(src, file, path)))
         elif issue_dir is not None and not _inside(issue_dir, file):
             problems.append(Problem(path, line, (
                 f"image '{src}' is outside the issue folder: copy it beside {path.name}")))
+    if warnings is not None:
+        warnings.extend(image_warnings(item))
     return problems
 
 
-def check_issue(issue: Issue, config: Config) -> list[Problem]:
-    """Problems of a loaded issue beyond those loading found."""
+def check_issue(issue: Issue, config: Config,
+                warnings: list[Problem] | None = None) -> list[Problem]:
+    """Problems of a loaded issue beyond those loading found (warnings as in check_item)."""
     problems = []
     for item in issue.news:
-        problems.extend(check_item(item, config, issue.path))
+        problems.extend(check_item(item, config, issue.path, warnings))
     return problems
 
 
-def load_checked(folder: Path, config: Config) -> Loaded:
+def load_checked(folder: Path, config: Config,
+                 warnings: list[Problem] | None = None) -> Loaded:
     """Load an issue folder and run every check on it.
 
     The stray files of ``news/`` are reported here rather than by ``load_issue``, which
@@ -96,7 +172,7 @@ def load_checked(folder: Path, config: Config) -> Loaded:
     """
     loaded = load_issue(folder)
     if loaded.issue is not None:
-        loaded.problems.extend(check_issue(loaded.issue, config))
+        loaded.problems.extend(check_issue(loaded.issue, config, warnings))
     if folder.is_dir() and (folder / ISSUE_FILE).is_file():
         loaded.problems.extend(Problem(path, 1, advice)
                                for path, advice in news_files(folder / NEWS_DIR)[1])
@@ -116,10 +192,14 @@ def _issue_lang(folder: Path) -> str:
     return "fr"
 
 
-def check_path(path: Path, config: Config) -> list[Problem]:
-    """Every problem of an issue folder, or of one file of it, sorted by place."""
+def check_path(path: Path, config: Config,
+               warnings: list[Problem] | None = None) -> list[Problem]:
+    """Every problem of an issue folder, or of one file of it, sorted by place.
+
+    The findings that do not block (``image_warnings``) are added to ``warnings``.
+    """
     if path.is_dir():
-        return sorted(load_checked(path, config).problems)
+        return sorted(load_checked(path, config, warnings).problems)
     if not path.exists():
         return [Problem(path, 1, "no such file or folder")]
     if path.name == CENTRES_FILE:
@@ -142,5 +222,5 @@ def check_path(path: Path, config: Config) -> list[Problem]:
         problems = [p for p in problems if p.path == path]  # the directory's own are not ours
     item = load_item(path, centres, _issue_lang(issue_dir) if issue_dir else "fr", problems)
     if item is not None:
-        problems.extend(check_item(item, config, issue_dir))
+        problems.extend(check_item(item, config, issue_dir, warnings))
     return sorted(problems)

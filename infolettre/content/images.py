@@ -8,7 +8,8 @@ an HTML parser (a quoted ``>`` or a ``data-src`` attribute fooled a regex).
 
 ``image_size`` reads the pixel size of PNG, GIF and JPEG files from their
 headers: mail clients (Outlook above all) need an image's ``width`` attribute,
-and reading the header avoids pulling an imaging library in for three numbers.
+and reading the header is enough for a file published as it is (``check`` and
+``new-item`` need no imaging library; ``edition.assets`` makes the photos' copies).
 """
 
 from __future__ import annotations

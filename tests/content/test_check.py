@@ -151,3 +151,43 @@ def test_a_stray_file_in_news_stops_check_and_build(sample: Path, config: Config
     result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and f"{stray}:1: Word file" in result.stdout
+
+
+def test_a_heavy_image_is_a_warning_on_its_line(sample: Path, config: Config) -> None:
+    """A 6 MB photo passed ``check`` without a word; it is named now, without blocking."""
+    from infolettre.edition.build import build_issue
+
+    item = sample / "news" / "charleroi-album-jeunesse.md"
+    item.write_text(item.read_text(encoding="utf-8").replace(
+        "src: album-ce-matin-la.png", "src: lourde.jpg"), encoding="utf-8")
+    (sample / "news" / "lourde.jpg").write_bytes(b"\xff\xd8" + b"\0" * (1024 * 1024 + 1))
+    warnings: list = []
+    assert check_path(sample, config, warnings) == []
+    assert [str(w).split(" MB")[0] for w in warnings] == [
+        f"{item}:9: the image 'lourde.jpg' weighs 1.0"]
+    alone: list = []
+    assert check_path(item, config, alone) == [] and alone == warnings
+    built = build_issue(sample, sample.parent / "out", config)
+    assert str(warnings[0]) in built.warnings
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and f"warning: {item}:9: the image" in result.stderr
+
+
+def test_a_missing_image_names_the_file_meant(sample: Path) -> None:
+    """``photo.png`` beside a ``Photo.PNG`` said only "not found"."""
+    news = sample / "news"
+    (news / "Photo.PNG").write_bytes((news / "album-ce-matin-la.png").read_bytes())
+    (news / "Équipe.jpeg").write_bytes(b"\xff\xd8")
+    item = news / "photos.md"
+    item.write_text("---\ncdm: charleroi\ntitle: Photos\n"
+                    "contacts: [{name: A, email: a@example.org}]\n---\n"
+                    "![Une photo](photo.png)\n\n![L'équipe](equipe.jpg)\n\n"
+                    "![Un album](album-ce-matin-l.png)\n\n![Rien](zzz.gif)\n",
+                    encoding="utf-8")
+    assert [(p.line, p.message) for p in check_path(item, Config())] == [
+        (6, "image 'photo.png' not found: did you mean `Photo.PNG`?"),
+        (8, "image 'equipe.jpg' not found: did you mean `Équipe.jpeg`?"),
+        (10, "image 'album-ce-matin-l.png' not found: did you mean `album-ce-matin-la.png`?"),
+        (12, "image 'zzz.gif' not found: put the file beside photos.md"),
+    ]
