@@ -7,7 +7,6 @@ for people to look at, placeholders filled with preview values.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from ..config import Config
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import atomic_write
 from . import placeholders
+from .assets import publish
 from .ready import Asset, ReadyEdition
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
 
 def _render(issue: Issue, config: Config, key: str) -> ReadyEdition:
     """Render, inline and check the email, and keep the result under ``key``."""
+    from ..content.check import issue_warnings
     from . import cache
     from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
     from .quality import email_warnings
@@ -93,7 +94,7 @@ def _render(issue: Issue, config: Config, key: str) -> ReadyEdition:
     html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
     built = ReadyEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
                          edition.web, edition.stylesheet, edition.assets,
-                         tuple(email_warnings(html)))
+                         tuple([*map(str, issue_warnings(issue)), *email_warnings(html)]))
     cache.store(config.cache_dir, built, key)
     return built
 
@@ -106,7 +107,11 @@ def preview_values(config: Config, issue: Issue) -> dict[str, str]:
 
 
 def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -> list[Path]:
-    """Write ``outputs`` (name: text) and copy ``assets`` into ``out``, each atomically."""
+    """Write ``outputs`` (name: text) and publish ``assets`` into ``out``, each atomically.
+
+    An image is written as its web-ready copy (``assets.web_copy``) when that is
+    smaller, so that a phone's 5 MB photo is not what every reader downloads.
+    """
     written = []
     try:
         if out.exists() and not out.is_dir():
@@ -117,9 +122,7 @@ def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -
         for asset in assets:
             target = out / asset.target
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(asset.source, tmp)
-            tmp.replace(target)
+            publish(asset.source, target)  # a photo's web-ready copy, see ``assets``
             written.append(target)
     except OSError as exc:
         raise InfoLettreError(f"{out}: cannot write: {exc.strerror or exc}") from None

@@ -17,11 +17,12 @@ from markupsafe import Markup
 from ..config import Config
 from ..content import markup
 from ..content.i18n import catalogue
-from ..content.images import body_images, image_size
+from ..content.images import body_images
 from ..content.model import SECTIONS, Issue, NewsItem
 from ..errors import InfoLettreError
 from ..theme import environment
 from . import placeholders
+from .assets import published_size
 from .ready import Asset
 
 __all__ = [
@@ -73,14 +74,17 @@ class _Item:
         for _, src, _ in body_images(item.body):
             if markup.is_relative(src):
                 self._publish(issue, item.path.parent / src)
-        self.image_url, self.image_width = "", CONTENT_WIDTH
+        self.image_url, self.image_width, self.image_height = "", CONTENT_WIDTH, 0
         if item.image:
             self.image_url = item.image.src
             if item.image.file is not None:
                 target = self._publish(issue, item.image.file)
                 self.image_url = issue_url + str(target) if target else item.image.src
-                size = image_size(item.image.file)
-                self.image_width = min(size[0], CONTENT_WIDTH) if size else CONTENT_WIDTH
+                # The size of the file published (a photo's narrowed copy), not the original's.
+                size = published_size(item.image.file)
+                if size and size[0] > 0:
+                    self.image_width = min(size[0], CONTENT_WIDTH)
+                    self.image_height = round(size[1] * self.image_width / size[0])
 
     def _publish(self, issue: Issue, file: Path) -> PurePosixPath | None:
         target = asset_target(issue, file)
