@@ -100,18 +100,22 @@ def new_issue_cmd(ctx: click.Context, date: Any, issues_dir: Path | None) -> Non
 @click.option("--cdm", default=None, help="Slug of the centre (see issues/cdms.yaml).")
 @click.option("--section", type=click.Choice(SECTIONS), default="cdm",
               show_default=True, help="News of a centre, or of the network.")
+@click.option("--title", default=None,
+              help="The item's title: written in the header, and names the file.")
 @click.pass_context
-def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: str) -> None:
+def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: str,
+                 title: str | None) -> None:
     """Write a commented template for one news item, ready to fill in.
 
     \b
     Example:
       infolettre new-item issues/2018-06 --cdm charleroi
+      infolettre new-item issues/2018-06 --cdm marseille --title "Forum des métiers"
       infolettre new-item issues/2018-06 --section reseau
     """
     from ..content.scaffold import new_item
 
-    path = new_item(issue_dir, cdm, section, load(ctx).templates_dir)
+    path = new_item(issue_dir, cdm, section, load(ctx).templates_dir, title=title)
     click.echo(f"wrote {display_path(path)}: fill it in, then run "
                f"`infolettre check {display_path(path)}`")
 

@@ -9,6 +9,8 @@ whose empty fields ``check`` reports until the contributor fills them in.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from pathlib import Path
 
 import yaml
@@ -34,7 +36,7 @@ from .load import (
 from .model import AgendaEntry, Issue
 from .source import read_front_matter
 
-__all__ = ["issue_folders", "latest_issue", "new_issue", "new_item"]
+__all__ = ["issue_folders", "latest_issue", "new_issue", "new_item", "title_slug"]
 
 #: Header keys an issue inherits from the one before it.
 CARRIED_KEYS = ("lang", "signature", "subscribe_url", "contact", "closing", "team", "website")
@@ -116,9 +118,41 @@ def new_issue(issues_dir: Path, date: dt.date) -> Path:
     return folder
 
 
+#: Longest slug taken from a title: a file name that stays readable in a listing.
+TITLE_SLUG_MAX = 40
+
+
+def title_slug(title: str, limit: int = TITLE_SLUG_MAX) -> str:
+    """``Forum des métiers`` → ``forum-des-metiers``: ASCII, accents folded, at most
+    ``limit`` characters, cut at a word's end when there is one; "" when nothing is left
+    (a title in another script), so that the file is named from the centre alone."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", title.casefold())
+                     if not unicodedata.combining(c))
+    folded = folded.replace("’", "-").replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.encode("ascii", "ignore").decode()).strip("-")
+    if len(slug) > limit:
+        end = slug.rfind("-", 0, limit + 1)  # the last word that fits whole…
+        slug = slug[:end] if end >= limit // 2 else slug[:limit]  # …unless too few do
+    return slug.strip("-")
+
+
+def _title_line(title: str | None) -> str:
+    """The header's title line, quoted as YAML needs (``Bilan : une réussite``)."""
+    if not title:
+        return "title:"
+    line = yaml.dump({"title": title}, Dumper=_Dumper, allow_unicode=True,
+                     width=10**6)
+    return line.strip()
+
+
 def new_item(issue_dir: Path, cdm: str | None, section: str = "cdm",
-             templates_dir: Path | None = None) -> Path:
-    """Write ``news/SLUG.md`` (or SLUG-2.md…), a template for one news item."""
+             templates_dir: Path | None = None, title: str | None = None) -> Path:
+    """Write ``news/SLUG.md`` (or SLUG-2.md…), a template for one news item.
+
+    With a ``title`` the file is named from the centre (or section) and the title,
+    ``marseille-forum-des-metiers.md``, and the title is written in the header.
+    """
+    title = " ".join(title.split()) if title else None  # one line, as a header needs
     if not (issue_dir / ISSUE_FILE).is_file():
         raise InfoLettreError(f"{issue_dir}: not an issue folder (no {ISSUE_FILE})")
     if section == "cdm" and not cdm:
@@ -142,12 +176,13 @@ def new_item(issue_dir: Path, cdm: str | None, section: str = "cdm",
         t = catalogue(lang)
     except (ProblemsFound, KeyError, AttributeError):
         t = catalogue("fr")
-    stem = cdm or section
+    stem = "-".join(p for p in (cdm or section, title_slug(title or "")) if p)
     path = issue_dir / NEWS_DIR / f"{stem}.md"
     n = 2
     while path.exists():
         path, n = issue_dir / NEWS_DIR / f"{stem}-{n}.md", n + 1
     text = environment(templates_dir).get_template("new-item.md.j2").render(
-        t=t, cdm=cdm, section=section, centre_name=name or t("section_reseau"), path=path)
+        t=t, cdm=cdm, section=section, centre_name=name or t("section_reseau"), path=path,
+        title_line=_title_line(title))
     atomic_write(path, text)
     return path

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from infolettre.cli import cli
 from infolettre.config import Config
 from infolettre.content.check import check_path
-from infolettre.content.scaffold import latest_issue, new_issue, new_item
+from infolettre.content.scaffold import latest_issue, new_issue, new_item, title_slug
+from infolettre.content.source import read_front_matter
 from infolettre.errors import InfoLettreError
 
 
@@ -74,6 +75,42 @@ def test_new_item_for_the_network_and_unknown_centres(sample: Path) -> None:
         new_item(sample, "charleroy")
 
 
+def test_title_slug_is_ascii_folded_and_capped() -> None:
+    assert title_slug("Forum des métiers") == "forum-des-metiers"
+    assert title_slug("Bilan : une réussite !") == "bilan-une-reussite"
+    assert title_slug("Œuvres d’art — été 2019") == "oeuvres-d-art-ete-2019"
+    long = title_slug("Une très longue journée portes ouvertes à la Cité des métiers")
+    assert long == "une-tres-longue-journee-portes-ouvertes" and len(long) <= 40
+    assert title_slug("x" * 60) == "x" * 40
+    assert title_slug("Форум") == ""  # nothing left: the file is named from the centre
+
+
+def test_new_item_with_a_title_names_the_file_and_fills_the_header(sample: Path) -> None:
+    path = new_item(sample, "marseille", title="Forum des métiers")
+    assert path == sample / "news" / "marseille-forum-des-metiers.md"
+    assert "\ntitle: Forum des métiers\n" in path.read_text(encoding="utf-8")
+    messages = [p.message for p in check_path(path, Config())]
+    assert not any("'title'" in m for m in messages)
+    second = new_item(sample, "marseille", title="Forum des métiers")
+    assert second.name == "marseille-forum-des-metiers-2.md"  # the first is not clobbered
+    assert new_item(sample, "marseille", title="Forum des métiers").name.endswith("-3.md")
+    assert new_item(sample, "marseille").name == "marseille.md"  # no title: as before
+
+
+def test_new_item_title_with_french_typography_stays_plain_text(sample: Path) -> None:
+    path = new_item(sample, None, "reseau", title="Bilan : une réussite")
+    assert path.name == "reseau-bilan-une-reussite.md"
+    assert read_front_matter(path).data["title"] == "Bilan : une réussite"
+
+
+def test_new_item_template_shows_lang_and_section_commented(sample: Path) -> None:
+    text = new_item(sample, "charleroi").read_text(encoding="utf-8")
+    assert "\n# lang: en\n" in text and "\n# section: reseau\n" in text
+    assert "la langue de la nouvelle" in text and "nouvelle du Réseau" in text
+    network = new_item(sample, None, "reseau").read_text(encoding="utf-8")
+    assert "\nsection: reseau\n" in network and "# section:" not in network
+
+
 def test_cli_scaffolding(issues: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["new-issue", "--issues-dir", str(issues),
@@ -83,3 +120,6 @@ def test_cli_scaffolding(issues: Path) -> None:
     assert result.exit_code == 0 and "cascais.md" in result.output
     result = runner.invoke(cli, ["new-item", str(issues / "2018-10"), "--cdm", "nowhere"])
     assert result.exit_code == 2 and "unknown centre" in result.output
+    result = runner.invoke(cli, ["new-item", str(issues / "2018-10"), "--cdm", "marseille",
+                                 "--title", "Forum des métiers"])
+    assert result.exit_code == 0 and "marseille-forum-des-metiers.md" in result.output
