@@ -62,7 +62,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     click.echo(f"{display_path(csv_file)}: {report.added} added, {report.updated} updated, "
                f"{report.unchanged} unchanged, {report.duplicates} duplicates merged, "
                f"{report.kept_total} kept unsubscribed, {report.rejected_total} rejected; "
-               f"{total} subscribers in all")
+               f"{total} subscriber{'' if total == 1 else 's'} in all")
     if report.rejected_total:
         click.echo("Correct the rejected lines and import the file again (rows already "
                    "imported are merged, not duplicated).")

@@ -212,6 +212,19 @@ def test_cli_says_the_encoding_and_the_ignored_columns(tmp_path: Path, monkeypat
     assert "UTF-8" not in result.output and "warning" not in result.output
 
 
+def test_cli_import_summary_counts_one_subscriber_in_the_singular(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "cli.db"))
+    one = write(tmp_path / "one.csv", "email\na@example.org\n")
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(one)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("; 1 subscriber in all"), result.output
+    two = write(tmp_path / "two.csv", "email\nb@example.org\n")
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(two)])
+    assert result.output.rstrip().endswith("; 2 subscribers in all"), result.output
+
+
 def test_export_neutralises_formulas(store: Store, tmp_path: Path) -> None:
     add(store, "a@example.org", name="=HYPERLINK(\"http://evil\")")
     add(store, "b@example.org", name="+33 1 23")
