@@ -120,15 +120,19 @@ def _check_test_addresses(addresses: tuple[str, ...]) -> None:
 @click.option("--transport", "dsn", default=None, help="Transport DSN (see `transports`).")
 @click.option("--resend-in-doubt", is_flag=True,
               help="Send again the messages whose delivery is unknown.")
+@click.option("--include-new", is_flag=True,
+              help="Add to a campaign under way the subscribers who joined since it started.")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: bool,
          yes: bool, lang: str | None, centre: str | None, dsn: str | None,
-         resend_in_doubt: bool) -> None:
+         resend_in_doubt: bool, include_new: bool) -> None:
     """Send an issue to the active subscribers; run it again to continue.
 
     Refuses an issue that fails `check`. Each subscriber gets the issue at most
     once: messages whose fate is unknown (connection lost after the data) are
-    listed by `status` and sent again only with --resend-in-doubt.
+    listed by `status` and sent again only with --resend-in-doubt. The audience
+    is fixed when the campaign starts: a later run says how many subscribers
+    joined since, and --include-new adds them (never anyone twice).
 
     \b
     Example:
@@ -164,11 +168,12 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
             raise InfoLettreError("not a terminal: pass --yes to send without confirmation")
         from ..delivery.report import audience_size
 
-        size = audience_size(config, edition.slug, audience)
+        size = audience_size(config, edition.slug, audience, include_new)
         click.confirm(f"Send “{edition.subject}” to {size} subscribers through "
                       f"{transport.describe()}?", abort=True)
     summary = send_campaign(edition, config, transport, audience=audience,
-                            resend_in_doubt=resend_in_doubt, progress=_progress_bar())
+                            resend_in_doubt=resend_in_doubt, include_new=include_new,
+                            progress=_progress_bar())
     click.echo(describe_summary(summary, transport))
     if summary.stopped:  # the summary says why; stopping early is "any other error"
         ctx.exit(2)

@@ -96,6 +96,20 @@ class Journal:
                 "`infolettre send` with the same filters to continue it")
         return campaign, False
 
+    def newcomers(self, campaign: Campaign) -> int:
+        """Active subscribers of the campaign's audience not in it: they joined (or
+        came back) after it started, since its audience is fixed then."""
+        return self.ledger.count_newcomers(campaign)
+
+    def include_newcomers(self, campaign: Campaign) -> int:
+        """Add a pending row for each newcomer, in one transaction; returns how many.
+
+        A subscriber already in the campaign, in whatever state, is never added
+        again, so nobody gets the issue twice.
+        """
+        with self.ledger.transaction():
+            return self.ledger.add_newcomers(campaign)
+
     def find(self, issue: str) -> Campaign | None:
         """The campaign of ``issue``, if it was ever sent."""
         return self.ledger.find_campaign(issue)

@@ -10,17 +10,34 @@ from .message import MessageFactory, Recipient
 from .send import Audience, SendSummary
 from .transports.base import Transport
 
-__all__ = ["audience_size", "describe_dry_run", "describe_status", "describe_summary"]
+__all__ = ["audience_size", "describe_dry_run", "describe_status", "describe_summary",
+           "newcomers_line"]
 
 
-def audience_size(config: Config, issue: str, audience: Audience) -> int:
-    """How many messages a send would deliver now (the campaign's rows still to send)."""
+def newcomers_line(count: int) -> str:
+    """What ``send`` says of the subscribers a resumed campaign leaves out."""
+    return (f"{count} subscriber{'s' * (count != 1)} joined since this campaign started: "
+            "send --include-new adds them")
+
+
+def _campaign_newcomers(store: Store, issue: str) -> int | None:
+    """How many subscribers joined since the campaign of ``issue`` started (None: no campaign)."""
+    journal = Journal(store)
+    campaign = journal.find(issue)
+    return None if campaign is None else journal.newcomers(campaign)
+
+
+def audience_size(config: Config, issue: str, audience: Audience,
+                  include_new: bool = False) -> int:
+    """How many messages a send would deliver now (the campaign's rows still to send,
+    and with ``include_new`` the subscribers who joined since it started)."""
     with Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
         campaign = Journal(store).find(issue)
         if campaign is None:
             return store.count("active", audience.lang, audience.centre)
         counts = Journal(store).counts(campaign.id)
-        return counts["pending"] + counts["retry"]
+        extra = Journal(store).newcomers(campaign) if include_new else 0
+        return counts["pending"] + counts["retry"] + extra
 
 
 def describe_dry_run(edition: ReadyEdition, config: Config, audience: Audience,
@@ -33,11 +50,14 @@ def describe_dry_run(edition: ReadyEdition, config: Config, audience: Audience,
             by_lang[s.lang] = by_lang.get(s.lang, 0) + 1
             first = first or s
         secret = store.secret
+        newcomers = _campaign_newcomers(store, edition.slug)
     total = sum(by_lang.values())
     lines = [f"would send “{edition.subject}” through {transport.describe()}",
              f"audience: {total} active subscriber{'s' * (total != 1)}"
              + (" (" + ", ".join(f"{n} {lang}" for lang, n in sorted(by_lang.items())) + ")"
                 if by_lang else "")]
+    if newcomers:
+        lines.append(newcomers_line(newcomers))
     if first is None:
         return "\n".join([*lines, "nobody to send to: import subscribers first"])
     factory = MessageFactory(edition, config, edition.slug, secret)
@@ -67,6 +87,11 @@ def describe_summary(summary: SendSummary, transport: Transport) -> str:
     done = sum(summary.this_run.values())
     rate = done / summary.seconds if summary.seconds else 0
     lines = []
+    if summary.added:
+        lines.append(f"{summary.added} subscriber{'s' * (summary.added != 1)} who joined "
+                     "since this campaign started added to it")
+    if summary.newcomers:
+        lines.append(newcomers_line(summary.newcomers))
     if summary.recovered_in_doubt:
         lines.append(f"{summary.recovered_in_doubt} messages were in flight when a previous "
                      "run stopped: now in doubt (--resend-in-doubt sends them again)")

@@ -55,6 +55,10 @@ class SendSummary:
     campaign: str
     created: bool
     recovered_in_doubt: int = 0
+    #: active subscribers of the audience who joined since the campaign started,
+    #: left out of it (``newcomers``) or added to it by ``include_new`` (``added``)
+    newcomers: int = 0
+    added: int = 0
     this_run: Counter = field(default_factory=Counter)
     counts: dict[str, int] = field(default_factory=dict)
     troubles: list[tuple[str, str, int, str]] = field(default_factory=list)
@@ -109,6 +113,7 @@ def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[Non
 
 def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *,
                   audience: Audience = Audience(), resend_in_doubt: bool = False,
+                  include_new: bool = False,
                   max_attempts: int = 5, retry_base: float = 2.0,
                   progress: Progress | None = None,
                   ) -> SendSummary:
@@ -116,7 +121,9 @@ def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *
 
     ``progress(done, total, outcomes)`` is called a few times a second from this
     thread. Ctrl-C (SIGINT) stops the workers after their current message; then
-    KeyboardInterrupt is raised, the journal consistent.
+    KeyboardInterrupt is raised, the journal consistent. A campaign resumed
+    counts the subscribers who joined since it started (``summary.newcomers``);
+    ``include_new`` adds them to it instead (``summary.added``).
     """
     started = time.monotonic()
     with _Lock(config.db), Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
@@ -124,6 +131,10 @@ def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *
         campaign, created = journal.campaign(edition.slug, edition.subject,
                                              audience.as_dict())
         summary = SendSummary(edition.slug, created)
+        if not created and include_new:
+            summary.added = journal.include_newcomers(campaign)
+        elif not created:
+            summary.newcomers = journal.newcomers(campaign)
         summary.recovered_in_doubt = journal.recover(campaign.id)
         if resend_in_doubt:
             journal.requeue_in_doubt(campaign.id)

@@ -85,6 +85,28 @@ class Ledger:
             (campaign_id, now(), *(audience[k] for k in sorted(audience)))).rowcount
         return Campaign(campaign_id, issue, subject, audience), rows
 
+    def _newcomers(self, campaign_id: int, audience: dict) -> tuple[str, list]:
+        """The SELECT of active subscribers of ``audience`` without a row in the campaign."""
+        clauses = "".join(f" AND s.{k} = ?" for k in sorted(audience))
+        return (f"FROM subscribers s WHERE s.status = 'active'{clauses} AND NOT EXISTS "
+                "(SELECT 1 FROM deliveries d WHERE d.campaign_id = ? "
+                "AND d.subscriber_id = s.id)",
+                [*(audience[k] for k in sorted(audience)), campaign_id])
+
+    def count_newcomers(self, campaign: Campaign) -> int:
+        """Active subscribers of the campaign's audience who have no row in it (they
+        joined, or came back, since it started)."""
+        sql, args = self._newcomers(campaign.id, campaign.audience)
+        return int(self.conn.execute(f"SELECT count(*) {sql}", args).fetchone()[0])
+
+    def add_newcomers(self, campaign: Campaign) -> int:
+        """A pending row for each of ``count_newcomers``; returns how many (the caller
+        holds a transaction, so that the count and the rows agree)."""
+        sql, args = self._newcomers(campaign.id, campaign.audience)
+        return self.conn.execute(
+            "INSERT INTO deliveries (campaign_id, subscriber_id, state, updated_at) "
+            f"SELECT ?, s.id, 'pending', ? {sql}", (campaign.id, now(), *args)).rowcount
+
     def sent_issues(self) -> set[str]:
         """The issues whose campaign delivered at least one message."""
         return {row[0] for row in self.conn.execute(

@@ -67,3 +67,28 @@ def test_without_a_terminal_send_wants_yes(sample: Path, tmp_path: Path) -> None
     result = _run(conf, "send", str(sample))
     assert result.exit_code != 0 and "pass --yes" in result.output
     assert not (tmp_path / "outbox").exists()
+
+
+def test_resumed_send_says_who_joined_and_include_new_sends_them(sample: Path,
+                                                                  tmp_path: Path) -> None:
+    from infolettre.store import Store
+
+    conf = _config_file(tmp_path)
+    assert _run(conf, "send", str(sample), "--yes").exit_code == 0
+    with Store(tmp_path / "infolettre.db") as store, store.transaction():
+        for n in range(3):
+            store.insert(f"nouveau{n}@example.org", name="Nouveau", lang="fr",
+                         consent_source="test")
+    said = "3 subscribers joined since this campaign started: send --include-new adds them"
+    dry = _run(conf, "send", str(sample), "--dry-run")
+    assert dry.exit_code == 0 and said in dry.output, dry.output
+    again = _run(conf, "send", str(sample), "--yes")
+    assert again.exit_code == 0 and said in again.output, again.output
+    assert "in all: 5 sent" in again.output
+    added = _run(conf, "send", str(sample), "--yes", "--include-new")
+    assert added.exit_code == 0, added.output
+    assert "3 subscribers who joined since this campaign started added to it" in added.output
+    assert "in all: 8 sent" in added.output
+    twice = _run(conf, "send", str(sample), "--yes", "--include-new")
+    assert "this run 0 attempts" in twice.output and "joined" not in twice.output
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 8

@@ -261,3 +261,49 @@ def test_dkim_signed_campaign_arrives_verifiable(tmp_path: Path) -> None:
 
     for _, raw in smtp.handler.messages:
         assert dkim.verify(raw, dnsfunc=dns)
+
+
+def _join(config, addresses: list[str], lang: str = "fr") -> None:
+    """Subscribers who join after the campaign started."""
+    with Store(config.db) as store, store.transaction():
+        for address in addresses:
+            store.insert(address, name="Nouveau", lang=lang, consent_source="test")
+
+
+def test_a_resumed_campaign_counts_who_joined_and_include_new_adds_them_once(
+        tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 6)
+    transport = from_dsn(config.transport)
+    send_campaign(edition(config), config, transport)
+    _join(config, ["nouveau1@example.org", "nouveau2@example.org", "nouveau3@example.org"])
+    _join(config, ["other@example.org"], lang="en")
+    # the campaign's audience is everyone: every newcomer counts, whatever the language
+    with Store(config.db) as store:
+        assert Journal(store).newcomers(Journal(store).find("2018-06")) == 4
+    again = send_campaign(edition(config), config, transport)
+    assert again.newcomers == 4 and again.added == 0
+    assert sum(again.this_run.values()) == 0
+    added = send_campaign(edition(config), config, transport, include_new=True)
+    assert added.added == 4 and added.newcomers == 0 and added.counts["sent"] == 10
+    once = send_campaign(edition(config), config, transport, include_new=True)
+    assert once.added == 0 and sum(once.this_run.values()) == 0
+    files = list((tmp_path / "outbox" / "new").iterdir())
+    recipients = [email.message_from_bytes(f.read_bytes())["To"] for f in files]
+    assert len(recipients) == len(set(recipients)) == 10
+
+
+def test_include_new_keeps_the_campaigns_audience(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    populate(config, 8)
+    transport = from_dsn(config.transport)
+    first = send_campaign(edition(config), config, transport, audience=Audience(lang="en"))
+    assert first.counts["sent"] == 2
+    _join(config, ["new-fr@example.org"])
+    _join(config, ["new-en@example.org"], lang="en")
+    summary = send_campaign(edition(config), config, transport, audience=Audience(lang="en"),
+                            include_new=True)
+    assert summary.added == 1 and summary.counts["sent"] == 3
+    with Store(config.db) as store:
+        assert Journal(store).newcomers(Journal(store).find("2018-06")) == 0
+
