@@ -128,7 +128,8 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
         problems.append(Problem(path, first, (
             f"the text is {len(item.body):,} characters long, over the limit of "
             f"{limit:,}: shorten it, or link to the full article")))
-        return problems  # its images are looked at once it is short enough to render
+        if len(item.body) > markup.MAX_TEXT_CHARS:
+            return problems  # its images are looked at once it is short enough to parse
     local = []
     if item.image:
         if (why := markup.bad_image_src(item.image.src)) is not None:
@@ -171,8 +172,10 @@ def load_checked(folder: Path, config: Config,
     ``new-issue`` also uses to read the previous issue, and which they do not concern.
     """
     loaded = load_issue(folder)
-    if loaded.issue is not None:
-        loaded.problems.extend(check_issue(loaded.issue, config, warnings))
+    # The drafts, not the issue: an item with a bad field, or a bad file beside it,
+    # must not hide a missing image (the author would fix one thing per run).
+    for item in loaded.drafts:
+        loaded.problems.extend(check_item(item, config, folder, warnings))
     if folder.is_dir() and (folder / ISSUE_FILE).is_file():
         loaded.problems.extend(Problem(path, 1, advice)
                                for path, advice in news_files(folder / NEWS_DIR)[1])
@@ -220,7 +223,9 @@ def check_path(path: Path, config: Config,
     if centres_file is not None:
         centres = load_centres(centres_file, problems)
         problems = [p for p in problems if p.path == path]  # the directory's own are not ours
-    item = load_item(path, centres, _issue_lang(issue_dir) if issue_dir else "fr", problems)
-    if item is not None:
+    drafts: list[NewsItem] = []
+    load_item(path, centres, _issue_lang(issue_dir) if issue_dir else "fr", problems,
+              drafts=drafts)
+    for item in drafts:  # with a bad field too: its images are still looked at
         problems.extend(check_item(item, config, issue_dir, warnings))
     return sorted(problems)

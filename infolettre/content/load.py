@@ -8,7 +8,7 @@ cross-file checks live in ``check``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import Problem, ProblemsFound
@@ -61,6 +61,9 @@ class Loaded:
 
     issue: Issue | None
     problems: list[Problem] = field(default_factory=list)
+    #: Every news item as far as it could be read, problems or not: ``check`` looks at
+    #: their images too, so that a bad field never hides a missing photo.
+    drafts: list[NewsItem] = field(default_factory=list)
 
 
 def _read(reader, path: Path, problems: list[Problem], within: Path | None = None
@@ -137,8 +140,14 @@ def _lang(fields: Fields, default: str) -> str:
 
 
 def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
-              problems: list[Problem], within: Path | None = None) -> NewsItem | None:
-    """Read one news item. ``centres`` is None when no directory could be found."""
+              problems: list[Problem], within: Path | None = None,
+              drafts: list[NewsItem] | None = None) -> NewsItem | None:
+    """Read one news item. ``centres`` is None when no directory could be found.
+
+    The item is None when it has a problem; the item as far as it could be read is
+    then added to ``drafts`` when given (always, in fact, once its header could be
+    parsed), so that ``check`` can report its other problems in the same run.
+    """
     doc = _read(read_front_matter, path, problems, within or issues_root(path.parent))
     if doc is None:
         return None
@@ -157,19 +166,22 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
         if alt is None:
             img.report("the image has no 'alt' text: describe it for readers who cannot "
                        "see it, e.g. alt: \"Couverture de l'album\"")
-        if src and alt:
+        if src:  # without alt it is only a draft's: the alt's problem is reported
             local = (path.parent / src) if is_relative(src) else None
-            image = Image(src, alt, local, doc.line("image", "src"))
+            image = Image(src, alt or "", local, doc.line("image", "src"))
     order = f.integer("order")
     item_lang = _lang(f, lang)
     if not strip_comments(doc.body).strip():
         problems.append(Problem(path, doc.body_line, "the item has no text: write it "
                                 "below the closing '---' line"))
-    if len(problems) > before or title is None:
-        return None
-    return NewsItem(path=path, section=section or "cdm", title=title, body=doc.body,
+    item = NewsItem(path=path, section=section or "cdm", title=title or "", body=doc.body,
                     contacts=tuple(contacts), lang=item_lang, centre=centre, image=image,
                     order=order, body_line=doc.body_line)
+    if drafts is not None:
+        drafts.append(item)
+    if len(problems) > before or title is None:
+        return None
+    return item if image is None or image.alt else replace(item, image=None)
 
 
 def _load_agenda(path: Path, problems: list[Problem], within: Path
@@ -288,10 +300,11 @@ def load_issue(folder: Path) -> Loaded:
     internal, external = _load_agenda(folder / AGENDA_FILE, problems, root)
     movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root)
     news_dir = folder / NEWS_DIR
-    items = [load_item(p, centres, lang, problems, root)
+    drafts: list[NewsItem] = []
+    items = [load_item(p, centres, lang, problems, root, drafts)
              for p in news_files(news_dir)[0]]  # what else is there: check.load_checked
     if meta_doc is None or meta is None or meta["date"] is None or problems:
-        return Loaded(None, problems)
+        return Loaded(None, problems, drafts)
     catalogue = i18n.catalogue(lang)
     news = tuple(sorted((i for i in items if i is not None), key=_sort_key))
     title = meta.pop("title") or catalogue.issue_title(meta["date"])
@@ -300,5 +313,5 @@ def load_issue(folder: Path) -> Loaded:
                   subject=meta.pop("subject") or title, preheader=preheader,
                   edito=meta_doc.body, internal=tuple(internal), external=tuple(external),
                   news=news, movements=tuple(movements), centres=centres, **meta)
-    return Loaded(issue, problems)
+    return Loaded(issue, problems, drafts)
 

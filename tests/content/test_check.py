@@ -191,3 +191,35 @@ def test_a_missing_image_names_the_file_meant(sample: Path) -> None:
         (10, "image 'album-ce-matin-l.png' not found: did you mean `album-ce-matin-la.png`?"),
         (12, "image 'zzz.gif' not found: put the file beside photos.md"),
     ]
+
+
+def test_one_run_reports_every_problem_of_every_file() -> None:
+    """A bad field hid the item's missing images, and any broken item hid those of all
+    the others: the author fixed one thing, re-ran, and found the next."""
+    folder = CORPUS / "many-broken"
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(folder)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    located = [(line.split(":")[0].rsplit("/", 1)[1], int(line.split(":")[1]))
+               for line in lines]
+    assert located == sorted(located)  # by file, then line
+    several = [line.split(": ", 1)[1] for line in lines if "plusieurs-problemes" in line]
+    assert "image 'affiche.jpg' not found: put the file beside plusieurs-problemes.md" \
+        in several  # below a header image with no alt
+    assert sum("not found" in m for m in several) == 3
+    assert {name for name, _ in located} == {"centre-inconnu.md", "plusieurs-problemes.md",
+                                             "sans-titre.md", "yaml-casse.md"}
+    assert result.stderr.strip().endswith(f"{len(lines)} problems in 4 files")
+
+
+def test_a_broken_item_does_not_hide_the_images_of_the_others(sample: Path,
+                                                             config: Config) -> None:
+    news = sample / "news"
+    (news / "cassee.md").write_text("---\ntitle: [pas fermé\n---\nx\n", encoding="utf-8")
+    item = news / "charleroi-album-jeunesse.md"
+    item.write_text(item.read_text(encoding="utf-8").replace(
+        "src: album-ce-matin-la.png", "src: absente.png"), encoding="utf-8")
+    found = [(p.path.name, p.line, p.message.split(":")[0]) for p in check_path(sample, config)]
+    assert found == [("cassee.md", 3, "malformed YAML"),
+                     (item.name, 9, "image 'absente.png' not found")]
