@@ -53,7 +53,8 @@ def run(provider: str, count: int, tmp: Path, connections: int) -> dict:
         env = {**os.environ, "INFOLETTRE_DB": str(db), "INFOLETTRE_TRANSPORT": dsn,
                "INFOLETTRE_CONFIG": str(ROOT / "infolettre.toml")}
         secs, peak, out = run_measured(
-            [str(Path(sys.executable).with_name("infolettre")), "send", str(SAMPLE), "--yes"],
+            [str(Path(sys.executable).with_name("infolettre")), "send", str(SAMPLE), "--yes",
+             "--skip-image-check"],
             env)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=30) as r:
             stats = json.loads(r.read())

@@ -109,6 +109,27 @@ def _check_test_addresses(addresses: tuple[str, ...]) -> None:
                                   "like moi@example.org") from None
 
 
+def _check_images(edition: Any, config: Any, transport: Any, *, refuse: bool) -> None:
+    """Say which images of ``edition`` do not answer 200 at their public address,
+    and with ``refuse`` stop the send. An outbox is a local folder read before
+    anything reaches a reader: it is not checked."""
+    from ..delivery.preflight import broken_images
+    from ..delivery.transports.outbox import OutboxTransport
+
+    if isinstance(transport, OutboxTransport):
+        return
+    broken = broken_images(edition, config)
+    for url, why in broken:
+        click.echo(f"{'error' if refuse else 'warning'}: image not published: {url} ({why})",
+                   err=True)
+    if broken and refuse:
+        raise InfoLettreError(
+            f"{len(broken)} image{'s' * (len(broken) != 1)} of the issue "
+            f"{'do' if len(broken) != 1 else 'does'} not answer at "
+            f"{config.issue_url(edition.slug)}: publish the archive first, or pass "
+            "--skip-image-check to send anyway")
+
+
 @click.command()
 @click.argument("issue_dir", type=PathArg)
 @click.option("--test", "tests", multiple=True, metavar="ADDR",
@@ -122,17 +143,21 @@ def _check_test_addresses(addresses: tuple[str, ...]) -> None:
               help="Send again the messages whose delivery is unknown.")
 @click.option("--include-new", is_flag=True,
               help="Add to a campaign under way the subscribers who joined since it started.")
+@click.option("--skip-image-check", is_flag=True,
+              help="Send even if some images do not answer at their public address.")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: bool,
          yes: bool, lang: str | None, centre: str | None, dsn: str | None,
-         resend_in_doubt: bool, include_new: bool) -> None:
+         resend_in_doubt: bool, include_new: bool, skip_image_check: bool) -> None:
     """Send an issue to the active subscribers; run it again to continue.
 
     Refuses an issue that fails `check`. Each subscriber gets the issue at most
     once: messages whose fate is unknown (connection lost after the data) are
     listed by `status` and sent again only with --resend-in-doubt. The audience
     is fixed when the campaign starts: a later run says how many subscribers
-    joined since, and --include-new adds them (never anyone twice).
+    joined since, and --include-new adds them (never anyone twice). Every image
+    must answer at its public address (the archive published) before a
+    campaign starts; a proof (--test) only warns.
 
     \b
     Example:
@@ -156,6 +181,8 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
         click.echo(f"warning: {warning}", err=True)
     transport = from_dsn(config.transport, config.secrets)
     if tests:
+        if not skip_image_check:
+            _check_images(edition, config, transport, refuse=False)
         for address, result in send_proofs(edition, config, transport, list(tests)):
             click.echo(f"{address}: {result.outcome.value} {result.detail}")
         return
@@ -163,6 +190,8 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     if dry_run:
         click.echo(describe_dry_run(edition, config, audience, transport))
         return
+    if not skip_image_check:
+        _check_images(edition, config, transport, refuse=True)
     if not yes:
         if not sys.stdin.isatty():
             raise InfoLettreError("not a terminal: pass --yes to send without confirmation")

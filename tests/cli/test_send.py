@@ -92,3 +92,55 @@ def test_resumed_send_says_who_joined_and_include_new_sends_them(sample: Path,
     twice = _run(conf, "send", str(sample), "--yes", "--include-new")
     assert "this run 0 attempts" in twice.output and "joined" not in twice.output
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 8
+
+
+def _site_config(tmp_path: Path, base_url: str, transport: str) -> Path:
+    """A configuration whose issues are published at ``base_url``, sent through ``transport``."""
+    config = sending_config(tmp_path)
+    populate(config, 3)
+    path = tmp_path / "infolettre.toml"
+    path.write_text(
+        f'base_url = "{base_url}"\ndb = "{config.db}"\ncache_dir = "{config.cache_dir}"\n'
+        f'sender = "{config.sender}"\ntransport = "{transport}"\n', encoding="utf-8")
+    return path
+
+
+def test_send_refuses_images_not_yet_published_and_sends_once_they_are(
+        sample: Path, tmp_path: Path) -> None:
+    from ..delivery.test_send import _Site
+    from ..smtpfake import FakeSmtp
+
+    site = _Site(tmp_path / "site")
+    (tmp_path / "site").mkdir()
+    try:
+        with FakeSmtp() as smtp:
+            conf = _site_config(tmp_path, site.url, smtp.dsn())
+            image = f"{site.url}2018-06/news/album-ce-matin-la.png"
+            proof = _run(conf, "send", str(sample), "--test", "moi@example.org")
+            assert proof.exit_code == 0, proof.output
+            assert f"warning: image not published: {image} (HTTP 404)" in proof.output
+            assert smtp.handler.delivered == {"moi@example.org": 1}
+            refused = _run(conf, "send", str(sample), "--yes")
+            assert refused.exit_code == 2, refused.output
+            assert f"error: image not published: {image}" in refused.output
+            assert "--skip-image-check" in refused.output
+            assert "not sent yet" in _run(conf, "status", str(sample)).output
+            built = _run(conf, "build", str(sample), "--out", str(tmp_path / "site" / "2018-06"))
+            assert built.exit_code == 0, built.output
+            sent = _run(conf, "send", str(sample), "--yes")
+            assert sent.exit_code == 0, sent.output
+            assert "image not published" not in sent.output and "in all: 3 sent" in sent.output
+    finally:
+        site.close()
+
+
+def test_skip_image_check_sends_with_images_unpublished(sample: Path, tmp_path: Path) -> None:
+    from ..smtpfake import FakeSmtp
+
+    with FakeSmtp() as smtp:
+        conf = _site_config(tmp_path, "http://127.0.0.1:9/", smtp.dsn())
+        assert _run(conf, "send", str(sample), "--yes").exit_code == 2
+        result = _run(conf, "send", str(sample), "--yes", "--skip-image-check")
+        assert result.exit_code == 0, result.output
+        assert "in all: 3 sent" in result.output and "image not published" not in result.output
+    assert len(smtp.handler.delivered) == 3

@@ -307,3 +307,67 @@ def test_include_new_keeps_the_campaigns_audience(tmp_path: Path) -> None:
     with Store(config.db) as store:
         assert Journal(store).newcomers(Journal(store).find("2018-06")) == 0
 
+
+
+# -- images checked at their public address before sending ------------------------------
+
+class _Site:
+    """The folder ``root`` served on loopback; HEAD refused with 405 if ``no_head``."""
+
+    def __init__(self, root: Path, no_head: bool = False) -> None:
+        import functools
+        import http.server
+        import threading
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                if no_head:
+                    self.send_error(405)
+                else:
+                    super().do_HEAD()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _publish(site: Path, built) -> None:
+    """The edition's assets where its web version would be published."""
+    import shutil
+
+    for asset in built.assets:
+        target = site / built.slug / str(asset.target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(asset.source, target)
+
+
+@pytest.mark.parametrize("no_head", [False, True])
+def test_published_images_pass_and_missing_ones_are_named(tmp_path: Path,
+                                                          no_head: bool) -> None:
+    from dataclasses import replace
+
+    from infolettre.delivery.preflight import broken_images, image_urls
+
+    built = edition(sending_config(tmp_path))
+    assert built.assets  # the sample has an image: the check has something to find
+    site = _Site(tmp_path / "site", no_head)
+    try:
+        config = sending_config(tmp_path, base_url=site.url)
+        (tmp_path / "site").mkdir()
+        missing = broken_images(built, config, timeout=2)
+        assert [url for url, _ in missing] == image_urls(built, config)
+        assert all("404" in why for _, why in missing)
+        _publish(tmp_path / "site", built)
+        assert broken_images(built, config, timeout=2) == []
+    finally:
+        site.close()
+    unreachable = replace(config, base_url=site.url)  # the server is gone now
+    assert len(broken_images(built, unreachable, timeout=1)) == len(built.assets)

@@ -216,7 +216,7 @@ def test_send_command_with_an_api_transport(tmp_path: Path, monkeypatch) -> None
     try:
         port = server.server_address[1]
         result = CliRunner().invoke(cli, [
-            "send", str(SAMPLE), "--yes", "--transport",
+            "send", str(SAMPLE), "--yes", "--skip-image-check", "--transport",
             f"brevo+api://{KEY}@default?base_url=http://127.0.0.1:{port}/v3"])
     finally:
         server.shutdown()
