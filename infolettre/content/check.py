@@ -8,6 +8,8 @@ a ``forum.md.txt``…), which would otherwise miss the issue without a word.
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from pathlib import Path
 
@@ -35,11 +37,19 @@ from .load import (
 from .model import Issue, NewsItem
 from .source import read_front_matter
 
-__all__ = ["MAX_IMAGE_BYTES", "check_issue", "check_item", "check_path", "issue_warnings"]
+__all__ = ["ITEM_TITLE_LEVEL", "MAX_IMAGE_BYTES", "check_issue", "check_item", "check_path",
+           "heading_warnings", "issue_warnings"]
 
 #: Above this an image is most likely a photo as it came off a phone or a camera:
 #: ``build`` publishes a narrowed copy, but the author should know what they sent.
 MAX_IMAGE_BYTES = 1024 * 1024
+
+#: The level of an item's title in the email (the theme's ``<h3>``): the headings of
+#: its text (``#`` is ``h4``, as ``markup.to_html`` renders it) come below it.
+ITEM_TITLE_LEVEL = 3
+
+_HEADING_RE = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S)
+_TAG_RE = re.compile(r"<[^>]*>")
 
 
 def _inside(folder: Path, file: Path) -> bool:
@@ -110,9 +120,43 @@ def image_warnings(item: NewsItem) -> list[Problem]:
     return warnings
 
 
+def _plain(fragment: str) -> str:
+    """The text of an HTML fragment, spaces as a contributor types them."""
+    return " ".join(html.unescape(_TAG_RE.sub("", fragment)).split())
+
+
+def heading_warnings(item: NewsItem) -> list[Problem]:
+    """Headings of an item's text that skip a level below its title (``##`` first, or
+    ``#`` then ``###``): screen readers announce a missing level, and ``build`` said
+    only "a heading level is skipped", without saying in which file."""
+    if len(item.body) > markup.MAX_TEXT_CHARS:
+        return []  # too long to render, reported as such
+    found = [(int(m[1]), _plain(m[2]))
+             for m in _HEADING_RE.finditer(markup.to_html(item.body, "https://x.invalid/"))]
+    lines = [" ".join(line.split()) for line in item.body.splitlines()]
+    warnings, above, at = [], ITEM_TITLE_LEVEL, 0
+    for level, text in found:
+        n = next((i for i in range(at, len(lines)) if text and text in lines[i]), None)
+        if n is not None:
+            at = n + 1
+        if level > above + 1:
+            marks = "#" * (above + 1 - ITEM_TITLE_LEVEL)
+            warnings.append(Problem(item.path, item.body_line + (n if n is not None else 0), (
+                f"the heading '{shown(text)[:60]}' skips a level (h{level} under h{above}): "
+                f"write it '{marks} {shown(text)[:60]}' ('#' is the first level below the "
+                "item's title, '##' the next)")))
+        above = level
+    return warnings
+
+
+def item_warnings(item: NewsItem) -> list[Problem]:
+    """What in one contributor's item does not block it but should be fixed."""
+    return [*image_warnings(item), *heading_warnings(item)]
+
+
 def issue_warnings(issue: Issue) -> list[Problem]:
     """The warnings of every item of an issue (``build`` prints them with its own)."""
-    return sorted(w for item in issue.news for w in image_warnings(item))
+    return sorted(w for item in issue.news for w in item_warnings(item))
 
 
 def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
@@ -151,7 +195,7 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
             problems.append(Problem(path, line, (
                 f"image '{src}' is outside the issue folder: copy it beside {path.name}")))
     if warnings is not None:
-        warnings.extend(image_warnings(item))
+        warnings.extend(item_warnings(item))
     return problems
 
 

@@ -76,8 +76,12 @@ def _own_text(el: lxml.html.HtmlElement) -> str:
     return ((el.text or "") + "".join(c.tail or "" for c in el)).strip()
 
 
-def email_warnings(html: str) -> list[str]:
-    """Every way ``html`` (an inlined email) falls short of the bars; empty when none."""
+def email_warnings(html: str, *, headings: bool = True) -> list[str]:
+    """Every way ``html`` (an inlined email) falls short of the bars; empty when none.
+
+    ``headings=False`` leaves out the skipped heading level, when the caller already
+    reports it where a contributor wrote it (``content.check.heading_warnings``).
+    """
     out = []
     size = len(html.encode("utf-8"))
     if size > MAX_HTML_BYTES:
@@ -91,7 +95,7 @@ def email_warnings(html: str) -> list[str]:
     levels = [int(h.tag[1]) for h in doc.iter("h1", "h2", "h3", "h4", "h5", "h6")]
     if levels.count(1) != 1:
         out.append(f"the email has {levels.count(1)} h1 headings; it needs exactly one")
-    for before, after in itertools.pairwise(levels):
+    for before, after in itertools.pairwise(levels if headings else []):
         if after > before + 1:
             out.append(f"a heading level is skipped: h{before} followed by h{after}")
             break

@@ -223,3 +223,26 @@ def test_a_broken_item_does_not_hide_the_images_of_the_others(sample: Path,
     found = [(p.path.name, p.line, p.message.split(":")[0]) for p in check_path(sample, config)]
     assert found == [("cassee.md", 3, "malformed YAML"),
                      (item.name, 9, "image 'absente.png' not found")]
+
+
+def test_a_skipped_heading_is_named_on_its_line_by_check_and_build(sample: Path,
+                                                                  config: Config) -> None:
+    """``build`` said "a heading level is skipped: h3 followed by h5", naming no file,
+    and ``check`` said nothing: they disagreed, and the author could not find it."""
+    from infolettre.edition.build import build_issue
+
+    item = sample / "news" / "charleroi-album-jeunesse.md"
+    text = item.read_text(encoding="utf-8")
+    first = len(text.splitlines()) + 2
+    item.write_text(text + "\n## Programme\n\nx\n\n# Bilan\n\n### Détails\n\ny\n",
+                    encoding="utf-8")
+    warnings: list = []
+    assert check_path(sample, config, warnings) == []
+    assert [(w.path, w.line, w.message.split(":")[0]) for w in warnings] == [
+        (item, first, "the heading 'Programme' skips a level (h5 under h3)"),
+        (item, first + 6, "the heading 'Détails' skips a level (h6 under h4)")]
+    assert "write it '## Détails'" in warnings[1].message
+    alone: list = []
+    assert check_path(item, config, alone) == [] and alone == warnings
+    built = build_issue(sample, sample.parent / "out", config)
+    assert built.warnings == [str(w) for w in warnings]

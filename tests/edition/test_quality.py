@@ -48,3 +48,9 @@ def test_contrast_ratios() -> None:
     assert contrast("#1a56a0", "#ffffff") >= 4.5  # the email's link colour
     with pytest.raises(ValueError):
         contrast("teal", "#fff")
+
+
+def test_a_skipped_level_reported_at_its_source_is_left_out() -> None:
+    """``build`` reports an item's skipped heading on its FILE:LINE; not twice."""
+    html = GOOD.replace("<h2>Section</h2>", "<h3>Section</h3>")
+    assert email_warnings(html, headings=False) == []
