@@ -38,7 +38,7 @@ from .model import Issue, NewsItem
 from .source import read_front_matter
 
 __all__ = ["ITEM_TITLE_LEVEL", "MAX_IMAGE_BYTES", "check_issue", "check_item", "check_path",
-           "heading_warnings", "issue_warnings"]
+           "edito_warnings", "heading_warnings", "issue_warnings"]
 
 #: Above this an image is most likely a photo as it came off a phone or a camera:
 #: ``build`` publishes a narrowed copy, but the author should know what they sent.
@@ -47,6 +47,8 @@ MAX_IMAGE_BYTES = 1024 * 1024
 #: The level of an item's title in the email (the theme's ``<h3>``): the headings of
 #: its text (``#`` is ``h4``, as ``markup.to_html`` renders it) come below it.
 ITEM_TITLE_LEVEL = 3
+#: That of the edito's heading (``<h2>``): ``render`` gives the edito an offset of 2.
+EDITO_TITLE_LEVEL = 2
 
 _HEADING_RE = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S)
 _TAG_RE = re.compile(r"<[^>]*>")
@@ -125,28 +127,47 @@ def _plain(fragment: str) -> str:
     return " ".join(html.unescape(_TAG_RE.sub("", fragment)).split())
 
 
-def heading_warnings(item: NewsItem) -> list[Problem]:
-    """Headings of an item's text that skip a level below its title (``##`` first, or
-    ``#`` then ``###``): screen readers announce a missing level, and ``build`` said
-    only "a heading level is skipped", without saying in which file."""
-    if len(item.body) > markup.MAX_TEXT_CHARS:
+def _skipped_headings(path: Path, body: str, body_line: int, above: int,
+                      offset: int) -> list[Problem]:
+    """Headings of ``body`` (rendered as ``markup.to_html`` does, ``#`` being
+    ``h{1+offset}``) that skip a level below the ``h{above}`` the theme puts over it."""
+    if len(body) > markup.MAX_TEXT_CHARS:
         return []  # too long to render, reported as such
-    found = [(int(m[1]), _plain(m[2]))
-             for m in _HEADING_RE.finditer(markup.to_html(item.body, "https://x.invalid/"))]
-    lines = [" ".join(line.split()) for line in item.body.splitlines()]
-    warnings, above, at = [], ITEM_TITLE_LEVEL, 0
+    found = [(int(m[1]), _plain(m[2])) for m in
+             _HEADING_RE.finditer(markup.to_html(body, "https://x.invalid/", offset))]
+    lines = [" ".join(line.split()) for line in body.splitlines()]
+    warnings, top, at = [], above, 0
     for level, text in found:
         n = next((i for i in range(at, len(lines)) if text and text in lines[i]), None)
         if n is not None:
             at = n + 1
         if level > above + 1:
-            marks = "#" * (above + 1 - ITEM_TITLE_LEVEL)
-            warnings.append(Problem(item.path, item.body_line + (n if n is not None else 0), (
+            marks = "#" * (above - offset + 1)
+            warnings.append(Problem(path, body_line + (n if n is not None else 0), (
                 f"the heading '{shown(text)[:60]}' skips a level (h{level} under h{above}): "
-                f"write it '{marks} {shown(text)[:60]}' ('#' is the first level below the "
-                "item's title, '##' the next)")))
+                f"write it '{marks} {shown(text)[:60]}' ('#' is the first level below "
+                f"the title h{top}, '##' the next)")))
         above = level
     return warnings
+
+
+def heading_warnings(item: NewsItem) -> list[Problem]:
+    """Headings of an item's text that skip a level below its title (``##`` first, or
+    ``#`` then ``###``): screen readers announce a missing level, and ``build`` said
+    only "a heading level is skipped", without saying in which file."""
+    return _skipped_headings(item.path, item.body, item.body_line, ITEM_TITLE_LEVEL,
+                             ITEM_TITLE_LEVEL)
+
+
+def edito_warnings(issue: Issue) -> list[Problem]:
+    """The same for the edito, below the theme's ``<h2>`` "Édito" (``#`` is ``h3``)."""
+    meta = issue.path / ISSUE_FILE
+    try:
+        body_line = read_front_matter(meta).body_line
+    except ProblemsFound:
+        return []
+    return _skipped_headings(meta, issue.edito, body_line, EDITO_TITLE_LEVEL,
+                             EDITO_TITLE_LEVEL)
 
 
 def item_warnings(item: NewsItem) -> list[Problem]:
@@ -156,7 +177,8 @@ def item_warnings(item: NewsItem) -> list[Problem]:
 
 def issue_warnings(issue: Issue) -> list[Problem]:
     """The warnings of every item of an issue (``build`` prints them with its own)."""
-    return sorted(w for item in issue.news for w in item_warnings(item))
+    return sorted([*edito_warnings(issue),
+                   *(w for item in issue.news for w in item_warnings(item))])
 
 
 def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
@@ -220,6 +242,8 @@ def load_checked(folder: Path, config: Config,
     # must not hide a missing image (the author would fix one thing per run).
     for item in loaded.drafts:
         loaded.problems.extend(check_item(item, config, folder, warnings))
+    if loaded.issue is not None and warnings is not None:
+        warnings.extend(edito_warnings(loaded.issue))
     if folder.is_dir() and (folder / ISSUE_FILE).is_file():
         loaded.problems.extend(Problem(path, 1, advice)
                                for path, advice in news_files(folder / NEWS_DIR)[1])
@@ -256,7 +280,10 @@ def check_path(path: Path, config: Config,
     if path.name in (ISSUE_FILE, AGENDA_FILE, MOVEMENTS_FILE):
         # These refer to each other and to the centres: check the whole issue and
         # report what concerns this file.
-        problems = load_checked(path.parent, config).problems
+        found: list[Problem] = []
+        problems = load_checked(path.parent, config, found).problems
+        if warnings is not None:
+            warnings.extend(w for w in found if w.path.resolve() == path.resolve())
         return sorted(p for p in problems if p.path.resolve() == path.resolve())
     problems = []
     issue_dir = path.parent.parent if path.parent.name == NEWS_DIR else None

@@ -83,7 +83,7 @@ def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
 
 def _render(issue: Issue, config: Config, key: str) -> ReadyEdition:
     """Render, inline and check the email, and keep the result under ``key``."""
-    from ..content.check import heading_warnings, issue_warnings
+    from ..content.check import edito_warnings, heading_warnings, issue_warnings
     from . import cache
     from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
     from .quality import email_warnings
@@ -95,7 +95,8 @@ def _render(issue: Issue, config: Config, key: str) -> ReadyEdition:
     built = ReadyEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
                          edition.web, edition.stylesheet, edition.assets,
                          tuple([*map(str, issue_warnings(issue)), *email_warnings(
-                             html, headings=not any(map(heading_warnings, issue.news)))]))
+                             html, headings=not (edito_warnings(issue) or any(
+                                 map(heading_warnings, issue.news))))]))
     cache.store(config.cache_dir, built, key)
     return built
 

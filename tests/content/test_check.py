@@ -246,3 +246,20 @@ def test_a_skipped_heading_is_named_on_its_line_by_check_and_build(sample: Path,
     assert check_path(item, config, alone) == [] and alone == warnings
     built = build_issue(sample, sample.parent / "out", config)
     assert built.warnings == [str(w) for w in warnings]
+
+
+def test_a_skipped_heading_of_the_edito_is_named_in_issue_md(sample: Path,
+                                                            config: Config) -> None:
+    from infolettre.edition.build import build_issue
+
+    meta = sample / "issue.md"
+    text = meta.read_text(encoding="utf-8")
+    line = len(text.splitlines()) + 2
+    meta.write_text(text + "\n## Au programme\n\nx\n", encoding="utf-8")
+    warnings: list = []
+    assert check_path(sample, config, warnings) == []
+    assert [(w.path, w.line) for w in warnings] == [(meta, line)]
+    assert "skips a level (h4 under h2): write it '# Au programme'" in warnings[0].message
+    alone: list = []
+    assert check_path(meta, config, alone) == [] and alone == warnings
+    assert build_issue(sample, sample.parent / "out", config).warnings == [str(warnings[0])]
