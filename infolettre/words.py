@@ -11,13 +11,21 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["CONTROL_CLASS", "CONTROL_RE", "closest", "email_re", "is_email", "shown"]
+__all__ = ["CONTROL_CLASS", "CONTROL_RE", "closest", "email_re", "is_email", "shown",
+           "without_accents"]
 
 #: Control characters: C0 (with tab, line feed, carriage return), DEL and C1, plus the
 #: Unicode line and paragraph separators. A YAML double-quoted string can carry any of
 #: them as an escape ("\r\n"), and one in a subject or a name could end a mail header.
 CONTROL_CLASS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 CONTROL_RE = re.compile(CONTROL_CLASS)
+
+
+def without_accents(text: str) -> str:
+    """``text`` lower case and without accents (``Métiers`` → ``metiers``), to compare names
+    as people mistype them: a file name, a title's slug, a spreadsheet's header."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                   if not unicodedata.combining(c))
 
 
 def shown(text: str) -> str:

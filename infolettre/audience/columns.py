@@ -10,12 +10,12 @@ spaces and punctuation ignored, so that ``E-Mail`` and ``adresse e-mail`` meet.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..content.model import Centre
 from ..errors import InfoLettreError
+from ..words import without_accents
 
 __all__ = ["COLUMNS", "Header", "blank", "centre_slug", "column", "delimiter", "file_encoding",
            "fold", "language_code", "read_header"]
@@ -60,8 +60,7 @@ _REGIONAL = re.compile(r"^([a-z]{2,3})[-_][a-z0-9]{2,8}\Z", re.IGNORECASE)
 
 def fold(text: str) -> str:
     """``text`` as it is compared: lower case, without accents, spaces or punctuation."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
+    return "".join(c for c in without_accents(text) if c.isalnum())
 
 
 _BY_FOLD = {fold(alias): key for key, aliases in _ALIASES.items() for alias in aliases}

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from pathlib import Path
 
 from ..config import Config
 from ..errors import Problem, ProblemsFound
-from ..words import closest, shown
+from ..words import closest, shown, without_accents
 from . import markup
 from .images import body_images
 from .layout import (
@@ -63,12 +62,6 @@ def _bad_src(src: str, why: str) -> str:
             "beside the item) or its web address starting with https://")
 
 
-def _folded(name: str) -> str:
-    """A file name without case or accents, to find the file an author meant."""
-    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold())
-                   if not unicodedata.combining(c))
-
-
 def _near(file: Path) -> list[str]:
     """The files beside ``file`` that differ from its name in case, accents or extension,
     then those whose name is merely close (a typo)."""
@@ -77,12 +70,13 @@ def _near(file: Path) -> list[str]:
                        if p.is_file() and p.suffix.lower() != ".md")  # items are no images
     except OSError:
         return []
-    wanted = _folded(file.name)
+    wanted = without_accents(file.name)
     stem = wanted.rsplit(".", 1)[0]
-    same = [n for n in names if _folded(n) == wanted or _folded(n).rsplit(".", 1)[0] == stem]
+    same = [n for n in names
+            if (folded := without_accents(n)) == wanted or folded.rsplit(".", 1)[0] == stem]
     if same:
         return same[:3]
-    by_fold = {_folded(n): n for n in names}
+    by_fold = {without_accents(n): n for n in names}
     return [by_fold[n] for n in closest(wanted, set(by_fold))]
 
 

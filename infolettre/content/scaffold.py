@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from pathlib import Path
 
 import yaml
@@ -18,7 +17,7 @@ import yaml
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import atomic_write
 from ..theme import environment
-from ..words import closest, shown
+from ..words import closest, shown, without_accents
 from .i18n import catalogue
 from .layout import (
     AGENDA_FILE,
@@ -126,8 +125,7 @@ def title_slug(title: str, limit: int = TITLE_SLUG_MAX) -> str:
     """``Forum des métiers`` → ``forum-des-metiers``: ASCII, accents folded, at most
     ``limit`` characters, cut at a word's end when there is one; "" when nothing is left
     (a title in another script), so that the file is named from the centre alone."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", title.casefold())
-                     if not unicodedata.combining(c))
+    folded = without_accents(title)
     folded = folded.replace("’", "-").replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
     slug = re.sub(r"[^a-z0-9]+", "-", folded.encode("ascii", "ignore").decode()).strip("-")
     if len(slug) > limit:
