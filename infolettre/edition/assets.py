@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from ..content.images import image_size
+from ..fsutil import atomic_write
 
 __all__ = ["JPEG_QUALITY", "MAX_WIDTH", "publish", "published_size", "web_copy"]
 
@@ -82,10 +83,10 @@ def published_size(path: Path) -> tuple[int, int] | None:
 
 def publish(source: Path, target: Path) -> None:
     """Write the file published for ``source`` at ``target``, atomically."""
-    tmp = target.with_name(f".{target.name}.tmp")
     copy = web_copy(source)
     if copy is not None:
-        tmp.write_bytes(copy[0])
-    else:
-        shutil.copyfile(source, tmp)
+        atomic_write(target, copy[0])
+        return
+    tmp = target.with_name(f".{target.name}.tmp")  # a copy streamed, not read whole
+    shutil.copyfile(source, tmp)
     tmp.replace(target)
