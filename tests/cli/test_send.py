@@ -11,13 +11,17 @@ from infolettre.cli import cli
 from ..sending import populate, sending_config
 
 
-def _config_file(tmp_path: Path) -> Path:
+def _config_file(tmp_path: Path, subscribers: int = 5, base_url: str | None = None,
+                 transport: str | None = None) -> Path:
+    """A configuration file over ``subscribers`` subscribers; the issues published at
+    ``base_url`` and sent through ``transport`` (the sending configuration's by default)."""
     config = sending_config(tmp_path)
-    populate(config, 5)
+    populate(config, subscribers)
     path = tmp_path / "infolettre.toml"
     path.write_text(
-        f'base_url = "{config.base_url}"\ndb = "{config.db}"\ncache_dir = "{config.cache_dir}"\n'
-        f'sender = "{config.sender}"\ntransport = "{config.transport}"\n', encoding="utf-8")
+        f'base_url = "{base_url or config.base_url}"\ndb = "{config.db}"\n'
+        f'cache_dir = "{config.cache_dir}"\nsender = "{config.sender}"\n'
+        f'transport = "{transport or config.transport}"\n', encoding="utf-8")
     return path
 
 
@@ -94,17 +98,6 @@ def test_resumed_send_says_who_joined_and_include_new_sends_them(sample: Path,
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 8
 
 
-def _site_config(tmp_path: Path, base_url: str, transport: str) -> Path:
-    """A configuration whose issues are published at ``base_url``, sent through ``transport``."""
-    config = sending_config(tmp_path)
-    populate(config, 3)
-    path = tmp_path / "infolettre.toml"
-    path.write_text(
-        f'base_url = "{base_url}"\ndb = "{config.db}"\ncache_dir = "{config.cache_dir}"\n'
-        f'sender = "{config.sender}"\ntransport = "{transport}"\n', encoding="utf-8")
-    return path
-
-
 def test_send_refuses_images_not_yet_published_and_sends_once_they_are(
         sample: Path, tmp_path: Path) -> None:
     from ..delivery.test_send import _Site
@@ -114,7 +107,7 @@ def test_send_refuses_images_not_yet_published_and_sends_once_they_are(
     (tmp_path / "site").mkdir()
     try:
         with FakeSmtp() as smtp:
-            conf = _site_config(tmp_path, site.url, smtp.dsn())
+            conf = _config_file(tmp_path, 3, site.url, smtp.dsn())
             image = f"{site.url}2018-06/news/album-ce-matin-la.png"
             proof = _run(conf, "send", str(sample), "--test", "moi@example.org")
             assert proof.exit_code == 0, proof.output
@@ -138,7 +131,7 @@ def test_skip_image_check_sends_with_images_unpublished(sample: Path, tmp_path: 
     from ..smtpfake import FakeSmtp
 
     with FakeSmtp() as smtp:
-        conf = _site_config(tmp_path, "http://127.0.0.1:9/", smtp.dsn())
+        conf = _config_file(tmp_path, 3, "http://127.0.0.1:9/", smtp.dsn())
         assert _run(conf, "send", str(sample), "--yes").exit_code == 2
         result = _run(conf, "send", str(sample), "--yes", "--skip-image-check")
         assert result.exit_code == 0, result.output
