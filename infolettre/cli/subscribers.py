@@ -60,9 +60,9 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
         click.echo(str(problem))
     _more(report.kept_total - len(report.kept), "kept unsubscribed")
     click.echo(f"{display_path(csv_file)}: {report.added} added, {report.updated} updated, "
-               f"{report.unchanged} unchanged, {report.duplicates} duplicates merged, "
-               f"{report.kept_total} kept unsubscribed, {report.rejected_total} rejected; "
-               f"{total} subscriber{'' if total == 1 else 's'} in all")
+               f"{report.unchanged} unchanged, {_count(report.duplicates, 'duplicate')} "
+               f"merged, {report.kept_total} kept unsubscribed, {report.rejected_total} "
+               f"rejected; {_count(total, 'subscriber')} in all")
     if report.rejected_total:
         click.echo("Correct the rejected lines and import the file again (rows already "
                    "imported are merged, not duplicated).")
@@ -84,9 +84,15 @@ def _centres(ctx: click.Context) -> dict[str, Centre] | None:
     return centres
 
 
+def _count(count: int, noun: str) -> str:
+    """``count`` and ``noun`` in the singular or the plural: "1 duplicate", "2 duplicates"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _more(count: int, what: str) -> None:
+    """The lines of a kind left unlisted, counted ("… and 1 more line rejected")."""
     if count > 0:
-        click.echo(f"… and {count} more lines {what}")
+        click.echo(f"… and {count} more {'line' if count == 1 else 'lines'} {what}")
 
 
 @subscribers.command("add")

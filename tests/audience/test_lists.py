@@ -225,6 +225,30 @@ def test_cli_import_summary_counts_one_subscriber_in_the_singular(tmp_path: Path
     assert result.output.rstrip().endswith("; 2 subscribers in all"), result.output
 
 
+def test_cli_import_summary_counts_duplicates_in_the_singular_or_plural(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "cli.db"))
+    one = write(tmp_path / "one.csv", "email\na@example.org\nA@example.org\n")
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(one)])
+    assert result.exit_code == 0, result.output
+    assert ", 1 duplicate merged, " in result.output, result.output
+    two = write(tmp_path / "two.csv", "email\nb@example.org\nb@example.org\nB@example.org\n")
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(two)])
+    assert ", 2 duplicates merged, " in result.output, result.output
+
+
+def test_cli_lines_left_unlisted_are_counted_in_the_singular(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    from infolettre.audience.lists import LISTED
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFOLETTRE_DB", str(tmp_path / "cli.db"))
+    bad = write(tmp_path / "bad.csv", "email\n" + "not-an-address\n" * (LISTED + 1))
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(bad)])
+    assert "… and 1 more line rejected\n" in result.output, result.output[-300:]
+
+
 def test_export_neutralises_formulas(store: Store, tmp_path: Path) -> None:
     add(store, "a@example.org", name="=HYPERLINK(\"http://evil\")")
     add(store, "b@example.org", name="+33 1 23")
