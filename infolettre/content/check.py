@@ -123,12 +123,15 @@ def _plain(fragment: str) -> str:
 
 def _skipped_headings(path: Path, body: str, body_line: int, above: int,
                       offset: int) -> list[Problem]:
-    """Headings of ``body`` (rendered as ``markup.to_html`` does, ``#`` being
-    ``h{1+offset}``) that skip a level below the ``h{above}`` the theme puts over it."""
+    """Headings of ``body`` (rendered as ``markup.to_html`` does, its highest heading
+    being ``h{1+offset}``) that skip a level below the ``h{above}`` the theme puts
+    over it: only a skip inside the text itself, since a text that starts at ``##``
+    starts right below its title."""
     if len(body) > markup.MAX_TEXT_CHARS:
         return []  # too long to render, reported as such
     found = [(int(m[1]), _plain(m[2])) for m in
              _HEADING_RE.finditer(markup.to_html(body, "https://x.invalid/", offset))]
+    written_top = markup.top_heading(body) or 1  # the '#'s of h{1+offset} as written
     lines = [" ".join(line.split()) for line in body.splitlines()]
     warnings, top, at = [], above, 0
     for level, text in found:
@@ -136,7 +139,7 @@ def _skipped_headings(path: Path, body: str, body_line: int, above: int,
         if n is not None:
             at = n + 1
         if level > above + 1:
-            marks = "#" * (above - offset + 1)
+            marks = "#" * (above - offset + written_top)
             warnings.append(Problem(path, body_line + (n if n is not None else 0), (
                 f"the heading '{shown(text)[:60]}' skips a level (h{level} under h{above}): "
                 f"write it '{marks} {shown(text)[:60]}' ('#' is the first level below "
@@ -146,15 +149,17 @@ def _skipped_headings(path: Path, body: str, body_line: int, above: int,
 
 
 def heading_warnings(item: NewsItem) -> list[Problem]:
-    """Headings of an item's text that skip a level below its title (``##`` first, or
-    ``#`` then ``###``): screen readers announce a missing level, and ``build`` said
-    only "a heading level is skipped", without saying in which file."""
+    """Headings of an item's text that skip a level (``#`` then ``###``): screen readers
+    announce a missing level, and ``build`` said only "a heading level is skipped",
+    without saying in which file. A text that starts at ``##`` skips none: its
+    highest heading is rendered right below the item's title."""
     return _skipped_headings(item.path, item.body, item.body_line, ITEM_TITLE_LEVEL,
                              ITEM_TITLE_LEVEL)
 
 
 def edito_warnings(issue: Issue) -> list[Problem]:
-    """The same for the edito, below the theme's ``<h2>`` "Édito" (``#`` is ``h3``)."""
+    """The same for the edito, below the theme's ``<h2>`` "Édito" (its highest heading
+    is ``h3``)."""
     meta = issue.path / ISSUE_FILE
     try:
         body_line = read_front_matter(meta).body_line

@@ -26,7 +26,7 @@ from ..typography import MIN_WIDTH, WIDTH, tie_punctuation, wrap
 
 __all__ = [
     "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "WRITTEN", "bad_image_src", "is_relative",
-    "parser", "strip_comments", "tie_punctuation", "to_html", "to_text",
+    "parser", "strip_comments", "tie_punctuation", "to_html", "to_text", "top_heading",
     "word_bullets", "wrap",
 ]
 
@@ -60,15 +60,33 @@ def _absolute(url: str, base: str) -> str:
     return urljoin(base, url)
 
 
+_HEADING_TAG_RE = re.compile(r"h[1-6]")
+
+
+def _heading_levels(root: ET.Element) -> list[int]:
+    """The levels of the Markdown headings of a parse tree, in the order of the text."""
+    return [int(el.tag[1]) for el in root.iter() if _HEADING_TAG_RE.fullmatch(el.tag)]
+
+
 class _Prepare(Treeprocessor):
-    """Absolute links and images; item headings pushed below the item's own title."""
+    """Absolute links and images; headings moved to start just below the text's title.
+
+    Contributors start at ``#``, ``##`` or ``###`` alike, so the text's highest
+    heading, whatever its ``#``, becomes ``h{1+offset}`` and the others keep their
+    distance from it: no level is skipped below the theme's title unless the text
+    itself skips one. ``top`` is that highest level as written (None: no heading).
+    """
 
     def __init__(self, md: markdown.Markdown, base: str, heading_offset: int) -> None:
         super().__init__(md)
         self.base = base
         self.offset = heading_offset
+        self.top: int | None = None
 
     def run(self, root: ET.Element) -> None:
+        levels = _heading_levels(root)
+        self.top = min(levels, default=None)
+        shift = self.offset + 1 - (self.top or 1)
         for el in root.iter():
             # Markdown hides autolinked addresses behind character entities; mail
             # clients and the text part want them plain.
@@ -84,8 +102,8 @@ class _Prepare(Treeprocessor):
                 el.set("href", _absolute(el.get("href", ""), self.base))
             elif el.tag == "img" and el.get("src") is not None:
                 el.set("src", _absolute(el.get("src", ""), self.base))
-            elif re.fullmatch(r"h[1-6]", el.tag):
-                el.tag = f"h{min(6, int(el.tag[1]) + self.offset)}"
+            elif _HEADING_TAG_RE.fullmatch(el.tag):
+                el.tag = f"h{min(6, int(el.tag[1]) + shift)}"
 
 
 class _Bounded(ip.LinkInlineProcessor):
@@ -190,11 +208,25 @@ def parser(base: str, heading_offset: int, *, noting_images: bool = False
 
 
 def to_html(source: str, base: str, heading_offset: int = 3) -> str:
-    """Sanitised HTML for a body; ``#`` headings become ``h{1+offset}``."""
+    """Sanitised HTML for a body; its highest heading (``#``, or ``##`` when the text
+    starts there) becomes ``h{1+offset}``, the others following it level for level."""
     raw = parser(base, heading_offset).convert(source)
     return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
                      link_rel=None, strip_comments=True,
                      url_relative=("rewrite_with_base", base))
+
+
+def top_heading(source: str) -> int | None:
+    """The number of ``#`` of the highest heading of ``source`` as written, or None.
+
+    ``to_html`` renders that heading as ``h{1+offset}``: ``check`` needs it to say
+    how many ``#`` a heading it finds too low should have.
+    """
+    md = parser("", 0)
+    md.convert(source)
+    prepare = md.treeprocessors["infolettre"]
+    assert isinstance(prepare, _Prepare)
+    return prepare.top
 
 
 # -- plain text ---------------------------------------------------------------------

@@ -255,11 +255,35 @@ def test_a_skipped_heading_of_the_edito_is_named_in_issue_md(sample: Path,
     meta = sample / "issue.md"
     text = meta.read_text(encoding="utf-8")
     line = len(text.splitlines()) + 2
-    meta.write_text(text + "\n## Au programme\n\nx\n", encoding="utf-8")
+    meta.write_text(text + "\n# Au programme\n\nx\n\n### Détails\n\ny\n",
+                    encoding="utf-8")
     warnings: list = []
     assert check_path(sample, config, warnings) == []
-    assert [(w.path, w.line) for w in warnings] == [(meta, line)]
-    assert "skips a level (h4 under h2): write it '# Au programme'" in warnings[0].message
+    assert [(w.path, w.line) for w in warnings] == [(meta, line + 4)]
+    assert "skips a level (h5 under h3): write it '## Détails'" in warnings[0].message
     alone: list = []
     assert check_path(meta, config, alone) == [] and alone == warnings
     assert build_issue(sample, sample.parent / "out", config).warnings == [str(warnings[0])]
+
+
+def test_a_text_that_starts_at_two_hashes_skips_no_level(sample: Path,
+                                                          config: Config) -> None:
+    """Contributors start at ``##``: it was rendered ``h5`` under the item's ``h3``
+    and warned about; it is the first level below the title now, in item and edito.
+    A skip inside such a text is still named, with the ``#`` it should have."""
+    from infolettre.edition.build import build_issue
+
+    item = sample / "news" / "charleroi-album-jeunesse.md"
+    text = item.read_text(encoding="utf-8")
+    first = len(text.splitlines()) + 2
+    item.write_text(text + "\n## Programme\n\nx\n\n### Matin\n\ny\n", encoding="utf-8")
+    meta = sample / "issue.md"
+    meta.write_text(meta.read_text(encoding="utf-8") + "\n## Au programme\n\nx\n",
+                    encoding="utf-8")
+    warnings: list = []
+    assert check_path(sample, config, warnings) == [] and warnings == []
+    assert build_issue(sample, sample.parent / "out", config).warnings == []
+    item.write_text(text + "\n## Programme\n\nx\n\n#### Détails\n\ny\n", encoding="utf-8")
+    assert check_path(sample, config, warnings) == []
+    assert [(w.path, w.line) for w in warnings] == [(item, first + 4)]
+    assert "skips a level (h6 under h4): write it '### Détails'" in warnings[0].message

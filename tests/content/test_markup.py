@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from infolettre.content.images import body_images as images
-from infolettre.content.markup import tie_punctuation, to_html, to_text, word_bullets, wrap
+from infolettre.content.markup import (
+    tie_punctuation,
+    to_html,
+    to_text,
+    top_heading,
+    word_bullets,
+    wrap,
+)
 
 BASE = "https://example.org/2018-06/news/"
 
@@ -43,7 +50,26 @@ def test_nothing_active_survives() -> None:
 
 def test_headings_are_pushed_below_the_item_title() -> None:
     assert to_html("# Titre\n\n## Sous-titre", BASE).startswith("<h4>Titre</h4>\n<h5>")
-    assert "<h6>" in to_html("##### Très bas", BASE)
+
+
+def test_a_text_starting_at_two_hashes_starts_right_below_the_title() -> None:
+    """``##`` first (as most contributors write) was ``h5`` under the item's ``h3``:
+    a skipped level for screen readers. The highest heading is the first level below
+    the title, the others keep their distance from it."""
+    assert to_html("## Programme\n\n### Matin\n\n## Bilan", BASE) == (
+        "<h4>Programme</h4>\n<h5>Matin</h5>\n<h4>Bilan</h4>")
+    assert to_html("### Seul", BASE) == "<h4>Seul</h4>"
+    assert to_html("## Au programme\n\n#### Détails", BASE, heading_offset=2) == (
+        "<h3>Au programme</h3>\n<h5>Détails</h5>")  # a skip in the text stays one
+    assert to_html("Para\n\n> ## Cité", BASE).endswith(
+        "<blockquote>\n<h4>Cité</h4>\n</blockquote>")
+    assert "<h6>" in to_html("# Haut\n\n###### Très bas", BASE)
+
+
+def test_top_heading_is_the_highest_as_written() -> None:
+    assert top_heading("Texte\n\n### Un\n\n## Deux") == 2
+    assert top_heading("Titre\n=====") == 1
+    assert top_heading("Pas de titre, `# pas un titre`") is None
 
 
 def test_text_wraps_at_78_and_keeps_links() -> None:
