@@ -25,7 +25,8 @@ from .links import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_url
 __all__ = [
     "CONFIRM", "CONFIRMATIONS_PER_DAY", "CONFIRMATIONS_PER_HOUR", "CONFIRM_TTL",
     "PREFERENCES", "RESUBSCRIBABLE", "UNSUBSCRIBE", "apply_report", "by_token", "confirm",
-    "link_for", "request_subscription", "set_language", "token_for", "unsubscribe",
+    "link_for", "request_subscription", "set_language", "set_preferences", "token_for",
+    "unsubscribe",
 ]
 
 CONFIRM_TTL = 7 * 24 * 3600
@@ -154,9 +155,25 @@ def confirm(store: Store, subscriber: Subscriber, source: str) -> bool:
 
 def set_language(store: Store, subscriber: Subscriber, lang: str) -> None:
     """Change the language of a subscriber's emails."""
+    set_preferences(store, subscriber, lang=lang)
+
+
+def set_preferences(store: Store, subscriber: Subscriber, *, lang: str | None = None,
+                    centre: str | None = None) -> None:
+    """Change what a subscriber chose on the preferences page, in one transaction
+    recorded as one "preferences" event; None leaves a field as it is.
+
+    ``centre`` is a slug of the directory of centres, or ``""`` for none: the
+    caller matches it (:func:`~infolettre.audience.columns.centre_slug`), so that
+    ``send --centre`` reaches everyone of a centre.
+    """
+    values = {k: v for k, v in (("lang", lang), ("centre", centre)) if v is not None}
+    if not values:
+        return
     with store.transaction():
-        store.update(subscriber.id, lang=lang)
-        store.event(subscriber.id, "preferences", f"lang={lang}")
+        store.update(subscriber.id, **values)
+        store.event(subscriber.id, "preferences",
+                    ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 def apply_report(store: Store, email: str, kind: str, detail: str,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -42,7 +43,7 @@ from ..store import Subscriber
 from ..words import is_email
 from .archive import LiveArchive
 from .guard import PAGE_CSP, Guard, RateLimit, client, cross_site, origin
-from .pages import Service, lang, read_form
+from .pages import Service, centre_choice, centre_options, lang, read_form
 
 __all__ = ["PAGE_CSP", "RateLimit", "create_app"]
 
@@ -149,20 +150,32 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         if isinstance(resolved, Response):
             return resolved
         subscriber, t = resolved
-        saved, status = False, 200
+        centres = await run_in_threadpool(svc.centres)  # None: no centre field
+        saved, status, error = False, 200, ""
         if request.method == "POST" and cross_site(request, trusted):
             status = 403  # the page again, to submit from here
         elif request.method == "POST":
-            chosen = str((await read_form(request, form_limit)).get("lang", ""))
-            if chosen in languages():
-                await run_in_threadpool(sub.set_language, svc.store, subscriber, chosen)
+            form = await read_form(request, form_limit)
+            chosen = str(form.get("lang", ""))
+            new_lang = chosen if chosen in languages() else None
+            centre = None  # unchanged, unless the form has the field
+            if centres is not None and "centre" in form:
+                centre = centre_choice(str(form.get("centre")), subscriber.centre, centres)
+                if centre is None:  # refused: nothing stored, the language neither
+                    error, status = t("prefs_centre_unknown"), 422
+            if not error and (new_lang is not None or centre is not None):
+                await run_in_threadpool(partial(sub.set_preferences, svc.store, subscriber,
+                                                lang=new_lang, centre=centre))
                 updated = await run_in_threadpool(svc.store.by_id, subscriber.id)
                 subscriber = updated or subscriber
-                t, saved = catalogue(chosen), True
+                t, saved = catalogue(new_lang or t.lang), True
+        options, selected = (centre_options(centres, subscriber.centre) if centres is not None
+                             else (None, ""))
         unsubscribe_url = sub.link_for(svc.store, svc.base, links.UNSUBSCRIBE, subscriber)
         return svc.page("pages/preferences.html.j2", t, t("prefs_title"), status,
                         subscriber=subscriber, saved=saved, action=str(request.url.path),
-                        unsubscribe=unsubscribe_url)
+                        unsubscribe=unsubscribe_url, centres=options, centre=selected,
+                        error=error)
 
     async def webhook(request: Request) -> Response:
         provider, headers = request.path_params["provider"], dict(request.headers)

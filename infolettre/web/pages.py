@@ -6,20 +6,29 @@ language, never cached and never sending a Referer (their URLs hold tokens).
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from ..audience.columns import centre_slug, fold
 from ..config import Config
 from ..content.i18n import Catalogue, catalogue, languages
+from ..content.layout import find_centres_file
+from ..content.load import load_centres
+from ..content.model import Centre
 from ..delivery.transports import Transport
+from ..errors import Problem
 from ..store import Store
 from ..theme import environment
 from .guard import PAGE_CSP, RateLimit
 
-__all__ = ["Service", "lang", "read_form"]
+__all__ = ["Service", "centre_choice", "centre_options", "lang", "read_form"]
+
+log = logging.getLogger("infolettre.serve")
 
 
 class Service:
@@ -33,6 +42,7 @@ class Service:
         self.rate = rate
         self.env = environment(config.templates_dir)
         self.local = threading.local()
+        self._centres: tuple[tuple[Path, int], dict[str, Centre] | None] | None = None
 
     @property
     def store(self) -> Store:
@@ -40,6 +50,29 @@ class Service:
         if getattr(self.local, "store", None) is None:
             self.local.store = Store(self.config.db, self.config.secrets.get("INFOLETTRE_SECRET"))
         return self.local.store
+
+    def centres(self) -> dict[str, Centre] | None:
+        """The directory of centres of the configuration's issues (``cdms.yaml``), read
+        again when it changes; None when there is none or it does not read cleanly
+        (then the preferences page shows no centre field rather than a wrong list)."""
+        path = find_centres_file(self.config.issues_dir)
+        if path is None:
+            return None
+        try:
+            key = (path, path.stat().st_mtime_ns)
+        except OSError:
+            return None
+        cached = self._centres
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        problems: list[Problem] = []
+        centres: dict[str, Centre] | None = load_centres(path, problems)
+        if problems:
+            log.warning("no centre field on the preferences page: %s",
+                        "; ".join(map(str, problems)))
+            centres = None
+        self._centres = (key, centres)
+        return centres
 
     def page(self, template: str, t: Catalogue, title: str, status: int = 200,
              **context: Any) -> HTMLResponse:
@@ -79,3 +112,30 @@ def lang(request: Request) -> str:
 async def read_form(request: Request, limit: int) -> Any:
     """The POSTed form: a few short fields, never a file (nothing is spooled)."""
     return await request.form(max_files=0, max_fields=20, max_part_size=limit)
+
+
+def centre_options(centres: dict[str, Centre], current: str) -> tuple[list[tuple[str, str]], str]:
+    """The centres the preferences page offers, as (slug, "name (city)") sorted by name,
+    and the one to select: the subscriber's ``current`` centre, found as an import
+    finds it (by slug, name or city). A stored value the directory does not know
+    is offered as it is, so that saving the language does not erase it unseen.
+    """
+    options = sorted(((slug, f"{c.name} ({c.city})" if c.city else c.name)
+                      for slug, c in centres.items()), key=lambda o: (fold(o[1]), o[0]))
+    selected = (centre_slug(current, centres) or current) if current else ""
+    if selected and selected not in centres:
+        options.insert(0, (selected, selected))
+    return options, selected
+
+
+def centre_choice(value: str, current: str, centres: dict[str, Centre]) -> str | None:
+    """The centre to store for what the form sent: ``""`` for none, the slug of a centre
+    of the directory (by slug, name or city), the ``current`` value sent back
+    unchanged; None for anything else, which is refused."""
+    value = value.strip()
+    if not value:
+        return ""
+    slug = centre_slug(value, centres)
+    if slug is not None:
+        return slug
+    return current if value == current else None
