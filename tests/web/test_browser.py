@@ -1,12 +1,14 @@
-"""serve in a real browser: the subscription form and the archive, in headless Chromium."""
+"""serve in a real browser: the subscription form, the preferences page and the archive,
+in headless Chromium."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from infolettre.audience import consent as sub
 from infolettre.store import Store
 
-from ..service import start_service
+from ..service import start_service, subscriber, token
 
 
 def test_fill_and_submit_the_subscription_form(chromium, tmp_path: Path) -> None:
@@ -52,6 +54,39 @@ def test_archive_page_screenshot(chromium, tmp_path: Path) -> None:
         page.wait_for_load_state()
         assert page.url == f"{service.url}/2018-06/"
         assert page.get_by_role("heading", level=1).inner_text() == "InfoLettre — juin 2018"
+    finally:
+        page.close()
+        service.stop()
+
+
+def test_choose_a_centre_on_the_preferences_page(chromium, tmp_path: Path) -> None:
+    service = start_service(tmp_path)  # the repository's issues/cdms.yaml
+    who = subscriber(service)
+    url = f"{service.url}/preferences/{token(service, sub.PREFERENCES, who)}"
+    page = chromium.new_page(viewport={"width": 375, "height": 800}, locale="fr-FR")
+    try:
+        page.goto(url)
+        field = page.get_by_label("Votre Cité des métiers")
+        assert field.input_value() == ""  # "Aucune", as nothing is stored
+        field.select_option(label="Cité des métiers de Normandie (Rouen)")
+        page.get_by_role("button", name="Enregistrer").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("status").inner_text() == "Vos préférences sont enregistrées."
+        assert page.get_by_label("Votre Cité des métiers").input_value() == "normandie"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        # A value the list does not hold (a forged form) is refused, said at the field.
+        page.evaluate("""() => { const o = document.createElement('option');
+            o.value = 'atlantis'; o.textContent = 'Atlantis';
+            document.getElementById('centre').append(o); }""")
+        page.get_by_label("Votre Cité des métiers").select_option("atlantis")
+        page.get_by_role("button", name="Enregistrer").click()
+        page.wait_for_load_state()
+        described = page.evaluate("""() => document.getElementById(document
+            .getElementById('centre').getAttribute('aria-describedby')).textContent""")
+        assert described.startswith("Ce centre ne fait pas partie de la liste")
+        assert page.get_by_role("alert").inner_text() == described
+        with Store(service.db) as store:
+            assert store.get(who.email).centre == "normandie"
     finally:
         page.close()
         service.stop()
