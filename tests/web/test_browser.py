@@ -69,8 +69,8 @@ def test_choose_a_centre_on_the_preferences_page(chromium, tmp_path: Path) -> No
         field = page.get_by_label("Votre Cité des métiers")
         assert field.input_value() == ""  # "Aucune", as nothing is stored
         field.select_option(label="Cité des métiers de Normandie (Rouen)")
-        page.get_by_role("button", name="Enregistrer").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the POST's answer, not the page still shown
+            page.get_by_role("button", name="Enregistrer").click()
         assert page.get_by_role("status").inner_text() == "Vos préférences sont enregistrées."
         assert page.get_by_label("Votre Cité des métiers").input_value() == "normandie"
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -79,8 +79,8 @@ def test_choose_a_centre_on_the_preferences_page(chromium, tmp_path: Path) -> No
             o.value = 'atlantis'; o.textContent = 'Atlantis';
             document.getElementById('centre').append(o); }""")
         page.get_by_label("Votre Cité des métiers").select_option("atlantis")
-        page.get_by_role("button", name="Enregistrer").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the POST's answer, not the page still shown
+            page.get_by_role("button", name="Enregistrer").click()
         described = page.evaluate("""() => document.getElementById(document
             .getElementById('centre').getAttribute('aria-describedby')).textContent""")
         assert described.startswith("Ce centre ne fait pas partie de la liste")
