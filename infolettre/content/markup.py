@@ -13,21 +13,22 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from urllib.parse import urljoin
+from collections.abc import Mapping
 
 import markdown
 import nh3
 from markdown import inlinepatterns as ip
-from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 
 from ..typography import MIN_WIDTH, WIDTH, tie_punctuation, wrap
+from .addresses import SCHEMES, absolute, allowed, bad_image_src, is_relative, public_url
+from .bullets import WordBullets, word_bullets
 
 __all__ = [
     "ALLOWED_TAGS", "MIN_WIDTH", "WIDTH", "WRITTEN", "bad_image_src", "is_relative",
-    "parser", "strip_comments", "tie_punctuation", "to_html", "to_text", "top_heading",
-    "word_bullets", "wrap",
+    "parser", "public_url", "strip_comments", "tie_punctuation", "to_html", "to_text",
+    "top_heading", "word_bullets", "wrap",
 ]
 
 #: How far Python-Markdown looks for the ``]`` closing a link's text, and for the ``)``
@@ -48,16 +49,11 @@ _ATTRIBUTES = {
     "th": {"align"},
     "ol": {"start"},
 }
-_SCHEMES = {"http", "https", "mailto"}
-_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _EXTENSIONS = ["sane_lists", "tables"]
 
 
-def _absolute(url: str, base: str) -> str:
-    url = url.strip()
-    if not url or url.startswith("#") or _SCHEME_RE.match(url):
-        return url
-    return urljoin(base, url)
+#: An image's (width, height) in the email, by its address as written in the text.
+ImageSizes = Mapping[str, tuple[int, int]]
 
 
 _HEADING_TAG_RE = re.compile(r"h[1-6]")
@@ -69,7 +65,7 @@ def _heading_levels(root: ET.Element) -> list[int]:
 
 
 class _Prepare(Treeprocessor):
-    """Absolute links and images; headings moved to start just below the text's title.
+    """Absolute links, absolute and sized images; headings just below the text's title.
 
     Contributors start at ``#``, ``##`` or ``###`` alike, so the text's highest
     heading, whatever its ``#``, becomes ``h{1+offset}`` and the others keep their
@@ -77,10 +73,12 @@ class _Prepare(Treeprocessor):
     itself skips one. ``top`` is that highest level as written (None: no heading).
     """
 
-    def __init__(self, md: markdown.Markdown, base: str, heading_offset: int) -> None:
+    def __init__(self, md: markdown.Markdown, base: str, heading_offset: int,
+                 image_sizes: ImageSizes) -> None:
         super().__init__(md)
         self.base = base
         self.offset = heading_offset
+        self.sizes = image_sizes
         self.top: int | None = None
 
     def run(self, root: ET.Element) -> None:
@@ -99,9 +97,14 @@ class _Prepare(Treeprocessor):
                 el.text = el.text and tie_punctuation(el.text)
             el.tail = el.tail and tie_punctuation(el.tail)
             if el.tag == "a" and el.get("href") is not None:
-                el.set("href", _absolute(el.get("href", ""), self.base))
+                el.set("href", absolute(el.get("href", ""), self.base))
             elif el.tag == "img" and el.get("src") is not None:
-                el.set("src", _absolute(el.get("src", ""), self.base))
+                src = el.get("src", "").strip()
+                if size := self.sizes.get(src):
+                    el.set("width", str(size[0]))
+                    el.set("height", str(size[1]))
+                el.set("src", public_url(self.base, src) if is_relative(src)
+                       else absolute(src, self.base))
             elif _HEADING_TAG_RE.fullmatch(el.tag):
                 el.tag = f"h{min(6, int(el.tag[1]) + shift)}"
 
@@ -155,46 +158,12 @@ _LINK_PATTERNS = {  # as Python-Markdown registers them: name: (class, pattern, 
 }
 
 
-#: A bullet as Word pastes it: ``•``, ``◦`` or ``▪`` then a tab or spaces, or ``–``/``-``
-#: then a tab (a dash and spaces is Markdown already, indented a nested Markdown list).
-_WORD_BULLET_RE = re.compile(
-    r"^(?:[ \t]*(?P<mark>[•◦▪])[ \t]+|[ ]{0,3}[–-]\t[ \t]*)(?P<text>\S.*)$")
-_LIST_LINE_RE = re.compile(r"^(?:[ ]{4})?- \S")
-
-
-def word_bullets(text: str) -> str:
-    """``text`` with Word's bullets as a Markdown list (``◦``, its second level, nested
-    under the bullet above), line for line so that a problem still names its line."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if m := _WORD_BULLET_RE.match(line):
-            nested = m["mark"] == "◦" and i > 0 and _LIST_LINE_RE.match(lines[i - 1])
-            lines[i] = ("    - " if nested else "- ") + m["text"]
-    return "\n".join(lines)
-
-
-class _WordBullets(Preprocessor):
-    """Word-pasted bullets as a list, apart from the paragraphs above and below them."""
-
-    def run(self, lines: list[str]) -> list[str]:
-        out: list[str] = []
-        after_bullet = False
-        for old, new in zip(lines, word_bullets("\n".join(lines)).split("\n"), strict=True):
-            bullet = new != old
-            if out and out[-1].strip() and new.strip() and (
-                    (bullet and not _LIST_LINE_RE.match(out[-1]))
-                    or (after_bullet and not bullet and not new.startswith((" ", "\t")))):
-                out.append("")
-            out.append(new)
-            after_bullet = bullet
-        return out
-
-
-def parser(base: str, heading_offset: int, *, noting_images: bool = False
-           ) -> markdown.Markdown:
+def parser(base: str, heading_offset: int, *, noting_images: bool = False,
+           image_sizes: ImageSizes | None = None) -> markdown.Markdown:
     """The one Markdown parser of contributor text, for the HTML, the text and the images.
 
-    With ``noting_images``, each image keeps its Markdown in the ``WRITTEN`` attribute.
+    With ``noting_images``, each image keeps its Markdown in the ``WRITTEN`` attribute;
+    an image whose address is in ``image_sizes`` gets its ``width`` and ``height``.
     """
     md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
     for name, (cls, pattern, priority) in _LINK_PATTERNS.items():
@@ -202,16 +171,23 @@ def parser(base: str, heading_offset: int, *, noting_images: bool = False
         if noting_images and name.startswith(("image", "short_image")):
             bounded = type(f"Noting{bounded.__name__}", (_Noting, bounded), {})
         md.inlinePatterns.register(bounded(pattern, md), name, priority)
-    md.preprocessors.register(_WordBullets(md), "word_bullets", 35)  # before tabs expand
-    md.treeprocessors.register(_Prepare(md, base, heading_offset), "infolettre", 5)
+    md.preprocessors.register(WordBullets(md), "word_bullets", 35)  # before tabs expand
+    prepare = _Prepare(md, base, heading_offset, image_sizes or {})
+    md.treeprocessors.register(prepare, "infolettre", 5)
     return md
 
 
-def to_html(source: str, base: str, heading_offset: int = 3) -> str:
+def to_html(source: str, base: str, heading_offset: int = 3,
+            image_sizes: ImageSizes | None = None) -> str:
     """Sanitised HTML for a body; its highest heading (``#``, or ``##`` when the text
-    starts there) becomes ``h{1+offset}``, the others following it level for level."""
-    raw = parser(base, heading_offset).convert(source)
-    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+    starts there) becomes ``h{1+offset}``, the others following it level for level.
+
+    ``image_sizes`` gives, by address as written, the ``width`` and ``height`` an image
+    is shown at (Outlook knows no other); the address of a file beside the text is
+    its ``public_url``.
+    """
+    raw = parser(base, heading_offset, image_sizes=image_sizes).convert(source)
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=_ATTRIBUTES, url_schemes=SCHEMES,
                      link_rel=None, strip_comments=True,
                      url_relative=("rewrite_with_base", base))
 
@@ -275,14 +251,8 @@ def _resolve_raw_html(root: ET.Element, blocks: list[str]) -> None:
 _BREAK = "\u2028"  # a <br>: the one place a line ends inside a paragraph
 
 
-def _allowed(url: str) -> bool:
-    """True for an absolute URL whose scheme the HTML sanitiser keeps too."""
-    scheme = _SCHEME_RE.match(url)
-    return scheme is not None and scheme.group(0)[:-1].lower() in _SCHEMES
-
-
 def _link(label: str, href: str) -> str:
-    if not _allowed(href):
+    if not allowed(href):
         return label  # fragments and any scheme the HTML sanitiser would drop
     target = href[len("mailto:"):] if href.startswith("mailto:") else href
     if not target:
@@ -300,7 +270,7 @@ def _inline(el: ET.Element) -> str:
             parts.append(_link(_inline(child).strip(), child.get("href", "")))
         elif child.tag == "img":
             alt, src = child.get("alt", ""), child.get("src", "")
-            parts.append(f"[{alt}]" if not _allowed(src) else f"[{alt} <{src}>]")
+            parts.append(f"[{alt}]" if not allowed(src) else f"[{alt} <{src}>]")
         elif child.tag == "br":
             parts.append(_BREAK)
         else:
@@ -394,21 +364,6 @@ def to_text(source: str, base: str, width: int = WIDTH) -> str:
 #: square of the length. ``check`` says so.
 MAX_TEXT_CHARS = 10_000
 
-def bad_image_src(src: str) -> str | None:
-    """Why an image address is refused, or None: only http(s) and files beside the item.
-
-    A ``javascript:``, ``data:``, ``file:``… image is active content or a leak in some
-    mail client; a protocol-relative ``//host/x.png`` has no scheme in an email (clients
-    guess one, some ``file:``), so it is refused too.
-    """
-    scheme = _SCHEME_RE.match(src)
-    if scheme:
-        name = scheme.group(0)[:-1].lower()
-        return None if name in ("http", "https") else f"a '{name}:' address"
-    if src.startswith("//"):
-        return "an address without 'https:'"
-    return None
-
 
 def strip_comments(text: str) -> str:
     """``text`` without its HTML comments, in one pass (a regex took minutes on ``<!--``×N)."""
@@ -422,8 +377,3 @@ def strip_comments(text: str) -> str:
         pos = end + 3
     out.append(text[pos:])
     return "".join(out)
-
-
-def is_relative(url: str) -> bool:
-    """True for a reference to a file beside the item (no scheme, no leading '/' or '#')."""
-    return bool(url) and not _SCHEME_RE.match(url) and not url.startswith(("/", "#"))

@@ -1,8 +1,8 @@
 """Before sending: does every image of the edition answer at its public address?
 
-A message links its images by URL, beside the issue's web version
-(``config.issue_url(slug)`` + the asset's target). Sent before the archive is
-published, or after a publication that missed a file, every reader sees a
+A message links its images by URL, beside the issue's web version (the
+``markup.public_url`` of the asset's target under ``config.issue_url(slug)``). Sent
+before the archive is published, or after a publication that missed a file, every reader sees a
 broken image; so ``send`` asks each URL first. A HEAD request, then a GET when
 the server refuses HEAD (some static hosts answer 403, 405 or 501), a short
 timeout, every URL at once on a few threads.
@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from ..config import Config
+from ..content.markup import public_url
 from ..edition.ready import ReadyEdition
 
 __all__ = ["broken_images", "image_urls"]
@@ -26,7 +27,7 @@ WORKERS = 8
 def image_urls(edition: ReadyEdition, config: Config) -> list[str]:
     """The public address of every asset of ``edition``, in order, each once."""
     base = config.issue_url(edition.slug)
-    return list(dict.fromkeys(base + str(asset.target) for asset in edition.assets))
+    return list(dict.fromkeys(public_url(base, asset.target) for asset in edition.assets))
 
 
 def _problem(client: httpx.Client, url: str) -> str | None:

@@ -26,7 +26,7 @@ from .assets import published_size
 from .ready import Asset
 
 __all__ = [
-    "Asset", "Rendered", "asset_target", "render_edition",
+    "Asset", "Rendered", "asset_target", "render_edition", "shown_size",
 ]
 
 EMAIL_WIDTH = 600
@@ -61,6 +61,20 @@ def asset_target(issue: Issue, file: Path) -> PurePosixPath | None:
         return None
 
 
+def shown_size(file: Path) -> tuple[int, int] | None:
+    """(width, height) at which an image file is shown in the email's column, or None.
+
+    The size of the file published (a photo's narrowed copy, not the original),
+    narrowed to the column: mail clients that ignore CSS (Outlook) lay the image out
+    by these attributes alone, and without a height some reserve no room for it.
+    """
+    size = published_size(file)
+    if not size or size[0] <= 0 or size[1] <= 0:
+        return None
+    width = min(size[0], CONTENT_WIDTH)
+    return width, max(1, round(size[1] * width / size[0]))
+
+
 class _Item:
     """A news item as templates see it: the model plus its rendered body and image."""
 
@@ -69,22 +83,24 @@ class _Item:
         self.assets: list[Asset] = []
         folder = item.path.parent.relative_to(issue.path).as_posix()
         base = issue_url + ("" if folder == "." else folder + "/")
-        self.html = Markup(markup.to_html(item.body, base))
-        self.text = markup.to_text(item.body, base)
+        sizes = {}
         for _, src, _ in body_images(item.body):
             if markup.is_relative(src):
                 self._publish(issue, item.path.parent / src)
+                if shown := shown_size(item.path.parent / src):
+                    sizes[src] = shown
+        self.html = Markup(markup.to_html(item.body, base, image_sizes=sizes))
+        self.text = markup.to_text(item.body, base)
+        #: The item's image in the email; a height of 0 is unknown and not written.
         self.image_url, self.image_width, self.image_height = "", CONTENT_WIDTH, 0
         if item.image:
             self.image_url = item.image.src
             if item.image.file is not None:
                 target = self._publish(issue, item.image.file)
-                self.image_url = issue_url + str(target) if target else item.image.src
-                # The size of the file published (a photo's narrowed copy), not the original's.
-                size = published_size(item.image.file)
-                if size and size[0] > 0:
-                    self.image_width = min(size[0], CONTENT_WIDTH)
-                    self.image_height = round(size[1] * self.image_width / size[0])
+                if target is not None:
+                    self.image_url = markup.public_url(issue_url, target)
+                if shown := shown_size(item.image.file):
+                    self.image_width, self.image_height = shown
 
     def _publish(self, issue: Issue, file: Path) -> PurePosixPath | None:
         target = asset_target(issue, file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from infolettre.content.images import body_images as images
 from infolettre.content.markup import (
+    public_url,
     tie_punctuation,
     to_html,
     to_text,
@@ -33,6 +34,20 @@ def test_relative_links_and_images_become_absolute() -> None:
     assert 'href="https://example.org/2018-06/news/raw.html"' in html
     text = to_text("[programme](programme.pdf)", BASE)
     assert text == "programme <https://example.org/2018-06/news/programme.pdf>"
+
+
+def test_an_image_beside_the_text_is_at_its_public_url_and_sized() -> None:
+    """A file name with spaces or accents was joined as written: the space ended the
+    address in the text part. Images had no ``width``/``height`` (Outlook needs them)."""
+    html = to_html("![plan](<plan du site.png>) ![été](été.png) ![loin](https://a.org/x.png)",
+                   BASE, image_sizes={"plan du site.png": (552, 276)})
+    assert ('<img alt="plan" height="276" src="https://example.org/2018-06/news/'
+            'plan%20du%20site.png" width="552">') in html
+    assert '<img alt="été" src="https://example.org/2018-06/news/%C3%A9t%C3%A9.png">' in html
+    assert '<img alt="loin" src="https://a.org/x.png">' in html
+    assert to_text("![plan](<plan du site.png>)", BASE) == (
+        "[plan <https://example.org/2018-06/news/plan%20du%20site.png>]")
+    assert public_url(BASE, "../à b.png") == "https://example.org/2018-06/%C3%A0%20b.png"
 
 
 def test_nothing_active_survives() -> None:
