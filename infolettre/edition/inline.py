@@ -3,7 +3,10 @@
 premailer costs tens of milliseconds a call: it runs on the rendered edition,
 never per recipient. ``!important`` is kept (``strip_important=False``) so that
 the @media and dark-mode rules left in the <style> block still win over the
-inlined declarations; classes are kept because those rules select them.
+inlined declarations; classes are kept because those rules select them. The
+``height`` attribute premailer would copy from the CSS is not written: the
+theme's ``height: auto`` (which keeps a narrowed image in proportion) became
+``height="auto"``, which is not valid HTML and overrode the template's pixels.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ def inline_css(html: str) -> str:
         remove_classes=False,
         keep_style_tags=False,
         disable_validation=True,
+        disable_basic_attributes=["height"],
         allow_network=False,
         exclude_pseudoclasses=True,
         cssutils_logging_level=logging.CRITICAL,

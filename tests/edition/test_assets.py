@@ -109,3 +109,22 @@ def test_the_cached_edition_changes_with_the_image(sample: Path, config: Config)
     before = cache.edition_key(sample, config)
     photo(sample / "news" / "photo.jpg", (800, 600), orientation=8)
     assert cache.edition_key(sample, config) != before
+
+
+def test_images_get_the_height_of_the_published_copy_and_never_auto(
+        sample: Path, tmp_path: Path, config: Config, phone_photo: Path) -> None:
+    """Only a ``width`` was written, and premailer turned the theme's ``height: auto``
+    into ``height="auto"`` (not valid HTML); images of the text had neither."""
+    (sample / "news" / "photo.jpg").write_bytes(phone_photo.read_bytes())
+    item = use_image(sample, "photo.jpg")
+    photo(sample / "news" / "groupe.jpg", (1000, 500), orientation=1)
+    item.write_text(item.read_text(encoding="utf-8") + "\n![Le groupe](groupe.jpg)\n",
+                    encoding="utf-8")
+    build_issue(sample, tmp_path / "out", config)
+    for name in ("email.html", "index.html"):
+        html = (tmp_path / "out" / name).read_text(encoding="utf-8")
+        assert 'height="auto"' not in html, name
+        # 4000×3000 turned upright, narrowed to 1200×1600, shown 552 wide.
+        assert re.search(r'src="[^"]*/news/photo\.jpg"[^>]*width="552" height="736"', html)
+        tag = re.search(r'<img[^>]*/news/groupe\.jpg"[^>]*>', html)
+        assert tag and 'width="552"' in tag[0] and 'height="276"' in tag[0], name
