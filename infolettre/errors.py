@@ -31,8 +31,10 @@ package derives from :class:`InfoLettreError` and is named here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .messages import said_in
 
 __all__ = ["InfoLettreError", "Problem", "ProblemsFound", "display_path"]
 
@@ -51,14 +53,30 @@ def display_path(path: Path) -> str:
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong in a source file, located to the line (1-based)."""
+    """One thing wrong in a source file, located to the line (1-based) and, when the
+    parser knows it, the column (1-based).
+
+    ``message`` is English text; when it is a :class:`~infolettre.messages.Message` it
+    has a stable code and can be said in the reader's language (:meth:`said_in`).
+    """
 
     path: Path
     line: int
     message: str
+    column: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{display_path(self.path)}:{self.line}: {self.message}"
+
+    @property
+    def code(self) -> str:
+        """The message's stable code (``E012``), or ``""`` for a message that has none."""
+        return getattr(self.message, "code", "")
+
+    def said_in(self, lang: str) -> str:
+        """``FILE:LINE: message [CODE]``, the message in ``lang``."""
+        code = f" [{self.code}]" if self.code else ""
+        return f"{display_path(self.path)}:{self.line}: {said_in(self.message, lang)}{code}"
 
 
 class InfoLettreError(Exception):

@@ -12,6 +12,8 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import quote, urljoin
 
+from ..messages import say
+
 __all__ = ["SCHEMES", "absolute", "allowed", "bad_image_src", "is_relative", "public_url"]
 
 #: The schemes a link or an image of contributor text may have (the sanitiser's too).
@@ -56,9 +58,9 @@ def bad_image_src(src: str) -> str | None:
     scheme = SCHEME_RE.match(src)
     if scheme:
         name = scheme.group(0)[:-1].lower()
-        return None if name in ("http", "https") else f"a '{name}:' address"
+        return None if name in ("http", "https") else say("part.address-scheme", scheme=name)
     if src.startswith("//"):
-        return "an address without 'https:'"
+        return say("part.address-no-scheme")
     return None
 
 

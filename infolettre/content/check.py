@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import Problem, ProblemsFound
+from ..messages import Number, Or, say
 from ..words import closest, shown, without_accents
 from . import markup
 from .images import body_images
@@ -58,8 +59,7 @@ def _inside(folder: Path, file: Path) -> bool:
 
 
 def _bad_src(src: str, why: str) -> str:
-    return (f"the image '{shown(src)[:80]}' has {why}: give the file's name (the file "
-            "beside the item) or its web address starting with https://")
+    return say("bad-image-address", src=shown(src)[:80], why=why)
 
 
 def _near(file: Path) -> list[str]:
@@ -83,9 +83,8 @@ def _near(file: Path) -> list[str]:
 def _not_found(src: str, file: Path, item: Path) -> str:
     near = _near(file)
     if near:
-        return (f"image '{src}' not found: did you mean "
-                + " or ".join(f"`{n}`" for n in near) + "?")
-    return f"image '{src}' not found: put the file beside {item.name}"
+        return say("image-not-found-near", src=src, near=Or(f"`{n}`" for n in near))
+    return say("image-not-found", src=src, item=item.name)
 
 
 def _local_images(item: NewsItem) -> list[tuple[int, str, Path]]:
@@ -109,10 +108,9 @@ def image_warnings(item: NewsItem) -> list[Problem]:
         except OSError:
             continue
         if size > MAX_IMAGE_BYTES:
-            warnings.append(Problem(item.path, line, (
-                f"the image '{shown(src)}' weighs {size / 1024 / 1024:.1f} MB, over "
-                f"{MAX_IMAGE_BYTES // 1024 // 1024} MB: the email gets a smaller copy, but "
-                "export it at most 1200 px wide to send and store less")))
+            warnings.append(Problem(item.path, line, say(
+                "image-heavy", src=shown(src), size=size / 1024 / 1024,
+                limit=MAX_IMAGE_BYTES // 1024 // 1024)))
     return warnings
 
 
@@ -140,10 +138,9 @@ def _skipped_headings(path: Path, body: str, body_line: int, above: int,
             at = n + 1
         if level > above + 1:
             marks = "#" * (above - offset + written_top)
-            warnings.append(Problem(path, body_line + (n if n is not None else 0), (
-                f"the heading '{shown(text)[:60]}' skips a level (h{level} under h{above}): "
-                f"write it '{marks} {shown(text)[:60]}' ('#' is the first level below "
-                f"the title h{top}, '##' the next)")))
+            warnings.append(Problem(path, body_line + (n if n is not None else 0), say(
+                "heading-skips", text=shown(text)[:60], level=level, above=above,
+                marks=marks, top=top)))
         above = level
     return warnings
 
@@ -190,9 +187,8 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
     path, first = item.path, item.body_line
     limit = min(config.max_body_chars, markup.MAX_TEXT_CHARS)
     if len(item.body) > limit:
-        problems.append(Problem(path, first, (
-            f"the text is {len(item.body):,} characters long, over the limit of "
-            f"{limit:,}: shorten it, or link to the full article")))
+        problems.append(Problem(path, first, say(
+            "text-too-long", length=Number(len(item.body)), limit=Number(limit))))
         if len(item.body) > markup.MAX_TEXT_CHARS:
             return problems  # its images are looked at once it is short enough to parse
     local = []
@@ -203,8 +199,8 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
             local.append((path, item.image.line, item.image.src, item.image.file))
     for n, src, alt in body_images(item.body):
         if not alt:
-            problems.append(Problem(path, first + n, (
-                f"the image '{shown(src)}' has no alt text: write ![what it shows]({src})")))
+            problems.append(Problem(path, first + n, say("body-image-no-alt",
+                                                          src=shown(src))))
         if (why := markup.bad_image_src(src)) is not None:
             problems.append(Problem(path, first + n, _bad_src(src, why)))
         elif markup.is_relative(src):
@@ -213,8 +209,8 @@ def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
         if not file.is_file():
             problems.append(Problem(path, line, _not_found(src, file, path)))
         elif issue_dir is not None and not _inside(issue_dir, file):
-            problems.append(Problem(path, line, (
-                f"image '{src}' is outside the issue folder: copy it beside {path.name}")))
+            problems.append(Problem(path, line, say("image-outside", src=src,
+                                                    item=path.name)))
     if warnings is not None:
         warnings.extend(item_warnings(item))
     return problems
@@ -271,7 +267,7 @@ def check_path(path: Path, config: Config,
     if path.is_dir():
         return sorted(load_checked(path, config, warnings).problems)
     if not path.exists():
-        return [Problem(path, 1, "no such file or folder")]
+        return [Problem(path, 1, say("no-such-path"))]
     if path.name == CENTRES_FILE:
         problems: list[Problem] = []
         load_centres(path, problems)

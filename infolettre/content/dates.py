@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from babel.dates import format_date, format_skeleton, get_date_format, get_month_names
+from babel.dates import format_date, format_skeleton, get_date_format
 
 from .model import DateSpan
 
-__all__ = ["format_day", "format_month", "format_span", "month_name"]
+__all__ = ["format_day", "format_month", "format_span"]
 
 
 def format_day(day: dt.date, lang: str) -> str:
@@ -23,14 +23,6 @@ def format_day(day: dt.date, lang: str) -> str:
 def format_month(day: dt.date, lang: str) -> str:
     """A month and year, standalone form: ``juin 2018``, ``June 2018``."""
     return format_date(day, "LLLL y", locale=lang)
-
-
-def month_name(month: int, lang: str = "en") -> str:
-    """A month's name alone, standalone form: ``February``, ``février``.
-
-    English by default, the language of the messages that name a date.
-    """
-    return str(get_month_names("wide", "stand-alone", locale=lang)[month])
 
 
 def format_span(span: DateSpan, lang: str) -> str:

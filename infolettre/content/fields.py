@@ -13,8 +13,8 @@ import unicodedata
 from typing import Any
 
 from ..errors import Problem
+from ..messages import MonthName, Number, Or, say
 from ..words import CONTROL_RE, closest, is_email, shown
-from .dates import month_name
 from .model import Contact, DateSpan, Person
 from .source import Doc, KeyPath
 
@@ -28,14 +28,20 @@ _TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: The longest a one-line value may be (a subject, a name, a title): far more than any
 #: needs, and some (the contact text) are rendered as Markdown.
 MAX_LINE_CHARS = 1000
-_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab",
-                  "\0": "a NUL character"}
+_CONTROL_NAMES = {"\n": "part.line-break", "\r": "part.carriage-return", "\t": "part.tab",
+                  "\0": "part.nul"}
 
 
 def _control(char: str) -> str:
     """How a message names a control character: what it is, and its code point."""
-    what = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
-    return f"{what} (U+{ord(char):04X})"
+    known = _CONTROL_NAMES.get(char)
+    what = say(known) if known else unicodedata.name(char, "") or say("part.control")
+    return say("part.character", what=what, code=f"{ord(char):04X}")
+
+
+def quoted(names: list[str]) -> Or:
+    """Names a message offers as alternatives, each quoted as it is to be typed."""
+    return Or(f"'{n}'" for n in names)
 
 
 def _name(path: KeyPath) -> str:
@@ -57,9 +63,10 @@ class Fields:
             doc.data if not base and isinstance(doc.data, dict) else {})
 
     # -- reporting ---------------------------------------------------------------
-    def report(self, message: str, *keys: str | int) -> None:
-        """Record a problem on the line of ``keys`` (relative to this mapping)."""
-        self.problems.append(self.doc.problem(message, *self.base, *keys))
+    def report(self, message: str, *keys: str | int, at_key: bool = False) -> None:
+        """Record a problem on the line of ``keys`` (relative to this mapping), at the
+        value's column or, ``at_key``, the key's."""
+        self.problems.append(self.doc.problem(message, *self.base, *keys, at_key=at_key))
 
     def name(self, key: str | int) -> str:
         """The dotted name of a key, as the author would find it in the file."""
@@ -71,9 +78,10 @@ class Fields:
             if key in keys:
                 continue
             near = closest(key, set(keys), n=1)
-            hint = f"did you mean '{near[0]}'?" if near else (
-                "known keys: " + ", ".join(sorted(keys)))
-            self.report(f"unknown key '{shown(self.name(key))}': {hint}", key)
+            hint = say("part.did-you-mean", options=quoted(near)) if near else \
+                say("part.known-keys", keys=", ".join(sorted(keys)))
+            self.report(say("unknown-key", key=shown(self.name(key)), hint=hint), key,
+                        at_key=True)
 
     # -- scalars -------------------------------------------------------------------
     def raw(self, key: str) -> Any:
@@ -84,10 +92,12 @@ class Fields:
     def missing(self, key: str, example: str) -> None:
         """Report a required key that is absent or empty, on its own line when present."""
         if key in self.data:
-            self.report(f"'{self.name(key)}' is empty: fill it in, e.g. '{key}: {example}'", key)
+            self.report(say("empty-value", name=self.name(key), key=key, example=example),
+                        key)
             return
-        where = f" under '{_name(self.base)}'" if self.base else ""
-        self.report(f"missing '{self.name(key)}': add a line '{key}: {example}'{where}")
+        where = say("part.under", base=_name(self.base)) if self.base else ""
+        self.report(say("missing-key", name=self.name(key), key=key, example=example,
+                        where=where))
 
     def text(self, key: str, *, required: bool = False, example: str = "…",
              multiline: bool = False) -> str | None:
@@ -103,8 +113,8 @@ class Fields:
                 self.missing(key, example)
             return None
         if isinstance(value, (dict, list)):
-            self.report(f"'{self.name(key)}' must be text, not a "
-                        f"{'list' if isinstance(value, list) else 'mapping'}", key)
+            kind = say("part.a-list" if isinstance(value, list) else "part.a-mapping")
+            self.report(say("not-text", name=self.name(key), kind=kind), key)
             return None
         text = str(value).strip()
         if not text and required:
@@ -112,14 +122,13 @@ class Fields:
             return None
         bad = (_TEXT_CONTROL_RE if multiline else CONTROL_RE).search(text)
         if bad:
-            where = "" if multiline else " on one line"
-            self.report(f"'{self.name(key)}' holds {_control(bad.group(0))} at character "
-                        f"{bad.start() + 1}: write it{where} as plain text, without "
-                        "escapes such as \\r, \\n or \\x..", key)
+            where = "" if multiline else say("part.on-one-line")
+            self.report(say("control-character", name=self.name(key),
+                            char=_control(bad.group(0)), at=bad.start() + 1, where=where), key)
             return None
         if not multiline and len(text) > MAX_LINE_CHARS:
-            self.report(f"'{self.name(key)}' is {len(text):,} characters long, over the "
-                        f"limit of {MAX_LINE_CHARS:,} for one line: shorten it", key)
+            self.report(say("line-too-long", name=self.name(key), length=Number(len(text)),
+                            limit=Number(MAX_LINE_CHARS)), key)
             return None
         return text
 
@@ -129,8 +138,7 @@ class Fields:
         if value is None:
             return None
         if not is_email(value):
-            self.report(f"'{value}' in '{self.name(key)}' is not a valid email address: "
-                        "write it as name@domain.tld", key)
+            self.report(say("bad-email", value=value, name=self.name(key)), key)
             return None
         return value
 
@@ -140,8 +148,7 @@ class Fields:
         if value is None:
             return None
         if not _URL_RE.match(value):
-            self.report(f"'{value}' in '{self.name(key)}' is not a web address: "
-                        "write it in full, starting with https://", key)
+            self.report(say("bad-url", value=value, name=self.name(key)), key)
             return None
         return value
 
@@ -151,7 +158,7 @@ class Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.report(f"'{self.name(key)}' must be a whole number, not '{value}'", key)
+            self.report(say("not-integer", name=self.name(key), value=value), key)
             return None
         return value
 
@@ -163,8 +170,9 @@ class Fields:
             return default
         if value not in options:
             near = closest(value, set(options), n=1)
-            hint = f"did you mean '{near[0]}'?" if near else "use one of " + ", ".join(options)
-            self.report(f"'{value}' is not a valid '{self.name(key)}': {hint}", key)
+            hint = say("part.did-you-mean", options=quoted(near)) if near else \
+                say("part.use-one-of", options=Or(options))
+            self.report(say("bad-choice", value=value, name=self.name(key), hint=hint), key)
             return default
         return value
 
@@ -192,11 +200,10 @@ class Fields:
             # Well written, but the day is not in the month: saying so is more use than
             # asking for the format the author already followed.
             year, month, day = (int(g) for g in shape.groups())
-            self.report(f"'{value}' in '{self.name(keys[0])}' is not a date: there is no "
-                        f"{day} {month_name(month)} {year}", *keys)
+            self.report(say("no-such-day", value=value, name=self.name(keys[0]), day=day,
+                            month=MonthName(month), year=year), *keys)
         else:
-            self.report(f"'{value}' in '{self.name(keys[0])}' is not a date: "
-                        "write it as YYYY-MM-DD, e.g. 2018-06-25", *keys)
+            self.report(say("bad-date", value=value, name=self.name(keys[0])), *keys)
         return None
 
     def span(self, key: str) -> DateSpan | None:
@@ -215,7 +222,8 @@ class Fields:
         if start is None or end is None:
             return None
         if end < start:
-            sub.report(f"'{self.name(key)}' ends ({end}) before it starts ({start})", "end")
+            sub.report(say("ends-before-start", name=self.name(key), end=end, start=start),
+                       "end")
             return None
         return DateSpan(start, end if end != start else None)
 
@@ -233,7 +241,7 @@ class Fields:
         if shorthand is not None and isinstance(value, str):
             value = {shorthand: value}
         if not isinstance(value, dict):
-            self.report(f"'{self.name(key)}' must be a set of 'key: value' lines", key)
+            self.report(say("not-mapping", name=self.name(key)), key)
             return None
         return Fields(self.doc, self.problems, (*self.base, key), value)
 
@@ -245,8 +253,7 @@ class Fields:
             return []
         if not isinstance(value, list):
             self.problems.append(self.doc.problem(
-                f"'{_name(base) or 'the file'}' must be a list of entries, each starting "
-                "with '- '", *base))
+                say("not-list", name=_name(base) or say("part.the-file")), *base))
             return []
         out = []
         for i, item in enumerate(value):
@@ -254,8 +261,7 @@ class Fields:
                 out.append(Fields(self.doc, self.problems, (*base, i), item))
             else:
                 self.problems.append(self.doc.problem(
-                    f"entry {_name((*base, i))} must be a set of 'key: value' lines",
-                    *base, i))
+                    say("entry-not-mapping", name=_name((*base, i))), *base, i))
         return out
 
     # -- shapes shared by several files ---------------------------------------------
@@ -263,9 +269,7 @@ class Fields:
         """A list of ``{name, email}``; at least one when required."""
         if self.raw(key) is None:
             if required:
-                self.report(f"missing '{self.name(key)}': add who to write to, e.g. "
-                            f"'{key}: [{{name: Prénom NOM, email: prenom.nom@example.org}}]'",
-                            key)
+                self.report(say("missing-contacts", name=self.name(key), key=key), key)
             return []
         out = []
         for entry in self.entries(key):

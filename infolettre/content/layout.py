@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..messages import say
+
 __all__ = ["AGENDA_FILE", "CENTRES_FILE", "IMAGE_SUFFIXES", "ISSUE_FILE", "MOVEMENTS_FILE",
            "NEWS_DIR", "find_centres_file", "is_item_file", "issue_slug", "news_files",
            "stray_advice"]
@@ -39,18 +41,12 @@ ITEM_SUFFIX = ".md"
 #: Files beside the items that are theirs: what a web page and a mail client show.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
 _LEFT_BEHIND = frozenset({"thumbs.db", "desktop.ini"})
-_NEW_ITEM = "`infolettre new-item`"
+#: The message for each kind of file that is often dropped in ``news/`` by mistake.
 _ADVICE = {
-    **dict.fromkeys((".docx", ".doc", ".docm", ".rtf"), (
-        "Word file: save it as text, or paste its text into a new item made with "
-        f"{_NEW_ITEM}")),
-    **dict.fromkeys((".odt", ".fodt"), (
-        "OpenDocument file: save it as text, or paste its text into a new item made "
-        f"with {_NEW_ITEM}")),
-    ".pdf": ("PDF file: copy its text into a new item made with " + _NEW_ITEM
-             + "; to offer the PDF itself, put it on your website and link to it"),
-    **dict.fromkeys((".heic", ".heif", ".tif", ".tiff", ".bmp"), (
-        "image in a format mail clients do not show: save it as JPEG or PNG")),
+    **dict.fromkeys((".docx", ".doc", ".docm", ".rtf"), "word-file"),
+    **dict.fromkeys((".odt", ".fodt"), "opendocument-file"),
+    ".pdf": "pdf-file",
+    **dict.fromkeys((".heic", ".heif", ".tif", ".tiff", ".bmp"), "image-format"),
 }
 
 
@@ -72,16 +68,13 @@ def stray_advice(path: Path) -> str | None:
     if is_item_file(path) or suffix in IMAGE_SUFFIXES or _left_behind(name):
         return None
     if suffix in _ADVICE:
-        return _ADVICE[suffix]
+        return say(_ADVICE[suffix])
     if suffix in (".txt", ".markdown", ".mdown", ".mkd"):
         stem = path.stem
         if stem.lower().endswith(ITEM_SUFFIX):  # forum.md.txt: Windows hid the '.txt'
-            return (f"the name really ends in '{path.suffix}' (Windows hides it): rename "
-                f"the file to '{stem}'")
-        return (f"only .md files are news items: rename the file to '{stem}{ITEM_SUFFIX}' "
-                "(if Windows shows no extension, the real name ends in .txt)")
-    return (f"not a news item (only .md files are): move it out of {NEWS_DIR}/, or make "
-            f"it an item with {_NEW_ITEM}")
+            return say("hidden-extension", suffix=path.suffix, name=stem)
+        return say("not-md", name=f"{stem}{ITEM_SUFFIX}")
+    return say("not-an-item", folder=NEWS_DIR)
 
 
 def news_files(news_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:

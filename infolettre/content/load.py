@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import Problem, ProblemsFound
+from ..messages import Number, Or, say
 from ..words import closest, shown
 from . import i18n
-from .fields import Fields
+from .fields import Fields, quoted
 from .layout import (
     AGENDA_FILE,
     CENTRES_FILE,
@@ -32,6 +33,7 @@ from .source import Doc, read_front_matter, read_yaml
 __all__ = [
     "ITEM_KEYS",
     "Loaded",
+    "centre_hint",
     "is_slug",
     "issues_root",
     "load_centres",
@@ -70,9 +72,8 @@ def _read(reader, path: Path, problems: list[Problem], within: Path | None = Non
           ) -> Doc | None:
     """Read ``path`` with ``reader``; refuse a file that links outside ``within``."""
     if within is not None and not path.resolve().is_relative_to(within.resolve()):
-        problems.append(Problem(path, 1, (
-            f"this file is a link to {path.resolve()}, outside {within}: copy the file "
-            "here instead of linking to it")))
+        problems.append(Problem(path, 1, say("link-outside", target=path.resolve(),
+                                             within=within)))
         return None
     try:
         return reader(path)
@@ -93,19 +94,17 @@ def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:
     if doc is None:
         return {}
     if not isinstance(doc.data, dict):
-        problems.append(doc.problem("the directory of centres must map each slug to its "
-                                    "details, e.g. 'charleroi:' then '  name: …'"))
+        problems.append(doc.problem(say("centres-not-mapping")))
         return {}
     top = Fields(doc, problems)
     centres = {}
     for slug in doc.data:
         if not is_slug(slug):
-            top.report(f"'{shown(slug)}' is not a valid slug: use lower-case letters, digits "
-                       "and '-'", slug)
+            top.report(say("bad-slug", slug=shown(slug)), slug)
             continue
         entry = top.mapping(slug)
         if entry is None:
-            top.report(f"centre '{slug}' needs at least a 'name:'", slug)
+            top.report(say("centre-needs-name", slug=slug), slug)
             continue
         entry.known(CENTRE_KEYS)
         name = entry.text("name", required=True, example="Cité des métiers de …")
@@ -122,11 +121,15 @@ def _centre(fields: Fields, key: str, centres: dict[str, Centre] | None,
         return None
     if slug in centres:
         return centres[slug]
-    near = closest(slug, set(centres))
-    hint = ("did you mean " + " or ".join(f"'{s}'" for s in near) + "?") if near else \
-        f"add it to {CENTRES_FILE} first"
-    fields.report(f"unknown centre '{slug}': {hint}", key)
+    fields.report(say("unknown-centre", slug=slug, hint=centre_hint(slug, centres)), key)
     return None
+
+
+def centre_hint(slug: str, centres: dict[str, Centre] | set[str]) -> str:
+    """What to write instead of an unknown centre: the closest slugs, or to add it."""
+    near = closest(slug, set(centres))
+    return say("part.did-you-mean", options=quoted(near)) if near else \
+        say("part.add-centre", file=CENTRES_FILE)
 
 
 def _lang(fields: Fields, default: str) -> str:
@@ -134,7 +137,7 @@ def _lang(fields: Fields, default: str) -> str:
     if lang is None:
         return default
     if not _LANG_RE.fullmatch(lang):
-        fields.report(f"'{lang}' is not a language code: write e.g. 'fr' or 'en'", "lang")
+        fields.report(say("bad-lang", lang=lang), "lang")
         return default
     return lang
 
@@ -164,16 +167,14 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
         src = img.text("src", required=True, example="photo.jpg")
         alt = img.text("alt")
         if alt is None:
-            img.report("the image has no 'alt' text: describe it for readers who cannot "
-                       "see it, e.g. alt: \"Couverture de l'album\"")
+            img.report(say("image-no-alt"))
         if src:  # without alt it is only a draft's: the alt's problem is reported
             local = (path.parent / src) if is_relative(src) else None
             image = Image(src, alt or "", local, doc.line("image", "src"))
     order = f.integer("order")
     item_lang = _lang(f, lang)
     if not strip_comments(doc.body).strip():
-        problems.append(Problem(path, doc.body_line, "the item has no text: write it "
-                                "below the closing '---' line"))
+        problems.append(Problem(path, doc.body_line, say("item-no-text")))
     item = NewsItem(path=path, section=section or "cdm", title=title or "", body=doc.body,
                     contacts=tuple(contacts), lang=item_lang, centre=centre, image=image,
                     order=order, body_line=doc.body_line)
@@ -190,8 +191,7 @@ def _load_agenda(path: Path, problems: list[Problem], within: Path
     if doc is None or doc.data is None:
         return [], []
     if not isinstance(doc.data, dict):
-        problems.append(doc.problem("the agenda must have an 'internal:' and/or an "
-                                    "'external:' list"))
+        problems.append(doc.problem(say("agenda-not-mapping")))
         return [], []
     top = Fields(doc, problems)
     top.known(AGENDA_KEYS)
@@ -219,7 +219,7 @@ def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Probl
         left, arrived = entry.text("left"), entry.text("arrived")
         role, email, note = entry.text("role"), entry.email("email"), entry.text("note")
         if not left and not arrived:
-            entry.report("say who left ('left: …') and/or who arrived ('arrived: …')")
+            entry.report(say("movement-who"))
         elif centre is not None:
             out.append(Movement(centre, left or "", role or "", arrived or "", email or "",
                                 note or ""))
@@ -230,8 +230,8 @@ def _markdown(fields: Fields, key: str) -> str:
     """A Markdown field of the header, within the length Markdown renders in good time."""
     text = fields.text(key, multiline=True) or ""
     if len(text) > MAX_TEXT_CHARS:
-        fields.report(f"'{fields.name(key)}' is {len(text):,} characters long, over the "
-                      f"limit of {MAX_TEXT_CHARS:,}: shorten it", key)
+        fields.report(say("text-field-too-long", name=fields.name(key),
+                          length=Number(len(text)), limit=Number(MAX_TEXT_CHARS)), key)
         return ""
     return text
 
@@ -241,8 +241,7 @@ def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
     f.known(ISSUE_KEYS)
     lang = f.text("lang") or "fr"
     if lang not in i18n.languages():
-        f.report(f"no catalogue for language '{lang}': use one of "
-                 + ", ".join(i18n.languages()), "lang")
+        f.report(say("no-catalogue", lang=lang, options=Or(i18n.languages())), "lang")
         lang = "fr"
     contact = f.mapping("contact")
     if contact:
@@ -274,28 +273,25 @@ def load_issue(folder: Path) -> Loaded:
     """Read a whole issue folder; the issue is None when a problem blocks building it."""
     problems: list[Problem] = []
     if not folder.is_dir():
-        return Loaded(None, [Problem(folder, 1, "not an issue folder")])
+        return Loaded(None, [Problem(folder, 1, say("not-issue-folder"))])
     meta_path = folder / ISSUE_FILE
     if not meta_path.is_file():
-        return Loaded(None, [Problem(meta_path, 1, f"missing {ISSUE_FILE}: every issue "
-                                     "folder has one (`infolettre new-issue` makes it)")])
+        return Loaded(None, [Problem(meta_path, 1, say("missing-issue-file", file=ISSUE_FILE))])
     centres_path = find_centres_file(folder)
     centres: dict[str, Centre] = {}
     if centres_path is None:
-        problems.append(Problem(folder / CENTRES_FILE, 1, f"no {CENTRES_FILE} found in this "
-                                "folder or above it: create the directory of centres"))
+        problems.append(Problem(folder / CENTRES_FILE, 1,
+                                say("no-centres-file", file=CENTRES_FILE)))
     else:
         centres = load_centres(centres_path, problems)
     root = centres_path.parent if centres_path is not None else folder
     meta_doc = _read(read_front_matter, meta_path, problems, root)
     meta = _load_meta(meta_doc, problems) if meta_doc else None
     if meta_doc is not None and len(meta_doc.body) > MAX_TEXT_CHARS:
-        problems.append(Problem(meta_path, meta_doc.body_line, (
-            f"the edito is {len(meta_doc.body):,} characters long, over the limit of "
-            f"{MAX_TEXT_CHARS:,}: shorten it")))
+        problems.append(Problem(meta_path, meta_doc.body_line, say(
+            "edito-too-long", length=Number(len(meta_doc.body)), limit=Number(MAX_TEXT_CHARS))))
     if meta_doc is not None and not strip_comments(meta_doc.body).strip():
-        problems.append(Problem(meta_path, meta_doc.body_line, "the edito is empty: write "
-                                "it below the closing '---' line"))
+        problems.append(Problem(meta_path, meta_doc.body_line, say("edito-empty")))
     lang = meta["lang"] if meta else "fr"
     internal, external = _load_agenda(folder / AGENDA_FILE, problems, root)
     movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root)

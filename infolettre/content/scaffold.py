@@ -16,8 +16,9 @@ import yaml
 
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import atomic_write
+from ..messages import say
 from ..theme import environment
-from ..words import closest, shown, without_accents
+from ..words import shown, without_accents
 from .i18n import catalogue
 from .layout import (
     AGENDA_FILE,
@@ -28,6 +29,7 @@ from .layout import (
     find_centres_file,
 )
 from .load import (
+    centre_hint,
     is_slug,
     load_centres,
     load_issue,
@@ -152,22 +154,19 @@ def new_item(issue_dir: Path, cdm: str | None, section: str = "cdm",
     """
     title = " ".join(title.split()) if title else None  # one line, as a header needs
     if not (issue_dir / ISSUE_FILE).is_file():
-        raise InfoLettreError(f"{issue_dir}: not an issue folder (no {ISSUE_FILE})")
+        raise InfoLettreError(say("not-an-issue", folder=issue_dir, file=ISSUE_FILE))
     if section == "cdm" and not cdm:
-        raise InfoLettreError("a centre's news needs --cdm SLUG (or --section reseau)")
+        raise InfoLettreError(say("needs-cdm"))
     if cdm is not None and not is_slug(cdm):
-        raise InfoLettreError(f"'{shown(cdm)}' is not a centre's slug: use the lower-case "
-                              f"name of its entry in {CENTRES_FILE}, e.g. --cdm charleroi")
+        raise InfoLettreError(say("not-a-slug", cdm=shown(cdm), file=CENTRES_FILE))
     centres_file = find_centres_file(issue_dir)
     problems: list = []
     centres = load_centres(centres_file, problems) if centres_file else {}
     name = ""
     if cdm:
         if cdm not in centres:
-            near = closest(cdm, set(centres))
-            hint = f"; did you mean {', '.join(near)}?" if near else \
-                f"; add it to {CENTRES_FILE} first"
-            raise InfoLettreError(f"unknown centre '{cdm}'{hint}")
+            raise InfoLettreError(say("unknown-centre", slug=cdm,
+                                      hint=centre_hint(cdm, centres)))
         name = centres[cdm].name
     try:
         lang = read_front_matter(issue_dir / ISSUE_FILE).data.get("lang") or "fr"

@@ -20,6 +20,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from ..errors import Problem, ProblemsFound
+from ..messages import Number, say
 from ..words import shown
 
 __all__ = ["MAX_FILE_BYTES", "Doc", "decode_utf8", "read_front_matter", "read_text",
@@ -43,25 +44,34 @@ class Doc:
     lines: dict[KeyPath, int] = field(default_factory=dict)
     body: str = ""
     body_line: int = 1
+    #: The column (1-based) where each value of ``lines`` starts, and where its key does.
+    columns: dict[KeyPath, int] = field(default_factory=dict)
+    key_columns: dict[KeyPath, int] = field(default_factory=dict)
 
-    def line(self, *keys: str | int) -> int:
-        """Line of the value at ``keys``, or of its closest enclosing value."""
+    def _found(self, keys: tuple[str | int, ...]) -> KeyPath:
         path: KeyPath = tuple(keys)
         while path and path not in self.lines:
             path = path[:-1]
-        return self.lines.get(path, 1)
+        return path
 
-    def problem(self, message: str, *keys: str | int) -> Problem:
-        """A problem located at the value at ``keys``."""
-        return Problem(self.path, self.line(*keys), message)
+    def line(self, *keys: str | int) -> int:
+        """Line of the value at ``keys``, or of its closest enclosing value."""
+        return self.lines.get(self._found(keys), 1)
+
+    def problem(self, message: str, *keys: str | int, at_key: bool = False) -> Problem:
+        """A problem located at the value at ``keys`` (its line and column), or at its
+        key when ``at_key`` (an unknown key)."""
+        path = self._found(keys)
+        columns = self.key_columns if at_key and path == tuple(keys) else self.columns
+        return Problem(self.path, self.lines.get(path, 1), message, columns.get(path))
 
 
-def _fail(path: Path, line: int, message: str) -> ProblemsFound:
-    return ProblemsFound([Problem(path, line, message)])
+def _fail(path: Path, line: int, message: str, column: int | None = None) -> ProblemsFound:
+    return ProblemsFound([Problem(path, line, message, column)])
 
 
 #: What to do about a file that is not UTF-8, unless the caller knows better.
-SAVE_AS_UTF8 = "save the file with the UTF-8 encoding"
+SAVE_AS_UTF8 = say("part.save-utf8")
 
 
 def decode_utf8(raw: bytes, path: Path, line: int = 1, *, advice: str = SAVE_AS_UTF8) -> str:
@@ -76,7 +86,7 @@ def decode_utf8(raw: bytes, path: Path, line: int = 1, *, advice: str = SAVE_AS_
         return raw.decode("utf-8-sig" if line == 1 else "utf-8")
     except UnicodeDecodeError as exc:
         at = line + raw.count(b"\n", 0, exc.start)
-        raise _fail(path, at, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); {advice}"
+        raise _fail(path, at, say("not-utf8", byte=f"{raw[exc.start]:02x}", advice=advice)
                     ) from None
 
 
@@ -85,19 +95,17 @@ def read_text(path: Path) -> str:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
-            raise _fail(path, 1, "this is not a regular file: put the text in a plain file")
+            raise _fail(path, 1, say("not-regular-file"))
         size = info.st_size
         if size > MAX_FILE_BYTES:
-            raise _fail(
-                path, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; "
-                "is it the right file?")
+            raise _fail(path, 1, say("file-too-big", size=Number(size),
+                                     limit=Number(MAX_FILE_BYTES)))
         raw = path.read_bytes()
     except OSError as exc:
-        raise _fail(path, 1, f"cannot read the file: {exc.strerror or exc}") from None
+        raise _fail(path, 1, say("cannot-read", why=exc.strerror or exc)) from None
     if b"\0" in raw:
         line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
-        raise _fail(path, line, "this is not a text file (it holds NUL bytes); "
-                    "save it as plain UTF-8 text")
+        raise _fail(path, line, say("not-text-file"))
     return decode_utf8(raw, path).replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -108,6 +116,8 @@ class _Builder:
         self.path = path
         self.offset = first_line
         self.lines: dict[KeyPath, int] = {}
+        self.columns: dict[KeyPath, int] = {}
+        self.key_columns: dict[KeyPath, int] = {}
         self.nodes = 0
         self.constructor = SafeConstructor()
         self.duplicates: list[Problem] = []
@@ -117,6 +127,7 @@ class _Builder:
         if self.nodes > _MAX_NODES or len(path) > MAX_DEPTH:
             raise ValueError("too deeply nested or too many repeated aliases")
         self.lines.setdefault(path, node.start_mark.line + self.offset)
+        self.columns[path] = node.start_mark.column + 1
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -125,11 +136,12 @@ class _Builder:
                 line = key_node.start_mark.line + self.offset
                 if str(key) in result:
                     first = self.lines[(*path, str(key))]
-                    self.duplicates.append(Problem(self.path, line, (
-                        f"'{shown(str(key))}' is given twice (first on line {first}): "
-                        "keep one of them and delete or rename the other")))
+                    self.duplicates.append(Problem(self.path, line, say(
+                        "key-twice", key=shown(str(key)), first=first),
+                        key_node.start_mark.column + 1))
                     continue
                 self.lines[(*path, str(key))] = line
+                self.key_columns[(*path, str(key))] = key_node.start_mark.column + 1
                 result[str(key)] = self.build(value_node, (*path, str(key)))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -203,9 +215,7 @@ def _compose(path: Path, text: str, first_line: int) -> yaml.Node | None:
         try:
             deep = _too_deep(text)
             if deep is not None:
-                raise _fail(path, deep + first_line, (
-                    f"the values are nested more than {MAX_DEPTH} levels deep here: no "
-                    "field needs that many; check the indentation and the brackets"))
+                raise _fail(path, deep + first_line, say("too-deep", limit=MAX_DEPTH))
             return yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
@@ -221,7 +231,8 @@ def _compose(path: Path, text: str, first_line: int) -> yaml.Node | None:
             quoted += 1
 
 
-def _parse_yaml(path: Path, text: str, first_line: int) -> tuple[Any, dict[KeyPath, int]]:
+def _parse_yaml(path: Path, text: str, first_line: int
+                ) -> tuple[Any, dict[KeyPath, int], tuple[dict[KeyPath, int], ...]]:
     try:
         node = _compose(path, text, first_line)
     except yaml.MarkedYAMLError as exc:
@@ -230,33 +241,34 @@ def _parse_yaml(path: Path, text: str, first_line: int) -> tuple[Any, dict[KeyPa
         what = exc.problem or exc.context or "invalid YAML"
         hint = ""
         if "mapping values are not allowed" in what:
-            hint = " (a value holding ': ' must be put in quotes)"
+            hint = say("part.yaml-quote")
         elif "found character '\\t'" in what:
-            hint = " (indent with spaces, not tabs)"
-        raise _fail(path, line, f"malformed YAML: {what}{hint}") from None
+            hint = say("part.yaml-tabs")
+        raise _fail(path, line, say("malformed-yaml", what=what, hint=hint),
+                    mark.column + 1 if mark else None) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, unescaped
         line = text.count("\n", 0, exc.position) + first_line
-        raise _fail(path, line, f"malformed YAML: character U+{exc.character:04X} is not "
-                    "allowed in a YAML file: delete it") from None
+        raise _fail(path, line, say("yaml-bad-character", char=f"{exc.character:04X}")
+                    ) from None
     except yaml.YAMLError as exc:
-        raise _fail(path, first_line, f"malformed YAML: {exc}") from None
+        raise _fail(path, first_line, say("malformed-yaml", what=exc, hint="")) from None
     if node is None:
-        return None, {}
+        return None, {}, ({}, {})
     builder = _Builder(path, first_line)
     try:
         data = builder.build(node, ())
     except (ValueError, RecursionError) as exc:
-        raise _fail(path, first_line, f"malformed YAML: {exc}") from None
+        raise _fail(path, first_line, say("malformed-yaml", what=exc, hint="")) from None
     if builder.duplicates:
         raise ProblemsFound(builder.duplicates)
-    return data, builder.lines
+    return data, builder.lines, (builder.columns, builder.key_columns)
 
 
 def read_yaml(path: Path) -> Doc:
     """Read a whole-YAML file (centres, agenda, movements)."""
     text = read_text(path)
-    data, lines = _parse_yaml(path, text, 1)
-    return Doc(path, data, lines)
+    data, lines, columns = _parse_yaml(path, text, 1)
+    return Doc(path, data, lines, columns=columns[0], key_columns=columns[1])
 
 
 _HANDLER = frontmatter.YAMLHandler()
@@ -266,24 +278,21 @@ def read_front_matter(path: Path) -> Doc:
     """Read a Markdown file whose YAML header sits between two ``---`` lines."""
     text = read_text(path)
     if not text.strip():
-        raise _fail(path, 1, "the file is empty: start it with a '---' header "
-                    "(`infolettre new-item` writes a template)")
+        raise _fail(path, 1, say("empty-file"))
     if not _HANDLER.detect(text):
-        raise _fail(path, 1, "no front matter: the file must start with a '---' line, "
-                    "then the header (title, contacts…), then another '---' line")
+        raise _fail(path, 1, say("no-front-matter"))
     try:
         header, body = _HANDLER.split(text)
     except ValueError:
-        raise _fail(path, 1, "the header opened by '---' on line 1 is never closed: "
-                    "add a '---' line after it") from None
+        raise _fail(path, 1, say("unclosed-header")) from None
     header_first_line = 1  # the header text starts with the newline ending line 1
-    data, lines = _parse_yaml(path, header, header_first_line)
+    data, lines, columns = _parse_yaml(path, header, header_first_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise _fail(path, 2, "the header must be a list of 'key: value' lines")
+        raise _fail(path, 2, say("header-not-mapping"))
     # ``body`` is the tail of ``text``: count the lines before its first character.
     stripped = body.lstrip("\n")
     body_line = text.count("\n", 0, len(text) - len(stripped)) + 1
     body = stripped.rstrip() + "\n" if stripped.strip() else ""
-    return Doc(path, data, lines, body, body_line)
+    return Doc(path, data, lines, body, body_line, *columns)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from infolettre.content.dates import format_day, format_month, format_span, month_name
+from infolettre.content.dates import format_day, format_month, format_span
 from infolettre.content.model import DateSpan
 
 D = dt.date
@@ -31,6 +31,3 @@ def test_day_and_month() -> None:
     assert format_month(D(2018, 6, 1), "en") == "June 2018"
 
 
-def test_month_name_is_english_unless_asked() -> None:
-    assert month_name(2) == "February"
-    assert month_name(8, "fr") == "août"
