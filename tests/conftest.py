@@ -68,12 +68,39 @@ def corpus_report(name: str) -> list[str]:
         return [str(p) for p in check_path(Path(name), Config())]
 
 
+#: The languages whose ``check --lang`` output of the whole corpus is kept word for word.
+SAID_LANGS = ("en", "fr")
+
+
+def said_file(lang: str) -> Path:
+    """The golden file of what ``check --lang LANG`` prints for every case of the corpus."""
+    return CORPUS / f"check-{lang}.txt"
+
+
+def corpus_said(lang: str) -> str:
+    """What ``infolettre check CASE --lang LANG`` prints now for each case of the corpus,
+    standard output then error, under ``== CASE (exit N)``."""
+    from click.testing import CliRunner
+
+    from infolettre.cli import cli
+
+    out = []
+    with contextlib.chdir(CORPUS):
+        for name in corpus_expectations():
+            result = CliRunner().invoke(cli, ["check", name, "--lang", lang])
+            out.append(f"== {name} (exit {result.exit_code})\n{result.stdout}{result.stderr}")
+    return "".join(out)
+
+
 def update_corpus() -> None:
-    """Rewrite ``expected.txt``: every file of ``broken/``, then the folders it lists."""
+    """Rewrite ``expected.txt``: every file of ``broken/``, then the folders it lists;
+    then what ``check`` prints of them in each of ``SAID_LANGS``."""
     broken = [f"broken/{p.name}" for p in sorted((CORPUS / "broken").iterdir())]
     others = [name for name in corpus_expectations() if not name.startswith("broken/")]
     EXPECTED.write_text(corpus_text({name: corpus_report(name) for name in broken + others}),
                         encoding="utf-8")
+    for lang in SAID_LANGS:
+        said_file(lang).write_text(corpus_said(lang), encoding="utf-8")
 
 
 @pytest.fixture

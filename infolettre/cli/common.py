@@ -16,14 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import messages
 from ..config import Config, load_config
-from ..errors import InfoLettreError, Problem, ProblemsFound
+from ..errors import InfoLettreError, Problem, ProblemsFound, display_path
+from ..messages import Count, say
 
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["DATABASE_EXIT", "INTERRUPTED_EXIT", "PathArg", "Reported", "ReportingGroup",
-           "load", "open_store", "report_error", "report_problems"]
+__all__ = ["DATABASE_EXIT", "INTERRUPTED_EXIT", "LangOption", "PathArg", "Reported",
+           "ReportingGroup", "language", "load", "open_store", "problems_json",
+           "report_error", "report_problems", "speak", "warn"]
 
 PathArg = click.Path(path_type=Path)
 
@@ -47,13 +50,56 @@ def open_store(ctx: click.Context) -> Store:
     return Store(config.db, config.secrets.get("INFOLETTRE_SECRET"))
 
 
-def report_problems(problems: list[Problem]) -> None:
-    """Print each problem as FILE:LINE: message, then the count on stderr."""
+LangOption = click.option(
+    "--lang", type=click.Choice(messages.languages()), default=None,
+    help="Language of the messages (default: the file's or the issue's, else LANG's).")
+
+_LANG = "infolettre.lang"
+
+
+def speak(ctx: click.Context, lang: str) -> str:
+    """Say this invocation's messages, errors included, in ``lang`` from now on."""
+    ctx.find_root().meta[_LANG] = lang
+    return lang
+
+
+def language(ctx: click.Context | None = None) -> str:
+    """The language this invocation speaks: as set by :func:`speak`, else the locale's."""
+    ctx = ctx or click.get_current_context(silent=True)
+    chosen = ctx.find_root().meta.get(_LANG) if ctx is not None else None
+    return chosen or messages.locale_language() or messages.SOURCE
+
+
+def warn(warnings: list[Problem], lang: str) -> None:
+    """Print each warning on stderr, in ``lang``."""
+    for warning in sorted(warnings):
+        click.echo(say("report.warning", text=warning.said_in(lang)).said_in(lang), err=True)
+
+
+def report_problems(problems: list[Problem], lang: str | None = None) -> None:
+    """Print each problem as FILE:LINE: message [CODE], then the count on stderr."""
+    lang = lang or language()
     for problem in problems:
-        click.echo(str(problem))
+        click.echo(problem.said_in(lang))
     files = len({p.path for p in problems})
-    click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)} in {files} "
-               f"file{'s' * (files != 1)}", err=True)
+    click.echo(say("report.count", problems=Count(len(problems), "report.problems"),
+                   files=Count(files, "report.files")).said_in(lang), err=True)
+
+
+def problems_json(problems: list[Problem], warnings: list[Problem], lang: str) -> str:
+    """The problems then the warnings, as the JSON list editors and CI read: one object
+    ``{file, line, column, code, severity, message}`` each (``column`` null when the
+    place is known to the line only)."""
+    import json
+
+    def entry(problem: Problem, severity: str) -> dict[str, Any]:
+        return {"file": display_path(problem.path), "line": problem.line,
+                "column": problem.column, "code": problem.code or None,
+                "severity": severity, "message": messages.said_in(problem.message, lang)}
+
+    return json.dumps([*(entry(p, "error") for p in sorted(problems)),
+                       *(entry(w, "warning") for w in sorted(warnings))],
+                      ensure_ascii=False, indent=2)
 
 
 Reported = (InfoLettreError, sqlite3.Error, KeyboardInterrupt)
@@ -66,7 +112,10 @@ def report_error(exc: InfoLettreError | sqlite3.Error | KeyboardInterrupt) -> in
         report_problems(exc.problems)
         return exc.exit_code
     if isinstance(exc, InfoLettreError):
-        click.echo(f"infolettre: {exc}", err=True)
+        said = str(exc)
+        if len(exc.args) == 1 and isinstance(exc.args[0], messages.Message):
+            said = f"{exc.args[0].said_in(language())} [{exc.args[0].code}]"
+        click.echo(f"infolettre: {said}", err=True)
         return exc.exit_code
     if isinstance(exc, sqlite3.Error):  # a full disk, a damaged file: transactions keep the rest
         click.echo(f"infolettre: the database failed: {exc}. Every committed change is "

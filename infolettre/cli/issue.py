@@ -11,31 +11,42 @@ import click
 from ..content.layout import issue_slug
 from ..content.model import SECTIONS
 from ..errors import Problem, ProblemsFound, display_path
-from .common import PathArg, load
+from ..messages import say
+from .common import LangOption, PathArg, load, problems_json, speak, warn
 
 
 @click.command()
 @click.argument("path", type=PathArg)
+@LangOption
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: one {file, line, column, code, severity, message} per finding.")
 @click.pass_context
-def check(ctx: click.Context, path: Path) -> None:
+def check(ctx: click.Context, path: Path, lang: str | None, output: str) -> None:
     """Check an issue folder, or one file of it, and list every problem.
 
-    Exit status 0 when publishable, 1 with one line per problem otherwise.
+    Exit status 0 when publishable, 1 with one line per problem otherwise. Each
+    message ends with its code ([E012]), explained in docs/contributeurs.md.
 
     \b
     Example:
       infolettre check issues/2018-06
-      infolettre check issues/2018-06/news/charleroi-album-jeunesse.md
+      infolettre check issues/2018-06/news/charleroi-album-jeunesse.md --lang fr
+      infolettre check issues/2018-06 --format json
     """
     from ..content.check import check_path
+    from ..content.voice import language_for
 
+    lang = speak(ctx, language_for(path, lang))
     warnings: list[Problem] = []
     problems = check_path(path, load(ctx), warnings)
-    for warning in sorted(warnings):
-        click.echo(f"warning: {warning}", err=True)
+    if output == "json":
+        click.echo(problems_json(problems, warnings, lang))
+        ctx.exit(1 if problems else 0)
+    warn(warnings, lang)
     if problems:
         raise ProblemsFound(problems)
-    click.echo(f"{display_path(path)}: no problem found")
+    click.echo(say("report.no-problem", path=display_path(path)).said_in(lang))
 
 
 @click.command()
@@ -102,9 +113,10 @@ def new_issue_cmd(ctx: click.Context, date: Any, issues_dir: Path | None) -> Non
               show_default=True, help="News of a centre, or of the network.")
 @click.option("--title", default=None,
               help="The item's title: written in the header, and names the file.")
+@LangOption
 @click.pass_context
 def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: str,
-                 title: str | None) -> None:
+                 title: str | None, lang: str | None) -> None:
     """Write a commented template for one news item, ready to fill in.
 
     \b
@@ -114,31 +126,37 @@ def new_item_cmd(ctx: click.Context, issue_dir: Path, cdm: str | None, section: 
       infolettre new-item issues/2018-06 --section reseau
     """
     from ..content.scaffold import new_item
+    from ..content.voice import language_for
 
+    lang = speak(ctx, language_for(issue_dir, lang))
     path = new_item(issue_dir, cdm, section, load(ctx).templates_dir, title=title)
-    click.echo(f"wrote {display_path(path)}: fill it in, then run "
-               f"`infolettre check {display_path(path)}`")
+    click.echo(say("report.item-written", path=display_path(path)).said_in(lang))
 
 
 @click.command()
 @click.argument("issue_dir", type=PathArg)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port (0 picks a free one).")
+@LangOption
 @click.pass_context
-def preview(ctx: click.Context, issue_dir: Path, host: str, port: int) -> None:
+def preview(ctx: click.Context, issue_dir: Path, host: str, port: int,
+            lang: str | None) -> None:
     """Serve the issue locally; pages rebuild when its files change.
 
     \b
     Example:
       infolettre preview issues/2018-06      # then open http://127.0.0.1:8000/
     """
+    from ..content.voice import language_for
     from ..edition.preview import serve_preview
+
+    lang = speak(ctx, language_for(issue_dir, lang))
 
     def ready(url: str) -> None:
         click.echo(f"previewing {display_path(issue_dir)} at {url} (Ctrl-C stops)")
 
     try:
-        serve_preview(issue_dir, load(ctx), host, port, ready)
+        serve_preview(issue_dir, load(ctx), host, port, ready, lang)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

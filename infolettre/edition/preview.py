@@ -21,6 +21,7 @@ from ..config import Config
 from ..content.layout import find_centres_file, issue_slug
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import fingerprint
+from ..messages import said_in, say
 from .build import build_issue
 
 __all__ = ["Preview", "make_server", "serve_preview"]
@@ -29,8 +30,10 @@ __all__ = ["Preview", "make_server", "serve_preview"]
 class Preview:
     """Builds an issue into a private folder, again whenever its sources change."""
 
-    def __init__(self, issue_dir: Path, config: Config, root: Path, base_url: str) -> None:
+    def __init__(self, issue_dir: Path, config: Config, root: Path, base_url: str,
+                 lang: str = "en") -> None:
         self.issue_dir = issue_dir
+        self.lang = lang  # the page's own words and the problems it lists
         self.slug = issue_slug(issue_dir)
         self.root = root
         self.config = replace(config, base_url=base_url)
@@ -45,19 +48,25 @@ class Preview:
             if current == self.seen:
                 return
             self.seen = current
+            lang = self.lang
+
+            def t(key: str, **values: str) -> str:
+                return html.escape(say(f"report.{key}", **values).said_in(lang))
+
             try:
                 build_issue(self.issue_dir, self.root / self.slug, self.config)
-                body = (f'<p><a href="/{self.slug}/">Web version</a> · '
-                        f'<a href="/{self.slug}/email.html">Email (HTML)</a> · '
-                        f'<a href="/{self.slug}/email.txt">Email (text)</a></p>')
+                body = (f'<p><a href="/{self.slug}/">{t("preview-web")}</a> · '
+                        f'<a href="/{self.slug}/email.html">{t("preview-html")}</a> · '
+                        f'<a href="/{self.slug}/email.txt">{t("preview-text")}</a></p>')
             except ProblemsFound as exc:
-                body = ("<h2>The issue has problems</h2><pre>"
-                        + html.escape("\n".join(str(p) for p in exc.problems)) + "</pre>")
+                body = (f"<h2>{t('preview-problems')}</h2><pre>" + html.escape(
+                    "\n".join(p.said_in(lang) for p in exc.problems)) + "</pre>")
             except InfoLettreError as exc:
-                body = f"<h2>The issue cannot be built</h2><pre>{html.escape(str(exc))}</pre>"
-            page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-                    f'<title>Preview of {html.escape(self.slug)}</title></head><body>'
-                    f'<h1>Preview of {html.escape(self.slug)}</h1>{body}</body></html>')
+                said = said_in(exc.args[0], lang) if len(exc.args) == 1 else str(exc)
+                body = f"<h2>{t('preview-broken')}</h2><pre>{html.escape(said)}</pre>"
+            title = t("preview-title", slug=self.slug)
+            page = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+                    f'<title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>')
             (self.root / "index.html").write_text(page, encoding="utf-8")
 
 
@@ -82,8 +91,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 def make_server(issue_dir: Path, config: Config, host: str, port: int,
-                root: Path) -> ThreadingHTTPServer:
-    """A server for the issue, building into ``root``; port 0 picks a free port."""
+                root: Path, lang: str = "en") -> ThreadingHTTPServer:
+    """A server for the issue, building into ``root``; port 0 picks a free port; its
+    page speaks ``lang``."""
     class Handler(_Handler):
         """This server's own handler class: it carries this server's preview."""
 
@@ -93,16 +103,17 @@ def make_server(issue_dir: Path, config: Config, host: str, port: int,
     except OSError as exc:
         raise InfoLettreError(f"{host}:{port}: cannot listen: {exc.strerror}") from None
     handler.preview = Preview(issue_dir, config, root,
-                              f"http://{host}:{server.server_address[1]}")
+                              f"http://{host}:{server.server_address[1]}", lang)
     handler.preview.refresh()
     return server
 
 
 def serve_preview(issue_dir: Path, config: Config, host: str, port: int,
-                  on_ready: Callable[[str], None] = lambda url: None) -> None:
+                  on_ready: Callable[[str], None] = lambda url: None,
+                  lang: str = "en") -> None:
     """Serve the issue at http://HOST:PORT/ until interrupted."""
     with tempfile.TemporaryDirectory(prefix="infolettre-preview-") as tmp:
-        server = make_server(issue_dir, config, host, port, Path(tmp))
+        server = make_server(issue_dir, config, host, port, Path(tmp), lang)
         with server:
             on_ready(f"http://{host}:{server.server_address[1]}/")
             server.serve_forever()

@@ -34,10 +34,12 @@ def test_every_command_is_documented_with_an_example(path: tuple[str, ...]) -> N
 def test_check_exit_codes() -> None:
     runner = CliRunner()
     ok = runner.invoke(cli, ["check", str(SAMPLE)])
+    assert ok.exit_code == 0 and "aucun problème" in ok.output  # the issue is French
+    ok = runner.invoke(cli, ["check", str(SAMPLE), "--lang", "en"])
     assert ok.exit_code == 0 and "no problem found" in ok.output
     bad = runner.invoke(cli, ["check", str(CORPUS / "bad-issue")])
     assert bad.exit_code == 1
-    assert "8 problems in 3 files" in bad.output
+    assert "8 problèmes dans 3 fichiers" in bad.output  # the corpus issue is French
 
 
 def test_bad_configuration_is_a_message(tmp_path: Path) -> None:

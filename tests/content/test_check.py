@@ -11,7 +11,16 @@ import pytest
 from infolettre.config import Config
 from infolettre.content.check import check_path
 
-from ..conftest import CORPUS, SAMPLE, corpus_expectations, corpus_report, corpus_text
+from ..conftest import (
+    CORPUS,
+    SAID_LANGS,
+    SAMPLE,
+    corpus_expectations,
+    corpus_report,
+    corpus_said,
+    corpus_text,
+    said_file,
+)
 
 EXPECTED = corpus_expectations()  # regenerate: pytest tests/content/test_check.py --update-corpus
 
@@ -32,6 +41,22 @@ def test_corpus_file_is_as_update_corpus_writes_it() -> None:
     """``--update-corpus`` rewrites the file without a diff when nothing changed."""
     assert corpus_text(EXPECTED) == (CORPUS / "expected.txt").read_text(encoding="utf-8")
     assert {name: corpus_report(name) for name in EXPECTED} == EXPECTED
+
+
+@pytest.mark.parametrize("lang", SAID_LANGS)
+def test_check_says_the_corpus_in_the_language_asked(lang: str) -> None:
+    """Word for word what a contributor reads, in English and in French: every message
+    exists in both, with the same code, and none is left in the other language."""
+    assert corpus_said(lang) == said_file(lang).read_text(encoding="utf-8")
+
+
+def test_the_two_languages_give_the_same_codes_on_the_same_lines() -> None:
+    def codes(text: str) -> list[str]:
+        return [line.split(":")[0] + ":" + line.rsplit("[", 1)[-1] for line in
+                text.splitlines() if line.endswith("]")]
+
+    en, fr = (said_file(lang).read_text(encoding="utf-8") for lang in ("en", "fr"))
+    assert codes(en) == codes(fr) and len(codes(en)) > 40
 
 
 def test_sample_issue_is_publishable(config: Config) -> None:
@@ -150,7 +175,9 @@ def test_a_stray_file_in_news_stops_check_and_build(sample: Path, config: Config
     assert check_path(stray, config) == [problem]
     result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample)],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1 and f"{stray}:1: Word file" in result.stdout
+    # The sample issue is French: so is what check says of it, under the same code.
+    assert result.returncode == 1 and f"{stray}:1: fichier Word" in result.stdout
+    assert result.stdout.rstrip().endswith("[E049]")
 
 
 def test_a_heavy_image_is_a_warning_on_its_line(sample: Path, config: Config) -> None:
@@ -169,9 +196,10 @@ def test_a_heavy_image_is_a_warning_on_its_line(sample: Path, config: Config) ->
     assert check_path(item, config, alone) == [] and alone == warnings
     built = build_issue(sample, sample.parent / "out", config)
     assert str(warnings[0]) in built.warnings
-    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample),
+                             "--lang", "en"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and f"warning: {item}:9: the image" in result.stderr
+    assert result.stderr.rstrip().endswith("[W001]")
 
 
 def test_a_missing_image_names_the_file_meant(sample: Path) -> None:
@@ -197,16 +225,16 @@ def test_one_run_reports_every_problem_of_every_file() -> None:
     """A bad field hid the item's missing images, and any broken item hid those of all
     the others: the author fixed one thing, re-ran, and found the next."""
     folder = CORPUS / "many-broken"
-    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(folder)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(folder),
+                             "--lang", "en"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
     located = [(line.split(":")[0].rsplit("/", 1)[1], int(line.split(":")[1]))
                for line in lines]
     assert located == sorted(located)  # by file, then line
     several = [line.split(": ", 1)[1] for line in lines if "plusieurs-problemes" in line]
-    assert "image 'affiche.jpg' not found: put the file beside plusieurs-problemes.md" \
-        in several  # below a header image with no alt
+    assert "image 'affiche.jpg' not found: put the file beside plusieurs-problemes.md " \
+        "[E059]" in several  # below a header image with no alt
     assert sum("not found" in m for m in several) == 3
     assert {name for name, _ in located} == {"centre-inconnu.md", "plusieurs-problemes.md",
                                              "sans-titre.md", "yaml-casse.md"}

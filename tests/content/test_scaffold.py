@@ -71,7 +71,7 @@ def test_new_item_template_is_rejected_until_filled(sample: Path) -> None:
 def test_new_item_for_the_network_and_unknown_centres(sample: Path) -> None:
     path = new_item(sample, None, "reseau")
     assert "section: reseau" in path.read_text(encoding="utf-8")
-    with pytest.raises(InfoLettreError, match="did you mean charleroi"):
+    with pytest.raises(InfoLettreError, match="did you mean 'charleroi'"):
         new_item(sample, "charleroy")
 
 
@@ -119,7 +119,10 @@ def test_cli_scaffolding(issues: Path) -> None:
     result = runner.invoke(cli, ["new-item", str(issues / "2018-10"), "--cdm", "cascais"])
     assert result.exit_code == 0 and "cascais.md" in result.output
     result = runner.invoke(cli, ["new-item", str(issues / "2018-10"), "--cdm", "nowhere"])
-    assert result.exit_code == 2 and "unknown centre" in result.output
+    assert result.exit_code == 2 and "Cité inconnue « nowhere »" in result.output
+    result = runner.invoke(cli, ["new-item", str(issues / "2018-10"), "--cdm", "nowhere",
+                                 "--lang", "en"])
+    assert result.exit_code == 2 and "unknown centre 'nowhere'" in result.output
     result = runner.invoke(cli, ["new-item", str(issues / "2018-10"), "--cdm", "marseille",
                                  "--title", "Forum des métiers"])
     assert result.exit_code == 0 and "marseille-forum-des-metiers.md" in result.output

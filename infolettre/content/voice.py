@@ -1,0 +1,53 @@
+"""In which language ``check``, ``build``, ``new-item`` and the preview talk to the person
+who runs them.
+
+The contributor's own choice first (``--lang``), then the language the file says it is
+written in (an item's ``lang:``), then the issue's, then the user's locale (``LANG``),
+then English. A language counts only when the messages have a catalogue for it, and
+``pt-BR`` counts as ``pt``: an item in Brazilian Portuguese is checked in Portuguese.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .. import messages
+from ..errors import ProblemsFound
+from .layout import ISSUE_FILE, NEWS_DIR, is_item_file
+from .source import read_front_matter
+
+__all__ = ["language_for"]
+
+
+def _declared(file: Path) -> str | None:
+    """The base language a Markdown file's header declares, if it has a catalogue."""
+    try:
+        lang = read_front_matter(file).data.get("lang") if file.is_file() else None
+    except (ProblemsFound, AttributeError):  # its problems are reported by check
+        return None
+    if not isinstance(lang, str):
+        return None
+    base = lang.strip().replace("_", "-").split("-")[0].lower()
+    return base if base in messages.languages() else None
+
+
+def _issue_folder(path: Path) -> Path:
+    if path.is_dir():
+        return path
+    if path.parent.name == NEWS_DIR:
+        return path.parent.parent
+    return path.parent
+
+
+def language_for(path: Path, asked: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> str:
+    """The language to say messages about ``path`` (a folder or a file of an issue) in."""
+    if asked:
+        return asked
+    if (not path.is_dir() and is_item_file(path) and path.name != ISSUE_FILE
+            and (lang := _declared(path)) is not None):
+        return lang
+    if (lang := _declared(_issue_folder(path) / ISSUE_FILE)) is not None:
+        return lang
+    return messages.locale_language(environ) or messages.SOURCE
