@@ -228,3 +228,22 @@ def test_the_contributors_guide_lists_every_message(update_golden: bool) -> None
         GUIDE.write_text(f"{before}{START}{section}{END}{after}", encoding="utf-8")
         written = section
     assert written == section, "run pytest tests/test_messages.py --update-golden"
+
+
+def test_spanish_portuguese_and_italian_are_complete_and_spanish_is_all_spanish() -> None:
+    """The centres of Spain, Portugal and Italy read every message in their language,
+    with its parts, numbers, months and plurals: no English left in a sentence."""
+    for lang in ("es", "pt", "it"):
+        assert keys(lang) == keys("en"), (lang, keys(lang) ^ keys("en"))
+    centre = say("unknown-centre", slug="charleroy",
+                 hint=say("part.did-you-mean", options=Or(["'charleroi'", "'chartres'"])))
+    assert centre.said_in("es") == \
+        "«charleroy» no es una Ciudad de los Oficios conocida: " \
+        "¿quiso decir 'charleroi' o 'chartres'?"
+    day = say("no-such-day", value="2019-02-30", name="date", day=30,
+              month=MonthName(2), year=2019)
+    assert day.said_in("es") == \
+        "«2019-02-30» en «date» no es una fecha: no existe el 30 de febrero de 2019"
+    count = say("report.count", problems=Count(0, "report.problems"),
+                files=Count(1, "report.files"))
+    assert count.said_in("es") == "0 problemas en 1 archivo"  # Spanish: 0 is plural
