@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
+
 from . import dates
 from .model import DateSpan, Movement
 
@@ -46,6 +48,14 @@ class Catalogue:
         """``25-27 juin 2018``."""
         return dates.format_span(span, self.lang)
 
+    def language_name(self, code: str) -> str:
+        """The name of language ``code`` in this catalogue's language, as CLDR writes it
+        (``français`` in French, ``French`` in English): the note on an item left in
+        its source language names that language for the edition's reader. A code
+        Babel does not know is given back as it is, so the note never breaks a build.
+        """
+        return _locale(self.lang).languages.get(code) or code
+
     def movement(self, m: Movement) -> str:
         """The sentence announcing who left a centre and who took over."""
         parts = []
@@ -65,6 +75,12 @@ class Catalogue:
     def issue_title(self, day: dt.date) -> str:
         """The default title of an issue published on ``day``."""
         return self("issue_title", month=dates.format_month(day, self.lang))
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    """Babel's locale of ``lang``, parsed once."""
+    return Locale.parse(lang)
 
 
 @cache
