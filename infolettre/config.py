@@ -70,6 +70,12 @@ class Config:
     #: Largest request body the service reads, in bytes: webhooks, and forms.
     webhook_body_limit: int = 5 * 1024 * 1024
     form_body_limit: int = 64 * 1024
+    #: The editions of an issue that declares none (``editions:`` in issue.md), as
+    #: language codes; empty: the issue's own language alone.
+    languages: tuple[str, ...] = ()
+    #: For an edition's language, the languages to show an untranslated text in, in
+    #: order, before the issue's own (``[fallback]`` then ``es = ["fr"]``).
+    fallback: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: The file these settings came from (None for the embedded defaults).
     source: Path | None = None
     #: Secrets, from the environment only (never printed).
@@ -101,7 +107,7 @@ _TYPES: dict[str, type] = {
     "sender": str, "reply_to": str, "list_id": str, "bounce_address": str,
     "unsubscribe_email": str, "db": Path, "transport": str, "api_key_env": str, "dkim_domain": str,
     "dkim_selector": str, "forwarded_allow_ips": tuple, "trusted_origins": tuple,
-    "webhook_body_limit": int, "form_body_limit": int,
+    "webhook_body_limit": int, "form_body_limit": int, "languages": tuple, "fallback": dict,
 }
 #: Environment variables holding secrets, and what each is for.
 SECRET_VARS = {
@@ -122,6 +128,13 @@ def _coerce(path: Path, key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: '{key}' must be a path in quotes")
         return (path.parent / value).resolve() if path.name else Path(value)
+    if want is dict:  # [fallback]: each language's list of languages
+        if not isinstance(value, dict) or not all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v)
+                for v in value.values()):
+            raise ConfigError(f"{path}: '{key}' must be a table of lists, such as "
+                              f"[{key}] then es = [\"fr\"], not {value!r}")
+        return {str(k): tuple(v) for k, v in value.items()}
     if want is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: '{key}' must be a list of texts in quotes, "

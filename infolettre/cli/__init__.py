@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from . import issue, send, serve, subscribers
+from . import issue, send, serve, subscribers, translate
 from .common import PathArg, ReportingGroup
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -47,6 +47,8 @@ COMMANDS: tuple[click.Command, ...] = (
     # an issue's sources, for contributors and the editorial team
     issue.new_issue_cmd, issue.new_item_cmd, issue.check, issue.build, issue.preview,
     issue.proof,
+    # the editions in other languages, for translators
+    translate.translations, translate.new_translation_cmd,
     # sending a campaign and following it
     send.send, send.status, send.config_group, send.transports_cmd,
     # the subscriber list, the web service and archive, the bounces

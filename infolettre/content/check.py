@@ -17,6 +17,7 @@ from ..errors import Problem, ProblemsFound
 from ..messages import Number, Or, say
 from ..words import closest, shown, without_accents
 from . import markup
+from .editions import translation_warnings
 from .images import body_images
 from .layout import (
     AGENDA_FILE,
@@ -27,6 +28,7 @@ from .layout import (
     find_centres_file,
     news_files,
     stray_advice,
+    translation_of,
 )
 from .load import (
     Loaded,
@@ -239,6 +241,7 @@ def load_checked(folder: Path, config: Config,
         loaded.problems.extend(check_item(item, config, folder, warnings))
     if loaded.issue is not None and warnings is not None:
         warnings.extend(edito_warnings(loaded.issue))
+        warnings.extend(translation_warnings(loaded.issue, config))
     if folder.is_dir() and (folder / ISSUE_FILE).is_file():
         loaded.problems.extend(Problem(path, 1, advice)
                                for path, advice in news_files(folder / NEWS_DIR)[1])
@@ -272,11 +275,12 @@ def check_path(path: Path, config: Config,
         problems: list[Problem] = []
         load_centres(path, problems)
         return sorted(problems)
-    if path.name in (ISSUE_FILE, AGENDA_FILE, MOVEMENTS_FILE):
+    if path.name in (ISSUE_FILE, AGENDA_FILE, MOVEMENTS_FILE) or translation_of(path):
         # These refer to each other and to the centres: check the whole issue and
         # report what concerns this file.
         found: list[Problem] = []
-        problems = load_checked(path.parent, config, found).problems
+        folder = path.parent.parent if path.parent.name == NEWS_DIR else path.parent
+        problems = load_checked(folder, config, found).problems
         if warnings is not None:
             warnings.extend(w for w in found if w.path.resolve() == path.resolve())
         return sorted(p for p in problems if p.path.resolve() == path.resolve())

@@ -18,8 +18,10 @@ from ..words import CONTROL_RE, closest, is_email, shown
 from .model import Contact, DateSpan, Person
 from .source import Doc, KeyPath
 
-__all__ = ["Fields"]
+__all__ = ["LANG_RE", "Fields", "quoted"]
 
+#: A language code as headers write it: ``fr``, ``en``, ``pt-BR``.
+LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?\Z")
 #: A date written the right way, whether or not the day exists.
 _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
 _URL_RE = re.compile(r"^(https?://[^\s/$.?#][^\s]*|mailto:[^\s]+)\Z", re.IGNORECASE)
@@ -131,6 +133,28 @@ class Fields:
                             limit=Number(MAX_LINE_CHARS)), key)
             return None
         return text
+
+    def localized(self, key: str, source: str, *, required: bool = False,
+                  example: str = "…") -> tuple[str | None, dict[str, str]]:
+        """A one-line text, or a mapping of language to text (``title: {fr: …, en: …}``):
+        the text in ``source`` (the issue's language), and those in other languages."""
+        value = self.raw(key)
+        if not isinstance(value, dict):
+            return self.text(key, required=required, example=example), {}
+        sub = self.mapping(key)
+        assert sub is not None
+        texts = {}
+        for lang in value:
+            if not LANG_RE.fullmatch(str(lang)):
+                sub.report(say("bad-lang", lang=shown(str(lang))), lang, at_key=True)
+            elif (text := sub.text(lang)) is not None:
+                texts[str(lang)] = text
+        if source not in texts:
+            if len(texts) == len(value):  # else what is wrong was said
+                self.report(say("no-source-text", name=self.name(key), lang=source,
+                                example=example), key)
+            return None, texts
+        return texts.pop(source), texts
 
     def email(self, key: str, *, required: bool = False) -> str | None:
         """An email address, checked for shape."""

@@ -23,13 +23,15 @@ address go by) is worked out here only, by :func:`issue_slug`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..messages import say
 
 __all__ = ["AGENDA_FILE", "CENTRES_FILE", "IMAGE_SUFFIXES", "ISSUE_FILE", "MOVEMENTS_FILE",
-           "NEWS_DIR", "find_centres_file", "is_item_file", "issue_slug", "news_files",
-           "stray_advice"]
+           "NEWS_DIR", "find_centres_file", "is_item_file", "issue_slug",
+           "issue_translations", "news_files", "stray_advice", "translation_of",
+           "translations_in"]
 
 CENTRES_FILE = "cdms.yaml"
 ISSUE_FILE = "issue.md"
@@ -50,9 +52,41 @@ _ADVICE = {
 }
 
 
+#: ``NAME.LANG.md``: the translation of ``NAME.md`` (``issue.en.md``, ``forum.es.md``).
+_TRANSLATION_RE = re.compile(r"(?P<stem>.+)\.(?P<lang>[a-z]{2,3})\.md", re.IGNORECASE)
+
+
+def translation_of(path: Path) -> tuple[Path, str] | None:
+    """The original a translation file translates, and its language; None for any other
+    file. ``forum.en.md`` translates ``forum.md`` (whether that file exists or not)."""
+    m = _TRANSLATION_RE.fullmatch(path.name)
+    if m is None or _left_behind(path.name):
+        return None
+    return path.with_name(m["stem"] + ITEM_SUFFIX), m["lang"].lower()
+
+
 def is_item_file(path: Path) -> bool:
-    """Whether ``path`` names a news item: ``*.md`` in any case, not a hidden file."""
-    return path.suffix.lower() == ITEM_SUFFIX and not _left_behind(path.name)
+    """Whether ``path`` names a news item: ``*.md`` in any case, not a hidden file, not
+    the translation of another item."""
+    return (path.suffix.lower() == ITEM_SUFFIX and not _left_behind(path.name)
+            and translation_of(path) is None)
+
+
+def translations_in(folder: Path) -> list[tuple[Path, Path, str]]:
+    """Every translation file of ``folder``, sorted: (file, original, language)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and (of := translation_of(path)) is not None:
+            found.append((path, *of))
+    return found
+
+
+def issue_translations(folder: Path) -> dict[str, Path]:
+    """The translations of an issue's ``issue.md``, by language: ``issue.en.md``…"""
+    return {lang: path for path, original, lang in translations_in(folder)
+            if original.name == ISSUE_FILE}
 
 
 def _left_behind(name: str) -> bool:
@@ -65,7 +99,8 @@ def stray_advice(path: Path) -> str | None:
     None for items, images and the files systems and editors leave behind.
     """
     name, suffix = path.name, path.suffix.lower()
-    if is_item_file(path) or suffix in IMAGE_SUFFIXES or _left_behind(name):
+    if (is_item_file(path) or translation_of(path) is not None or suffix in IMAGE_SUFFIXES
+            or _left_behind(name)):
         return None
     if suffix in _ADVICE:
         return say(_ADVICE[suffix])

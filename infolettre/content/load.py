@@ -14,8 +14,8 @@ from pathlib import Path
 from ..errors import Problem, ProblemsFound
 from ..messages import Number, Or, say
 from ..words import closest, shown
-from . import i18n
-from .fields import Fields, quoted
+from . import i18n, translations
+from .fields import LANG_RE, Fields, quoted
 from .layout import (
     AGENDA_FILE,
     CENTRES_FILE,
@@ -43,12 +43,11 @@ __all__ = [
 
 ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang"}
 ISSUE_KEYS = {"number", "date", "lang", "title", "subject", "preheader", "signature",
-              "subscribe_url", "contact", "closing", "team", "website"}
+              "subscribe_url", "contact", "closing", "team", "website", "editions"}
 CENTRE_KEYS = {"name", "city", "country", "website"}
 AGENDA_KEYS = {"internal", "external"}
 ENTRY_KEYS = {"date", "title", "place"}
 MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
-_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?\Z")
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -136,7 +135,7 @@ def _lang(fields: Fields, default: str) -> str:
     lang = fields.text("lang")
     if lang is None:
         return default
-    if not _LANG_RE.fullmatch(lang):
+    if not LANG_RE.fullmatch(lang):
         fields.report(say("bad-lang", lang=lang), "lang")
         return default
     return lang
@@ -185,7 +184,16 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
     return item if image is None or image.alt else replace(item, image=None)
 
 
-def _load_agenda(path: Path, problems: list[Problem], within: Path
+def _texts(**by_field: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``{"en": {"title": …, "place": …}}`` from ``title={"en": …}, place={"en": …}``."""
+    out: dict[str, dict[str, str]] = {}
+    for name, texts in by_field.items():
+        for lang, text in texts.items():
+            out.setdefault(lang, {})[name] = text
+    return out
+
+
+def _load_agenda(path: Path, problems: list[Problem], within: Path, lang: str
                  ) -> tuple[list[AgendaEntry], list[AgendaEntry]]:
     doc = _read(read_yaml, path, problems, within) if path.is_file() else None
     if doc is None or doc.data is None:
@@ -200,15 +208,18 @@ def _load_agenda(path: Path, problems: list[Problem], within: Path
         for entry in top.entries(kind):
             entry.known(ENTRY_KEYS)
             when = entry.span("date")
-            title = entry.text("title", required=True, example="Assemblée générale")
+            title, titles = entry.localized("title", lang, required=True,
+                                            example="Assemblée générale")
+            place, places = entry.localized("place", lang, example="Paris")
             if when and title:
-                entries.append(AgendaEntry(when, title, entry.text("place") or ""))
+                entries.append(AgendaEntry(when, title, place or "",
+                                           _texts(title=titles, place=places)))
         entries.sort(key=lambda e: (e.when.start, e.when.last))
     return lists["internal"], lists["external"]
 
 
 def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Problem],
-                    within: Path) -> list[Movement]:
+                    within: Path, lang: str) -> list[Movement]:
     doc = _read(read_yaml, path, problems, within) if path.is_file() else None
     if doc is None or doc.data is None:
         return []
@@ -217,12 +228,14 @@ def _load_movements(path: Path, centres: dict[str, Centre], problems: list[Probl
         entry.known(MOVEMENT_KEYS)
         centre = _centre(entry, "cdm", centres, required=True)
         left, arrived = entry.text("left"), entry.text("arrived")
-        role, email, note = entry.text("role"), entry.email("email"), entry.text("note")
+        (role, roles), (note, notes) = (entry.localized("role", lang),
+                                        entry.localized("note", lang))
+        email = entry.email("email")
         if not left and not arrived:
             entry.report(say("movement-who"))
         elif centre is not None:
             out.append(Movement(centre, left or "", role or "", arrived or "", email or "",
-                                note or ""))
+                                note or "", _texts(role=roles, note=notes)))
     return out
 
 
@@ -234,6 +247,23 @@ def _markdown(fields: Fields, key: str) -> str:
                           length=Number(len(text)), limit=Number(MAX_TEXT_CHARS)), key)
         return ""
     return text
+
+
+def _editions(f: Fields) -> tuple[str, ...]:
+    """``editions: [fr, en, es]``: languages that have a catalogue, each once."""
+    value = f.raw("editions")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        value = [value]
+    out = []
+    for i, lang in enumerate(value):
+        if str(lang) not in i18n.languages():
+            f.report(say("bad-edition", lang=shown(str(lang)), options=Or(i18n.languages())),
+                     "editions", i)
+        elif str(lang) not in out:
+            out.append(str(lang))
+    return tuple(out)
 
 
 def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
@@ -261,6 +291,7 @@ def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
         "closing": _markdown(f, "closing"),
         "website": f.url("website") or "",
         "team": tuple(p for e in f.entries("team") if (p := e.person())),
+        "editions": _editions(f),
     }
 
 
@@ -293,8 +324,8 @@ def load_issue(folder: Path) -> Loaded:
     if meta_doc is not None and not strip_comments(meta_doc.body).strip():
         problems.append(Problem(meta_path, meta_doc.body_line, say("edito-empty")))
     lang = meta["lang"] if meta else "fr"
-    internal, external = _load_agenda(folder / AGENDA_FILE, problems, root)
-    movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root)
+    internal, external = _load_agenda(folder / AGENDA_FILE, problems, root, lang)
+    movements = _load_movements(folder / MOVEMENTS_FILE, centres, problems, root, lang)
     news_dir = folder / NEWS_DIR
     drafts: list[NewsItem] = []
     items = [load_item(p, centres, lang, problems, root, drafts)
@@ -309,5 +340,6 @@ def load_issue(folder: Path) -> Loaded:
                   subject=meta.pop("subject") or title, preheader=preheader,
                   edito=meta_doc.body, internal=tuple(internal), external=tuple(external),
                   news=news, movements=tuple(movements), centres=centres, **meta)
-    return Loaded(issue, problems, drafts)
+    issue = translations.attach(issue, problems)
+    return Loaded(None if problems else issue, problems, drafts)
 

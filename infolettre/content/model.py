@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +18,16 @@ __all__ = [
     "DateSpan",
     "Image",
     "Issue",
+    "IssueText",
+    "ItemText",
     "Movement",
     "NewsItem",
     "Person",
+    "Translated",
 ]
+
+#: Other languages' texts of a value: ``{"en": {"title": "…"}, "es": {…}}``.
+Translated = Mapping[str, Mapping[str, str]]
 
 #: Sections a news item can belong to, in the order of the InfoLettre.
 SECTIONS = ("cdm", "reseau")
@@ -83,6 +90,25 @@ class AgendaEntry:
     when: DateSpan
     title: str
     place: str = ""
+    #: ``title`` and ``place`` in other languages (``title: {fr: …, en: …}``).
+    texts: Translated = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """A news item's texts in another language (``news/NAME.LANG.md``); the rest of the
+    item (centre, section, contacts, image file, order) is the original's."""
+
+    lang: str
+    path: Path
+    title: str
+    body: str
+    body_line: int = 1
+    alt: str = ""
+    #: The short hash of the original's texts this translation was made from ("" unknown).
+    translated_from: str = ""
+    #: Drafted by a machine and not yet reviewed by a person (``status: machine``).
+    machine: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,7 @@ class NewsItem:
     image: Image | None = None
     order: int | None = None
     body_line: int = 1
+    translations: Mapping[str, ItemText] = field(default_factory=dict)
 
     @property
     def anchor(self) -> str:
@@ -116,6 +143,24 @@ class Movement:
     arrived: str = ""
     email: str = ""
     note: str = ""
+    #: ``role`` and ``note`` in other languages.
+    texts: Translated = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IssueText:
+    """The issue's header texts and edito in another language (``issue.LANG.md``); an
+    empty text is left to the fallback."""
+
+    lang: str
+    path: Path
+    edito: str = ""
+    body_line: int = 1
+    texts: Mapping[str, str] = field(default_factory=dict)  # title, subject, closing…
+    signature_role: str = ""
+    team_roles: tuple[str, ...] = ()
+    translated_from: str = ""
+    machine: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +188,16 @@ class Issue:
     news: tuple[NewsItem, ...] = ()
     movements: tuple[Movement, ...] = ()
     centres: dict[str, Centre] = field(default_factory=dict)
+    #: The languages ``editions:`` declares (empty: the configuration's, or ``lang``).
+    editions: tuple[str, ...] = ()
+    translations: Mapping[str, IssueText] = field(default_factory=dict)
+    #: The language the issue was written in, when this is an edition in another one.
+    source_lang: str = ""
+
+    @property
+    def original_lang(self) -> str:
+        """The language the issue was written in (its ``lang`` unless an edition)."""
+        return self.source_lang or self.lang
 
     def section(self, name: str) -> tuple[NewsItem, ...]:
         """The news items of one section, in publication order."""

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InfoLettreError, ProblemsFound
+from ..errors import InfoLettreError, ProblemsFound, display_path
 from ..fsutil import atomic_write
-from ..messages import say
+from ..messages import LanguageName, Or, say
 from ..theme import environment
 from ..words import shown, without_accents
-from .i18n import catalogue
+from .i18n import catalogue, languages
 from .layout import (
     AGENDA_FILE,
     CENTRES_FILE,
@@ -36,8 +36,10 @@ from .load import (
 )
 from .model import AgendaEntry, Issue
 from .source import read_front_matter
+from .translations import ISSUE_TEXT_KEYS, issue_hash, item_hash
 
-__all__ = ["issue_folders", "latest_issue", "new_issue", "new_item", "title_slug"]
+__all__ = ["issue_folders", "latest_issue", "new_issue", "new_item", "new_translation",
+           "title_slug"]
 
 #: Header keys an issue inherits from the one before it.
 CARRIED_KEYS = ("lang", "signature", "subscribe_url", "contact", "closing", "team", "website")
@@ -183,3 +185,50 @@ def new_item(issue_dir: Path, cdm: str | None, section: str = "cdm",
         title_line=_title_line(title))
     atomic_write(path, text)
     return path
+
+
+def _comment(text: str) -> str:
+    return "\n".join(f"# {line}".rstrip() for line in text.splitlines())
+
+
+def new_translation(path: Path, lang: str) -> Path:
+    """Write ``NAME.LANG.md`` beside ``path`` (a news item or ``issue.md``): the texts to
+    translate, each under its original in a comment, and the ``translated_from`` of the
+    original as it is now. Refuses to overwrite a translation that exists."""
+    issue_dir = path.parent.parent if path.parent.name == NEWS_DIR else path.parent
+    if lang not in languages():
+        raise InfoLettreError(say("bad-edition", lang=shown(lang), options=Or(languages())))
+    target = path.with_name(f"{path.stem}.{lang}.md")
+    if target.exists():
+        raise InfoLettreError(say("translation-exists", file=display_path(target)))
+    loaded = load_issue(issue_dir)
+    if loaded.issue is None:
+        raise ProblemsFound(loaded.problems)
+    issue = loaded.issue
+    if lang == issue.lang:
+        raise InfoLettreError(say("translation-of-source", lang=lang))
+    lines = ["---", _comment(say("part.translation-head", original=path.name,
+                                 language=LanguageName(lang)).said_in(lang))]
+    if path.name == ISSUE_FILE:
+        fields = {k: getattr(issue, k) for k in ISSUE_TEXT_KEYS if getattr(issue, k)}
+        if issue.contact_text:
+            fields["contact"] = {"text": issue.contact_text}
+        if issue.signature and issue.signature.role:
+            fields["signature"] = {"role": issue.signature.role}
+        if issue.team:
+            fields["team"] = [{"role": p.role} for p in issue.team]
+        body, stamp = issue.edito, issue_hash(issue)
+    else:
+        item = next((i for i in issue.news if i.path.resolve() == path.resolve()), None)
+        if item is None:
+            raise InfoLettreError(say("not-an-item-file", file=display_path(path)))
+        fields = {"title": item.title}
+        if item.image and item.image.alt:
+            fields["image"] = {"alt": item.image.alt}
+        body, stamp = item.body, item_hash(item)
+    dumped = _dump(fields).rstrip("\n")
+    lines += [_comment(dumped), dumped, f"translated_from: {stamp}", "---",
+              f"<!-- {say('part.translation-body', lang=issue.lang).said_in(lang)}", body.rstrip(),
+              "-->", "", body.rstrip(), ""]
+    atomic_write(target, "\n".join(lines))
+    return target

@@ -30,7 +30,8 @@ from babel.dates import get_month_names
 from babel.lists import format_list
 from babel.numbers import format_decimal
 
-__all__ = ["FALLBACK", "Count", "Message", "MonthName", "Number", "Or", "code_of", "codes", "keys",
+__all__ = ["FALLBACK", "Count", "LanguageName", "Message", "MonthName", "Number", "Or", "code_of",
+           "codes", "keys",
            "languages", "locale_language", "said_in", "say", "text"]
 
 _DIR = Path(__file__).parent
@@ -88,6 +89,11 @@ def text(key: str, lang: str) -> str:
     raise KeyError(key)
 
 
+#: Whose plural rules a language follows when CLDR's default is another country's:
+#: CLDR's ``pt`` is Brazil's ("0 problema"); the network's Portuguese is Portugal's.
+_PLURAL_LOCALE = {"pt": "pt_PT"}
+
+
 def _has(key: str, lang: str) -> bool:
     return any(key in _catalogue(c) for c in (lang, *FALLBACK))
 
@@ -101,6 +107,10 @@ class Or(tuple):
 
 class MonthName(int):
     """A month's number, said as the month's name in the language ("February", "février")."""
+
+
+class LanguageName(str):
+    """A language's code, said as its name in the reader's language ("French", "français")."""
 
 
 class Number(int):
@@ -127,10 +137,12 @@ def _value(value: Any, lang: str) -> str:
     if isinstance(value, Or):
         return format_list([_value(v, lang) for v in value], style="or", locale=lang)
     if isinstance(value, Count):
-        form = Locale.parse(lang).plural_form(int(value))
+        form = Locale.parse(_PLURAL_LOCALE.get(lang, lang)).plural_form(int(value))
         key = f"{value.key}.{form}"
         template = text(key if _has(key, lang) else f"{value.key}.other", lang)
         return template.format(n=format_decimal(int(value), locale=lang))
+    if isinstance(value, LanguageName):
+        return str(Locale.parse(lang).languages.get(str(value), str(value)))
     if isinstance(value, MonthName):
         return str(get_month_names("wide", "format", locale=lang)[int(value)])
     if isinstance(value, Number):
