@@ -163,6 +163,17 @@ TO_DO: dict[str, str] = {
     "W001": "n'empêche pas la publication",
     "W002": "n'empêche pas la publication : `#` pour le premier titre du texte, `##` pour "
             "ses sous-titres",
+    "E068": "concerne `editions:` dans `issue.md`, tenu par l'équipe rédactionnelle",
+    "E069": "concerne `infolettre new-translation`",
+    "E070": "concerne `infolettre new-translation` : choisissez une autre langue avec `--lang`",
+    "W003": "n'empêche pas la publication ; `infolettre new-translation` écrit le fichier "
+            "à traduire",
+    "W004": "n'empêche pas la publication ; `translated_from` se recopie depuis le message",
+    "W005": "n'empêche pas la publication ; `translated_from` se recopie depuis le message",
+    "W006": "n'empêche pas la publication",
+    "W007": "n'empêche pas la publication ; les éditions sont choisies par l'équipe "
+            "rédactionnelle",
+    "W008": "n'empêche pas la publication",
 }
 
 #: Values shown for fields that read badly as "…" (a heading's levels, a day).
