@@ -27,8 +27,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -58,14 +58,18 @@ class RunState:
         self.total = total
         self.remaining = total
         self.done: Counter[str] = Counter()
+        #: Messages sent in this run, per edition (its language).
+        self.sent: Counter[str] = Counter()
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.lock = threading.Lock()
 
-    def count(self, outcome: str, *, final: bool = True) -> None:
+    def count(self, outcome: str, *, final: bool = True, edition: str = "") -> None:
         with self.lock:
             self.done[outcome] += 1
             self.remaining -= final
+            if outcome == Outcome.SENT.value:
+                self.sent[edition] += 1
 
     def fail(self, exc: BaseException) -> None:
         with self.lock:
@@ -81,13 +85,26 @@ class RunState:
 
 @dataclass(frozen=True)
 class Plan:
-    """What every engine of one run shares: the campaign, its messages, the retry rule."""
+    """What every engine of one run shares: the campaign, its messages, the retry rule.
+
+    ``factory`` is the source edition's; ``factories`` holds every edition's by
+    language, and a row is built by the factory of the edition recorded for it.
+    """
 
     db: Path
     factory: MessageFactory
     campaign_id: int
     max_attempts: int
     retry_base: float
+    factories: Mapping[str, MessageFactory] = field(default_factory=dict)
+
+    def factory_of(self, edition: str) -> MessageFactory:
+        """The factory of ``edition``; a row without one (a plan of one edition) takes
+        ``factory``. KeyError for an edition the run does not have: that row is never
+        sent in another edition than its own."""
+        if not self.factories or (not edition and len(self.factories) == 1):
+            return self.factory
+        return self.factories[edition]
 
 
 class Ready(NamedTuple):
@@ -125,7 +142,7 @@ class Engine:
             self.first_finished = time.monotonic()
         self.finished.append((row, result))
         self.run.count(result.outcome.value, final=result.outcome in _FINAL
-                       or row.attempts >= self.plan.max_attempts)
+                       or row.attempts >= self.plan.max_attempts, edition=row.edition)
 
     def retrying(self) -> bool:
         """True when an outcome waiting for the commit schedules a retry."""
@@ -150,7 +167,7 @@ class Engine:
                 self.finish(row, skip)
                 continue
             try:
-                outgoing = plan.factory.outgoing(
+                outgoing = plan.factory_of(row.edition).outgoing(
                     Recipient(row.subscriber_id, row.email, row.name))
             except Exception as exc:  # whatever it is, this row fails alone
                 self.finish(row, unbuildable(exc))

@@ -3,7 +3,8 @@
 Files and HTTP APIs block on each request, and an API request carries a whole
 batch; so each thread opens a session and its own journal connection, and
 loops through the engine's cycle one batch at a time: the commit that records
-a batch's outcomes claims the next batch (see ``engine``).
+a batch's outcomes claims the next batch (see ``engine``). A batch whose rows
+are in several editions goes as a request per edition, each with its content.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 
 from ..store import Ledger, connect
-from .engine import Driver, Engine
+from .engine import Driver, Engine, Ready
 from .journal import Journal
 from .transports.base import BatchSession, TransportError
 
@@ -57,7 +58,6 @@ class ThreadedDriver(Driver):
 
     def _cycle(self, engine: Engine, session: BatchSession) -> None:
         run, size = self.state, self.transport.batch_size
-        content = self.plan.factory.content()
         while not run.stop.is_set():
             taken = engine.commit(size)
             rows = [r.row for r in taken.ready]
@@ -72,10 +72,17 @@ class ThreadedDriver(Driver):
                     return
                 run.stop.wait(max(0.05, min(due - time.time(), _RETRY_POLL)))
                 continue
-            try:
-                results = session.send_batch(content, [r.outgoing for r in taken.ready])
-            except TransportError as exc:
-                engine.release(rows, f"not sent: {exc}")
-                raise
-            for row, result in zip(rows, results, strict=True):
-                engine.finish(row, result)
+            groups: dict[str, list[Ready]] = {}
+            for ready in taken.ready:
+                groups.setdefault(ready.row.edition, []).append(ready)
+            ordered = list(groups.items())
+            for n, (edition, group) in enumerate(ordered):
+                content = self.plan.factory_of(edition).content()
+                try:
+                    results = session.send_batch(content, [r.outgoing for r in group])
+                except TransportError as exc:  # this group and the next never went out
+                    engine.release([r.row for _, g in ordered[n:] for r in g],
+                                   f"not sent: {exc}")
+                    raise
+                for ready, result in zip(group, results, strict=True):
+                    engine.finish(ready.row, result)

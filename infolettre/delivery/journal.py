@@ -22,16 +22,19 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InfoLettreError
 from ..store import Campaign, Ledger, Tried
 from .transports.base import Outcome, Result
 
-__all__ = ["STATES", "Campaign", "Claimed", "Journal", "backoff"]
+__all__ = ["STATES", "Campaign", "Claimed", "Journal", "Route", "backoff"]
 
 STATES = ("pending", "in_flight", "sent", "retry", "failed", "in_doubt")
 MAX_BACKOFF = 600.0
+#: A subscriber's language -> the language of the edition they are sent.
+Route = Callable[[str], str]
 
 
 def backoff(attempt: int, base: float, retry_after: float | None = None) -> float:
@@ -50,6 +53,8 @@ class Claimed:
     name: str
     status: str
     attempts: int
+    #: The language of the edition this row is sent in, fixed before its first claim.
+    edition: str = ""
 
     def skipped(self) -> Result | None:
         """The outcome of a row whose subscriber left since the campaign started, or None."""
@@ -73,11 +78,13 @@ class Journal:
         self.ledger.close()
 
     # -- campaign ---------------------------------------------------------------------
-    def campaign(self, issue: str, subject: str, audience: dict) -> tuple[Campaign, bool]:
+    def campaign(self, issue: str, subject: str, audience: dict,
+                 route: Route | None = None) -> tuple[Campaign, bool]:
         """The campaign of ``issue``, created (with its rows) if new; True when created.
 
         The audience is fixed when the campaign is created: running ``send``
         again continues with the same rows, and a different filter is refused.
+        With ``route``, each new row gets its edition in the same transaction.
         """
         with self.ledger.transaction():
             campaign = self.ledger.find_campaign(issue)
@@ -88,6 +95,8 @@ class Journal:
                         "nobody to send to: no active subscriber"
                         + (f" matches {audience}" if audience else "")
                         + "; import subscribers first (infolettre subscribers import FILE)")
+                if route is not None:
+                    self._assign(campaign.id, route)
                 return campaign, True
         if campaign.audience != audience:
             raise InfoLettreError(
@@ -101,14 +110,43 @@ class Journal:
         came back) after it started, since its audience is fixed then."""
         return self.ledger.count_newcomers(campaign)
 
-    def include_newcomers(self, campaign: Campaign) -> int:
+    def include_newcomers(self, campaign: Campaign, route: Route | None = None) -> int:
         """Add a pending row for each newcomer, in one transaction; returns how many.
 
         A subscriber already in the campaign, in whatever state, is never added
-        again, so nobody gets the issue twice.
+        again, so nobody gets the issue twice. With ``route``, the new rows get
+        their edition in the same transaction.
         """
         with self.ledger.transaction():
-            return self.ledger.add_newcomers(campaign)
+            added = self.ledger.add_newcomers(campaign)
+            if route is not None:
+                self._assign(campaign.id, route)
+            return added
+
+    # -- editions ---------------------------------------------------------------------------
+    def assign_editions(self, campaign_id: int, route: Route) -> int:
+        """Give every row without an edition yet the one ``route`` names for its
+        subscriber's language, in one transaction; returns how many.
+
+        Rows get theirs when the campaign is created; this covers the rows of a
+        campaign started before editions were recorded. A row's edition is never
+        changed: a resumed campaign sends each row in the edition chosen for it.
+        """
+        with self.ledger.transaction():
+            return self._assign(campaign_id, route)
+
+    def _assign(self, campaign_id: int, route: Route) -> int:
+        langs = self.ledger.unassigned_langs(campaign_id)
+        return self.ledger.assign_editions(campaign_id, {lang: route(lang) for lang in langs})
+
+    def open_editions(self, campaign_id: int) -> set[str]:
+        """The editions of the rows that may still be sent."""
+        return self.ledger.open_editions(campaign_id)
+
+    def edition_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
+        """Rows per edition, then per state (every state present, zero included)."""
+        return {edition: {**dict.fromkeys(STATES, 0), **counts}
+                for edition, counts in self.ledger.edition_counts(campaign_id).items()}
 
     def find(self, issue: str) -> Campaign | None:
         """The campaign of ``issue``, if it was ever sent."""

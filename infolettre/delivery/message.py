@@ -145,9 +145,19 @@ class MessageFactory:
         if dkim:  # canonical once: sound, as no personal value holds a blank
             self.canonical = [relaxed_body(static) for static in self.statics]
         self._date: tuple[dt.datetime | None, bytes] = (None, b"")
+        self._content: Content | None = None
 
     def content(self) -> Content:
-        """The shared part of the campaign's messages (for API transports)."""
+        """The shared part of the edition's messages (for API transports).
+
+        The same object at every call, so that a transport preparing it once
+        (Postmark escapes the bodies once) sees that it has not changed.
+        """
+        if self._content is None:
+            self._content = self._make_content()
+        return self._content
+
+    def _make_content(self) -> Content:
         name, address = configured_parts(self.config.sender)
         return Content(
             campaign=self.campaign, sender_name=name, sender_email=address,

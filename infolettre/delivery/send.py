@@ -7,6 +7,11 @@ the engine, and the summary. The cycle over the journal (claim, skip, build,
 record, release) is ``engine``'s; SMTP campaigns run it on one event loop
 driving every connection (``loop``), other transports on a thread per session
 (``engine_threads``).
+
+An issue with several editions is still one campaign: each row is given, when
+it is created, the edition of its subscriber's language (or the first of that
+language's fallback chain the issue has, else the source language's), and is
+sent in that edition, in this run or any later one.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +34,44 @@ from ..store import Store
 from .dkim import dkim_signer
 from .engine import Driver, Plan, Progress, RunState
 from .engine_threads import ThreadedDriver
-from .journal import Journal
+from .journal import Journal, Route
 from .loop import LoopDriver
 from .message import MessageFactory, Recipient
 from .transports.base import Result, Transport, unbuildable
 
-__all__ = ["Audience", "SendSummary", "send_campaign", "send_proofs"]
+__all__ = ["Audience", "Editions", "SendSummary", "as_editions", "route", "send_campaign",
+           "send_proofs"]
+
+#: An issue's editions by language, the source language's first.
+Editions = Mapping[str, ReadyEdition]
+
+
+def as_editions(editions: ReadyEdition | Editions) -> dict[str, ReadyEdition]:
+    """``editions`` by language: one edition alone is an issue of one edition."""
+    if isinstance(editions, ReadyEdition):
+        return {editions.lang: editions}
+    if not editions:
+        raise InfoLettreError("internal error: an issue with no edition to send")
+    return dict(editions)
+
+
+def route(editions: Editions, config: Config) -> Route:
+    """Which edition a subscriber of each language gets: their language's, else the
+    first of its fallback chain the issue has, else the source language's.
+
+    The chain is ``content.editions.chain``'s (the language, its ``[fallback]``,
+    the source language), the same the edition of that language was made by; the
+    source language is the first edition's.
+    """
+    source = next(iter(editions))
+
+    def edition_of(lang: str) -> str:
+        for candidate in (lang, *config.fallback.get(lang, ()), source):
+            if candidate in editions:
+                return candidate
+        return source
+
+    return edition_of
 
 
 @dataclass(frozen=True)
@@ -60,6 +97,10 @@ class SendSummary:
     newcomers: int = 0
     added: int = 0
     this_run: Counter = field(default_factory=Counter)
+    #: Messages sent in this run, per edition (its language).
+    sent_by_edition: Counter = field(default_factory=Counter)
+    #: The campaign's rows per edition, then per state.
+    by_edition: dict[str, dict[str, int]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     troubles: list[tuple[str, str, int, str]] = field(default_factory=list)
     stopped: str = ""
@@ -111,40 +152,64 @@ def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[Non
         signal.signal(signal.SIGINT, previous)
 
 
-def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *,
+def _missing_editions(journal: Journal, campaign_id: int, editions: Editions,
+                      slug: str) -> None:
+    """Refuse to go on when rows still to send were given an edition the issue no
+    longer has: they are sent in theirs or not at all."""
+    missing = sorted(journal.open_editions(campaign_id) - set(editions) - {""})
+    if missing:
+        raise InfoLettreError(
+            f"the campaign of {slug} has messages to send in the edition"
+            f"{'s' * (len(missing) != 1)} {', '.join(missing)}, which the issue no longer "
+            f"has (it has {', '.join(editions)}): restore "
+            f"{'them' if len(missing) != 1 else 'it'} in editions: to finish the campaign")
+
+
+def send_campaign(editions: ReadyEdition | Editions, config: Config, transport: Transport, *,
                   audience: Audience = Audience(), resend_in_doubt: bool = False,
                   include_new: bool = False,
                   max_attempts: int = 5, retry_base: float = 2.0,
                   progress: Progress | None = None,
                   ) -> SendSummary:
-    """Send ``edition`` to its campaign's pending rows; safe to run again to continue.
+    """Send the issue to its campaign's pending rows, each in the edition recorded for
+    it; safe to run again to continue.
 
-    ``progress(done, total, outcomes)`` is called a few times a second from this
-    thread. Ctrl-C (SIGINT) stops the workers after their current message; then
-    KeyboardInterrupt is raised, the journal consistent. A campaign resumed
-    counts the subscribers who joined since it started (``summary.newcomers``);
-    ``include_new`` adds them to it instead (``summary.added``).
+    ``editions`` is the issue's editions by language, the source language's
+    first (or one edition alone). ``progress(done, total, outcomes)`` is called
+    a few times a second from this thread. Ctrl-C (SIGINT) stops the workers
+    after their current message; then KeyboardInterrupt is raised, the journal
+    consistent. A campaign resumed counts the subscribers who joined since it
+    started (``summary.newcomers``); ``include_new`` adds them to it instead
+    (``summary.added``).
     """
     started = time.monotonic()
+    eds = as_editions(editions)
+    source = next(iter(eds.values()))
+    route_of = route(eds, config)
     with _Lock(config.db), Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
         journal = Journal(store)
-        campaign, created = journal.campaign(edition.slug, edition.subject,
-                                             audience.as_dict())
-        summary = SendSummary(edition.slug, created)
+        campaign, created = journal.campaign(source.slug, source.subject,
+                                             audience.as_dict(), route_of)
+        summary = SendSummary(source.slug, created)
         if not created and include_new:
-            summary.added = journal.include_newcomers(campaign)
+            summary.added = journal.include_newcomers(campaign, route_of)
         elif not created:
             summary.newcomers = journal.newcomers(campaign)
+        journal.assign_editions(campaign.id, route_of)  # rows of an older campaign
+        _missing_editions(journal, campaign.id, eds, source.slug)
         summary.recovered_in_doubt = journal.recover(campaign.id)
         if resend_in_doubt:
             journal.requeue_in_doubt(campaign.id)
         counts = journal.counts(campaign.id)
         todo = counts["pending"] + counts["retry"]
-        factory = MessageFactory(edition, config, edition.slug, store.secret,
-                                 dkim=dkim_signer(config))
-        transport.fit(factory.content())
+        signer = dkim_signer(config)
+        factories = {lang: MessageFactory(ed, config, source.slug, store.secret, dkim=signer)
+                     for lang, ed in eds.items()}
+        for factory in factories.values():
+            transport.fit(factory.content())
         run = RunState(todo)
-        plan = Plan(config.db, factory, campaign.id, max_attempts, retry_base)
+        plan = Plan(config.db, next(iter(factories.values())), campaign.id, max_attempts,
+                    retry_base, factories)
         kind: type[Driver] = LoopDriver if transport.multiplexed else ThreadedDriver
         interrupted = threading.Event()
         with _stop_on_sigint(run, interrupted):
@@ -152,7 +217,9 @@ def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *
                 kind(transport, journal, plan, run, progress).run()
         transport.close()
         summary.this_run = run.done
+        summary.sent_by_edition = run.sent
         summary.counts = journal.counts(campaign.id)
+        summary.by_edition = journal.edition_counts(campaign.id)
         summary.troubles = journal.troubles(campaign.id)
         summary.seconds = time.monotonic() - started
         if interrupted.is_set():
@@ -166,10 +233,15 @@ def send_campaign(edition: ReadyEdition, config: Config, transport: Transport, *
 
 
 def send_proofs(edition: ReadyEdition, config: Config, transport: Transport,
-                addresses: list[str]) -> list[tuple[str, Result]]:
-    """Send the issue to ``addresses`` as proofs: no journal, no subscriber touched."""
+                addresses: list[str], *, close: bool = True, tag: str = ""
+                ) -> list[tuple[str, Result]]:
+    """Send one edition to ``addresses`` as proofs: no journal, no subscriber touched.
+
+    ``close`` False leaves the transport open for the proofs of the next edition;
+    ``tag`` (say ``-en``) keeps the Message-IDs of each edition's proofs distinct.
+    """
     secret = (config.secrets.get("INFOLETTRE_SECRET") or "proof").encode()
-    factory = MessageFactory(edition, config, f"{edition.slug}-proof", secret,
+    factory = MessageFactory(edition, config, f"{edition.slug}-proof{tag}", secret,
                              dkim=dkim_signer(config), subject_prefix="[TEST] ")
     outcomes: dict[int, Result] = {}
     batch = []
@@ -183,6 +255,7 @@ def send_proofs(edition: ReadyEdition, config: Config, transport: Transport,
         results = iter(session.send_batch(factory.content(), batch) if batch else [])
     finally:
         session.close()
-        transport.close()
+        if close:
+            transport.close()
     return [(a, outcomes[n] if n in outcomes else next(results))
             for n, a in enumerate(addresses)]

@@ -27,8 +27,9 @@ from .rows import now
 
 __all__ = ["Campaign", "DueRow", "Ledger", "Tried"]
 
-#: (subscriber_id, email, name, status, attempts counting this one), by subscriber id.
-DueRow = tuple[int, str, str, str, int]
+#: (subscriber_id, email, name, status, attempts counting this one, edition), by
+#: subscriber id; the edition is the language of the edition the row is sent in.
+DueRow = tuple[int, str, str, str, int, str]
 #: (subscriber_id, state, next_at, detail, provider_id) of a row that was tried.
 Tried = tuple[int, str, float, str, str]
 
@@ -113,6 +114,42 @@ class Ledger:
             "SELECT issue FROM campaigns c WHERE EXISTS (SELECT 1 FROM deliveries d "
             "WHERE d.campaign_id = c.id AND d.state = 'sent')")}
 
+    # -- editions ---------------------------------------------------------------------------
+    def unassigned_langs(self, campaign_id: int) -> list[str]:
+        """The languages of the subscribers whose row has no edition yet."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT DISTINCT s.lang FROM deliveries d JOIN subscribers s "
+            "ON s.id = d.subscriber_id WHERE d.campaign_id = ? AND d.edition = '' "
+            "ORDER BY s.lang", (campaign_id,))]
+
+    def assign_editions(self, campaign_id: int, routes: dict[str, str]) -> int:
+        """Give each row without an edition the edition ``routes`` names for its
+        subscriber's language (the caller holds a transaction); returns how many.
+
+        A row's edition is never changed once given: the subscriber's language
+        may change during the campaign, their edition does not.
+        """
+        cursor = self.conn.executemany(
+            "UPDATE deliveries SET edition = ? WHERE campaign_id = ? AND edition = '' "
+            "AND subscriber_id IN (SELECT id FROM subscribers WHERE lang = ?)",
+            [(edition, campaign_id, lang) for lang, edition in routes.items()])
+        return cursor.rowcount
+
+    def open_editions(self, campaign_id: int) -> set[str]:
+        """The editions of the rows that may still be sent (pending, retry, in doubt)."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT DISTINCT edition FROM deliveries WHERE campaign_id = ? "
+            "AND state IN ('pending', 'retry', 'in_doubt', 'in_flight')", (campaign_id,))}
+
+    def edition_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
+        """Rows per edition and state, for the pairs present ('' : no edition yet)."""
+        counts: dict[str, dict[str, int]] = {}
+        for edition, state, n in self.conn.execute(
+                "SELECT edition, state, count(*) FROM deliveries WHERE campaign_id = ? "
+                "GROUP BY edition, state ORDER BY edition", (campaign_id,)):
+            counts.setdefault(edition, {})[state] = n
+        return counts
+
     # -- reading a campaign's rows ------------------------------------------------------------
     def delivery_counts(self, campaign_id: int) -> dict[str, int]:
         """Rows per state, for the states present."""
@@ -164,7 +201,7 @@ class Ledger:
             if len(rows) >= limit:
                 break
             rows += self.conn.execute(
-                "SELECT d.subscriber_id, s.email, s.name, s.status, d.attempts + 1 "
+                "SELECT d.subscriber_id, s.email, s.name, s.status, d.attempts + 1, d.edition "
                 "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
                 "WHERE d.campaign_id = ? AND d.state = ? AND d.next_at <= ? LIMIT ?",
                 (campaign_id, state, due, limit - len(rows))).fetchall()

@@ -65,6 +65,10 @@ MIGRATIONS = {
     2: ["CREATE TABLE webhook_events (provider TEXT NOT NULL, event_id TEXT NOT NULL, "
         "at TEXT NOT NULL, PRIMARY KEY (provider, event_id)) WITHOUT ROWID",
         "CREATE TABLE bounce_reports (message_id TEXT PRIMARY KEY, at TEXT NOT NULL)"],
+    #: The edition (its language) each row is sent in, fixed before the row is claimed,
+    #: so that a resumed campaign sends a row in the edition chosen for it. '' on rows
+    #: of a campaign started before: they are given one before they are claimed.
+    3: ["ALTER TABLE deliveries ADD COLUMN edition TEXT NOT NULL DEFAULT ''"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
