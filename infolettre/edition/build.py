@@ -21,8 +21,9 @@ from .ready import Asset, ReadyEdition
 if TYPE_CHECKING:
     from ..content.model import Issue
 
-__all__ = ["BuildReport", "ReadyEdition", "build_edition", "build_issue", "edition_to_send",
-           "load_publishable", "preview_values", "write_files"]
+__all__ = ["BuildReport", "ReadyEdition", "build_edition", "build_editions", "build_issue",
+           "edition_to_send", "edition_url", "editions_to_send", "load_publishable",
+           "preview_values", "write_files"]
 
 EMAIL_HTML, EMAIL_TEXT, WEB_HTML, WEB_CSS = "email.html", "email.txt", "index.html", "style.css"
 
@@ -47,23 +48,63 @@ def load_publishable(folder: Path, config: Config) -> Issue:
     return loaded.issue
 
 
+def edition_url(config: Config, slug: str, lang: str, several: bool) -> str:
+    """The public address of an edition: ``BASE_URL/LANG/ISSUE/`` when the issue has
+    several editions, else ``BASE_URL/ISSUE/`` as an issue had before editions."""
+    return f"{config.base_url.rstrip('/')}/{lang}/{slug}/" if several \
+        else config.issue_url(slug)
+
+
 def build_edition(issue: Issue, config: Config) -> ReadyEdition:
-    """Render and inline an issue once; sending substitutes placeholders per recipient.
+    """Render and inline an issue's source-language edition once; sending substitutes
+    placeholders per recipient.
 
     The result is kept in ``config.cache_dir`` under a hash of everything that
     goes into it (the issue's files, the centres, templates, catalogues, the code
     itself, the settings that checking and rendering read), so ``send`` after
     ``build`` renders nothing again.
     """
+    from ..content.editions import editions
+
+    return _edition(issue, config, issue.original_lang, len(editions(issue, config)) > 1,
+                    source=True)
+
+
+def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
+    """Every edition of a checked issue, source language first, each rendered and
+    inlined once (or taken from the cache)."""
+    from ..content.editions import editions
     from . import cache
 
-    key = cache.edition_key(issue.path, config)
-    cached = cache.load(config.cache_dir, issue.slug, key)
-    return cached if cached is not None else _render(issue, config, key)
+    langs = editions(issue, config)
+    built = {lang: _edition(issue, config, lang, len(langs) > 1,
+                            source=lang == issue.original_lang) for lang in langs}
+    cache.store_languages(config.cache_dir, issue.slug, cache.edition_key(
+        issue.path, config, "*"), langs, issue.original_lang)
+    return built
+
+
+def _edition(issue: Issue, config: Config, lang: str, several: bool, *,
+             source: bool) -> ReadyEdition:
+    """The edition of ``issue`` in ``lang``, from the cache or rendered.
+
+    The source language's entry is keyed "" as well, since ``edition_to_send``
+    looks it up before parsing, when it does not know the language yet.
+    """
+    from ..content.editions import localize
+    from . import cache
+
+    name = "" if source else lang
+    key = cache.edition_key(issue.path, config, name)
+    cached = cache.load(config.cache_dir, issue.slug, key, name)
+    if cached is not None:
+        return cached
+    return _render(localize(issue, lang, config), config, key, name,
+                   edition_url(config, issue.slug, lang, several))
 
 
 def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
-    """The edition of an issue folder that passes ``check``, ready to send.
+    """The source-language edition of an issue folder that passes ``check``, ready to send.
 
     A cache entry is only ever written for an issue that passed ``check``, and
     its key covers the folder's files, the code and the settings that checking
@@ -77,27 +118,51 @@ def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
 
     key = cache.edition_key(folder, config)
     cached = cache.load(config.cache_dir, issue_slug(folder), key)
-    return cached if cached is not None else _render(load_publishable(folder, config),
-                                                     config, key)
+    return cached if cached is not None else build_edition(load_publishable(folder, config),
+                                                           config)
 
 
-def _render(issue: Issue, config: Config, key: str) -> ReadyEdition:
-    """Render, inline and check the email, and keep the result under ``key``."""
+def editions_to_send(folder: Path, config: Config) -> dict[str, ReadyEdition]:
+    """Every edition of an issue folder that passes ``check``, source language first.
+
+    Each is rendered and inlined once (never per recipient) and kept in the cache
+    as ``edition_to_send`` keeps the source's: when the list of editions and each
+    of them are found for the folder as it is now, nothing is parsed or checked
+    again. ``ReadyEdition.lang`` is the edition's language, ``url`` its address.
+    """
+    from ..content.layout import issue_slug
+    from . import cache
+
+    slug = issue_slug(folder)
+    recorded = cache.load_languages(config.cache_dir, slug,
+                                    cache.edition_key(folder, config, "*"))
+    if recorded:
+        langs, source = recorded
+        names = {lang: "" if lang == source else lang for lang in langs}
+        found = {lang: cache.load(config.cache_dir, slug, cache.edition_key(
+            folder, config, name), name) for lang, name in names.items()}
+        if all(e is not None for e in found.values()):
+            return {lang: e for lang, e in found.items() if e is not None}
+    return build_editions(load_publishable(folder, config), config)
+
+
+def _render(issue: Issue, config: Config, key: str, name: str, url: str) -> ReadyEdition:
+    """Render, inline and check the edition ``issue`` is, and keep it under ``key``."""
     from ..content.check import edito_warnings, heading_warnings, issue_warnings
     from . import cache
     from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
     from .quality import email_warnings
     from .render import render_edition
 
-    edition = render_edition(issue, config)
+    edition = render_edition(issue, config, url)
     # Sealed once inlined: premailer would turn a "&#37;" back into "%".
     html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
     built = ReadyEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
                          edition.web, edition.stylesheet, edition.assets,
                          tuple([*map(str, issue_warnings(issue)), *email_warnings(
                              html, headings=not (edito_warnings(issue) or any(
-                                 map(heading_warnings, issue.news))))]))
-    cache.store(config.cache_dir, built, key)
+                                 map(heading_warnings, issue.news))))]), url)
+    cache.store(config.cache_dir, built, key, name)
     return built
 
 

@@ -13,6 +13,7 @@ any time.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 from pathlib import Path, PurePosixPath
@@ -23,9 +24,9 @@ from ..content.layout import find_centres_file, issue_slug
 from ..fsutil import atomic_write
 from .ready import Asset, ReadyEdition
 
-__all__ = ["edition_key", "load", "store"]
+__all__ = ["edition_key", "load", "load_languages", "store", "store_languages"]
 
-_VERSION = b"infolettre-edition-3"  # 3: placeholders sealed
+_VERSION = b"infolettre-edition-4"  # 3: placeholders sealed; 4: an entry per edition
 _PACKAGE = Path(__file__).resolve().parent.parent  # all of infolettre's code
 
 
@@ -36,11 +37,14 @@ def _files(folder: Path | None) -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
-def edition_key(folder: Path, config: Config) -> str:
+def edition_key(folder: Path, config: Config, lang: str = "") -> str:
     """A hash that changes whenever anything that shapes the issue's edition changes.
 
     Computed from the folder without parsing it: the files themselves, and the
-    settings that checking and rendering read.
+    settings that checking and rendering read, the editions and their fallback
+    among them. ``lang`` is the edition's language ("" for the source language's,
+    as ``edition_to_send`` knows it before parsing; "*" for the list of editions),
+    so that each edition of an issue has its own entry.
     """
     digest = hashlib.sha256(_VERSION)
     centres = find_centres_file(folder)
@@ -57,41 +61,66 @@ def edition_key(folder: Path, config: Config) -> str:
             relative = path.relative_to(root) if root else path
             digest.update(f"{relative}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
     settings = {"base_url": config.base_url, "max_body_chars": config.max_body_chars,
-                "slug": issue_slug(folder)}
+                "slug": issue_slug(folder), "lang": lang, "languages": list(config.languages),
+                "fallback": {k: list(v) for k, v in config.fallback.items()}}
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()
 
 
-def _path(cache_dir: Path, slug: str, key: str) -> Path:
-    return cache_dir / f"{slug}-{key[:32]}.json"
+def _path(cache_dir: Path, slug: str, lang: str, key: str) -> Path:
+    return cache_dir / f"{slug}@{lang}-{key[:32]}.json"
 
 
-def load(cache_dir: Path, slug: str, key: str) -> ReadyEdition | None:
-    """The cached edition of issue ``slug`` for ``key``, or None."""
+def load(cache_dir: Path, slug: str, key: str, lang: str = "") -> ReadyEdition | None:
+    """The cached edition of issue ``slug`` in ``lang`` for ``key``, or None."""
     try:
-        data = json.loads(_path(cache_dir, slug, key).read_text(encoding="utf-8"))
+        data = json.loads(_path(cache_dir, slug, lang, key).read_text(encoding="utf-8"))
         if data.get("key") != key:
             return None
         assets = tuple(Asset(Path(a["source"]), PurePosixPath(a["target"]))
                        for a in data["assets"])
         return ReadyEdition(data["slug"], data["subject"], data["lang"], data["html"],
                             data["text"], data["web"], data["stylesheet"], assets,
-                            tuple(data["warnings"]))
+                            tuple(data["warnings"]), data["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def store(cache_dir: Path, edition: ReadyEdition, key: str) -> None:
-    """Keep ``edition`` under ``key`` (and drop the issue's older entries)."""
-    slug = edition.slug
-    data = {"key": key, "slug": slug, "subject": edition.subject, "lang": edition.lang,
-            "html": edition.html, "text": edition.text, "web": edition.web,
-            "stylesheet": edition.stylesheet, "warnings": list(edition.warnings),
+def store(cache_dir: Path, edition: ReadyEdition, key: str, lang: str = "") -> None:
+    """Keep ``edition`` under ``key`` and ``lang`` (and drop that edition's older entries)."""
+    data = {"key": key, "slug": edition.slug, "subject": edition.subject,
+            "lang": edition.lang, "html": edition.html, "text": edition.text,
+            "web": edition.web, "stylesheet": edition.stylesheet, "url": edition.url,
+            "warnings": list(edition.warnings),
             "assets": [{"source": str(a.source), "target": str(a.target)}
                        for a in edition.assets]}
+    _write(cache_dir, edition.slug, lang, key, data)
+
+
+def load_languages(cache_dir: Path, slug: str, key: str) -> tuple[tuple[str, ...], str] | None:
+    """The languages of the issue's editions recorded under ``key`` (see ``"*"``) and
+    its source language, or None."""
     try:
-        for old in cache_dir.glob(f"{slug}-*.json"):
+        data = json.loads(_path(cache_dir, slug, "*", key).read_text(encoding="utf-8"))
+        langs = data["langs"]
+        if data.get("key") != key or not all(isinstance(x, str) for x in [*langs,
+                                                                           data["source"]]):
+            return None
+        return tuple(langs), data["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_languages(cache_dir: Path, slug: str, key: str, langs: tuple[str, ...],
+                    source: str) -> None:
+    """Record the languages of the issue's editions, once each of them is stored."""
+    _write(cache_dir, slug, "*", key, {"key": key, "langs": list(langs), "source": source})
+
+
+def _write(cache_dir: Path, slug: str, lang: str, key: str, data: dict) -> None:
+    try:
+        for old in cache_dir.glob(f"{glob.escape(slug)}@{glob.escape(lang)}-*.json"):
             old.unlink(missing_ok=True)
-        atomic_write(_path(cache_dir, slug, key), json.dumps(data, ensure_ascii=False))
+        atomic_write(_path(cache_dir, slug, lang, key), json.dumps(data, ensure_ascii=False))
     except OSError:
         pass  # a read-only folder only costs the next run a render

@@ -21,7 +21,7 @@ class ReadyEdition:
     """An issue ready to send: inlined HTML and text, placeholders unfilled.
 
     It carries the few facts of the issue that sending reads (slug, subject,
-    language) rather than the whole content model, so that an edition taken
+    language: the edition's, address) rather than the whole content model, so that an edition taken
     from the build's cache needs no parsing.
     """
 
@@ -35,3 +35,7 @@ class ReadyEdition:
     assets: tuple[Asset, ...]
     #: What the quality checks found in the inlined HTML (see ``quality``).
     warnings: tuple[str, ...] = ()
+    #: The edition's public address (its web page, the base of its images):
+    #: ``BASE_URL/LANG/ISSUE/`` when the issue has several editions, else
+    #: ``BASE_URL/ISSUE/`` as before editions; "" for ``Config.issue_url(slug)``.
+    url: str = ""

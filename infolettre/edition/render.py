@@ -112,8 +112,14 @@ class _Item:
         return getattr(self.item, name)
 
 
-def render_edition(issue: Issue, config: Config) -> Rendered:
-    """Render the three outputs of an issue; per-recipient values stay placeholders."""
+def render_edition(issue: Issue, config: Config, url: str = "") -> Rendered:
+    """Render the three outputs of an issue; per-recipient values stay placeholders.
+
+    ``url`` is the edition's public address (``build.edition_url``; "" for
+    ``Config.issue_url``), the web page's canonical address. Images stay under the
+    issue's own address, published once for all its editions, so that an email
+    sent before the issue had editions keeps its images.
+    """
     env = environment(config.templates_dir)
     issue_url = config.issue_url(issue.slug)
     items = {item.path: _Item(item, issue, issue_url) for item in issue.news}
@@ -132,6 +138,7 @@ def render_edition(issue: Issue, config: Config) -> Rendered:
         "contact_html": Markup(markup.to_html(issue.contact_text, issue_url, 2)),
         "contact_text": markup.to_text(issue.contact_text, issue_url),
         "issue_url": issue_url,
+        "edition_url": url or issue_url,
         **{name: placeholders.marked(name, nonce) for name in placeholders.NAMES},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,

@@ -10,7 +10,12 @@ import pytest
 import infolettre.edition.build
 import infolettre.edition.render
 from infolettre.config import Config
-from infolettre.edition.build import build_edition, edition_to_send, load_publishable
+from infolettre.edition.build import (
+    build_edition,
+    edition_to_send,
+    editions_to_send,
+    load_publishable,
+)
 from infolettre.errors import ProblemsFound
 
 
@@ -102,3 +107,30 @@ def test_a_stricter_setting_checks_again(sample: Path, tmp_path: Path) -> None:
     with pytest.raises(ProblemsFound) as found:
         edition_to_send(sample, replace(config, max_body_chars=100))
     assert any("100" in p.message for p in found.value.problems)
+
+
+def test_each_edition_is_rendered_once_and_kept_under_its_language(
+        sample: Path, tmp_path: Path, counted: list[int], monkeypatch) -> None:
+    config = Config(base_url="https://x.org/nl", cache_dir=tmp_path / "cache",
+                    languages=("fr", "en", "es"))
+    built = editions_to_send(sample, config)
+    assert list(built) == ["fr", "en", "es"] and counted == [1, 1, 1]
+    assert [e.lang for e in built.values()] == ["fr", "en", "es"]
+    assert '<html lang="es"' in built["es"].html and built["en"].html != built["es"].html
+    assert built["en"].url == "https://x.org/nl/en/2018-06/"
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the issue was parsed again")
+
+    monkeypatch.setattr(infolettre.edition.build, "load_publishable", no_parsing)
+    assert editions_to_send(sample, config) == built and counted == [1, 1, 1]
+    assert edition_to_send(sample, config) == built["fr"]  # the source's, as before
+
+
+def test_a_change_of_fallback_renders_the_editions_again(
+        sample: Path, tmp_path: Path, counted: list[int]) -> None:
+    config = Config(base_url="https://x.org/nl", cache_dir=tmp_path / "cache",
+                    languages=("fr", "en", "es"))
+    editions_to_send(sample, config)
+    again = editions_to_send(sample, replace(config, fallback={"es": ("en",)}))
+    assert counted == [1, 1, 1, 1, 1, 1] and list(again) == ["fr", "en", "es"]
