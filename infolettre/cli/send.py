@@ -130,6 +130,34 @@ def _check_images(edition: Any, config: Any, transport: Any, *, refuse: bool) ->
             "--skip-image-check to send anyway")
 
 
+def _warn(editions: dict[str, Any]) -> None:
+    """Print the quality warnings of every edition, each once (named by edition when
+    the issue has several)."""
+    seen: set[str] = set()
+    for lang, edition in editions.items():
+        for warning in edition.warnings:
+            if warning not in seen:
+                seen.add(warning)
+                where = f" ({lang})" if len(editions) > 1 else ""
+                click.echo(f"warning{where}: {warning}", err=True)
+
+
+def _proofs(editions: dict[str, Any], config: Any, transport: Any, addresses: list[str],
+            lang: str | None) -> None:
+    """Send the proofs of every edition, or of the one a subscriber of ``lang`` gets."""
+    from ..delivery.send import route, send_proofs
+
+    chosen = [route(editions, config)(lang)] if lang else list(editions)
+    several = len(chosen) > 1
+    for n, edition_lang in enumerate(chosen):
+        results = send_proofs(editions[edition_lang], config, transport, addresses,
+                              close=n == len(chosen) - 1,
+                              tag=f"-{edition_lang}" if several else "")
+        for address, result in results:
+            where = f" ({edition_lang})" if several else ""
+            click.echo(f"{address}{where}: {result.outcome.value} {result.detail}")
+
+
 @click.command()
 @click.argument("issue_dir", type=PathArg)
 @click.option("--test", "tests", multiple=True, metavar="ADDR",
@@ -151,8 +179,11 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
          resend_in_doubt: bool, include_new: bool, skip_image_check: bool) -> None:
     """Send an issue to the active subscribers; run it again to continue.
 
-    Refuses an issue that fails `check`. Each subscriber gets the issue at most
-    once: messages whose fate is unknown (connection lost after the data) are
+    Refuses an issue that fails `check`. Each subscriber gets the edition of
+    their language, or the first of its fallback chain the issue has, else the
+    source language's; --test sends a proof of every edition (of the one for
+    --lang when given). Each subscriber gets the issue at most once, in one
+    edition: messages whose fate is unknown (connection lost after the data) are
     listed by `status` and sent again only with --resend-in-doubt. The audience
     is fixed when the campaign starts: a later run says how many subscribers
     joined since, and --include-new adds them (never anyone twice). Every image
@@ -168,27 +199,26 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
     import dataclasses
 
     from ..delivery.report import describe_dry_run, describe_summary
-    from ..delivery.send import Audience, send_campaign, send_proofs
+    from ..delivery.send import Audience, send_campaign
     from ..delivery.transports import from_dsn
-    from ..edition.build import edition_to_send
+    from ..edition.build import editions_to_send
 
     config = load(ctx)
     if dsn:
         config = dataclasses.replace(config, transport=dsn)
     _check_test_addresses(tests)
-    edition = edition_to_send(issue_dir, config)
-    for warning in edition.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    editions = editions_to_send(issue_dir, config)
+    edition = next(iter(editions.values()))  # the source language's
+    _warn(editions)
     transport = from_dsn(config.transport, config.secrets)
     if tests:
         if not skip_image_check:
             _check_images(edition, config, transport, refuse=False)
-        for address, result in send_proofs(edition, config, transport, list(tests)):
-            click.echo(f"{address}: {result.outcome.value} {result.detail}")
+        _proofs(editions, config, transport, list(tests), lang)
         return
     audience = Audience(lang, centre)
     if dry_run:
-        click.echo(describe_dry_run(edition, config, audience, transport))
+        click.echo(describe_dry_run(editions, config, audience, transport))
         return
     if not skip_image_check:
         _check_images(edition, config, transport, refuse=True)
@@ -198,9 +228,10 @@ def send(ctx: click.Context, issue_dir: Path, tests: tuple[str, ...], dry_run: b
         from ..delivery.report import audience_size
 
         size = audience_size(config, edition.slug, audience, include_new)
-        click.confirm(f"Send “{edition.subject}” to {size} subscribers through "
+        several = f" (editions {', '.join(editions)})" if len(editions) > 1 else ""
+        click.confirm(f"Send “{edition.subject}”{several} to {size} subscribers through "
                       f"{transport.describe()}?", abort=True)
-    summary = send_campaign(edition, config, transport, audience=audience,
+    summary = send_campaign(editions, config, transport, audience=audience,
                             resend_in_doubt=resend_in_doubt, include_new=include_new,
                             progress=_progress_bar())
     click.echo(describe_summary(summary, transport))

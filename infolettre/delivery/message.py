@@ -120,7 +120,7 @@ class MessageFactory:
         self.domain = _ID_UNSAFE_RE.sub("-", domain) or "localhost"
         self.id_campaign = _ID_UNSAFE_RE.sub("-", campaign)  # the Message-ID's left part
         self.mailto = configured_address(config.unsubscribe_address)
-        self.web_url_text = web_url or config.issue_url(edition.slug)
+        self.web_url_text = web_url or edition.url or config.issue_url(edition.slug)
         self.web_url = qp_value(self.web_url_text)
         digest = hashlib.sha256(f"{campaign}|{edition.html}".encode()).hexdigest()[:24]
         self.body = alternative((("plain", edition.text), ("html", edition.html)),

@@ -1,13 +1,19 @@
-"""What ``send`` and ``status`` tell people: audience, progress summary, troubles."""
+"""What ``send`` and ``status`` tell people: audience, progress summary, troubles.
+
+An issue of several editions is told edition by edition: who gets which (by
+their language and the fallback chains), how many went in each language.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from ..config import Config
 from ..edition.ready import ReadyEdition
 from ..store import Store
 from .journal import Journal
 from .message import MessageFactory, Recipient
-from .send import Audience, SendSummary
+from .send import Audience, Editions, SendSummary, as_editions, route
 from .transports.base import Transport
 
 __all__ = ["audience_size", "describe_dry_run", "describe_status", "describe_summary",
@@ -40,41 +46,68 @@ def audience_size(config: Config, issue: str, audience: Audience,
         return counts["pending"] + counts["retry"] + extra
 
 
-def describe_dry_run(edition: ReadyEdition, config: Config, audience: Audience,
+def _langs(counts: Counter) -> str:
+    """``2 en, 8 fr``: a count per language, in the order of the languages."""
+    return ", ".join(f"{n} {lang}" for lang, n in sorted(counts.items()))
+
+
+def describe_dry_run(editions: ReadyEdition | Editions, config: Config, audience: Audience,
                      transport: Transport) -> str:
-    """The audience, by language, and the first recipient's message (headers + text)."""
+    """The audience, by language and by edition, and the first message of each edition
+    (headers + text)."""
+    eds = as_editions(editions)
+    source = next(iter(eds.values()))
+    edition_of = route(eds, config)
+    by_lang: Counter[str] = Counter()
+    by_edition: dict[str, Counter[str]] = {lang: Counter() for lang in eds}
+    first: dict[str, Recipient] = {}
     with Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
-        by_lang: dict[str, int] = {}
-        first = None
         for s in store.select("active", audience.lang, audience.centre):
-            by_lang[s.lang] = by_lang.get(s.lang, 0) + 1
-            first = first or s
+            by_lang[s.lang] += 1
+            chosen = edition_of(s.lang)
+            by_edition[chosen][s.lang] += 1
+            first.setdefault(chosen, Recipient(s.id, s.email, s.name))
         secret = store.secret
-        newcomers = _campaign_newcomers(store, edition.slug)
+        newcomers = _campaign_newcomers(store, source.slug)
     total = sum(by_lang.values())
-    lines = [f"would send “{edition.subject}” through {transport.describe()}",
+    lines = [f"would send “{source.subject}” through {transport.describe()}",
              f"audience: {total} active subscriber{'s' * (total != 1)}"
-             + (" (" + ", ".join(f"{n} {lang}" for lang, n in sorted(by_lang.items())) + ")"
-                if by_lang else "")]
+             + (f" ({_langs(by_lang)})" if by_lang else "")]
+    if len(eds) > 1:
+        for lang, edition in eds.items():
+            n = sum(by_edition[lang].values())
+            lines.append(f"edition {lang}: {n} subscriber{'s' * (n != 1)}"
+                         + (f" ({_langs(by_edition[lang])})" if n else "")
+                         + f", “{edition.subject}”")
     if newcomers:
         lines.append(newcomers_line(newcomers))
-    if first is None:
+    if not first:
         return "\n".join([*lines, "nobody to send to: import subscribers first"])
-    factory = MessageFactory(edition, config, edition.slug, secret)
-    raw = factory.build(Recipient(first.id, first.email, first.name))
     import email  # parsing the message back is for --dry-run only
     import email.policy
 
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    lines += ["", f"first message ({len(raw) / 1024:.1f} KB), to {first.email}:", ""]
-    lines += [f"{k}: {v}" for k, v in message.items()]
-    text = message.get_body(("plain",))
-    lines += ["", text.get_content() if text else ""]
+    for lang, edition in eds.items():
+        if lang not in first:
+            continue
+        recipient = first[lang]
+        raw = MessageFactory(edition, config, source.slug, secret).build(recipient)
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        what = f"first message of the edition {lang}" if len(eds) > 1 else "first message"
+        lines += ["", f"{what} ({len(raw) / 1024:.1f} KB), to {recipient.email}:", ""]
+        lines += [f"{k}: {v}" for k, v in message.items()]
+        text = message.get_body(("plain",))
+        lines += ["", text.get_content() if text else ""]
     return "\n".join(lines)
 
 
 def _table(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in counts.items() if n)
+
+
+def _editions(by_edition: dict[str, dict[str, int]]) -> list[str]:
+    """A line per edition: its rows per state."""
+    return [f"  edition {lang or '(not yet given)'}: {_table(counts)}"
+            for lang, counts in by_edition.items()]
 
 
 def _troubles(troubles: list[tuple[str, str, int, str]]) -> list[str]:
@@ -100,7 +133,11 @@ def describe_summary(summary: SendSummary, transport: Transport) -> str:
     lines.append(f"campaign {summary.campaign}: this run {done} attempts in "
                  f"{summary.seconds:.1f} s ({rate:.0f}/s{requests}) through "
                  f"{transport.describe()}")
+    if summary.sent_by_edition:
+        lines.append(f"sent in this run, by language: {_langs(summary.sent_by_edition)}")
     lines.append(f"in all: {_table(summary.counts) or 'nobody to send to'}")
+    if len(summary.by_edition) > 1:
+        lines += _editions(summary.by_edition)
     if summary.counts.get("retry"):
         lines.append("some messages are waiting to be retried: run the same command again")
     lines += _troubles(summary.troubles)
@@ -119,6 +156,9 @@ def describe_status(store: Store, issue: str, config: Config) -> str:
     lines = [f"campaign {issue}: “{campaign.subject}”, audience "
              f"{campaign.audience or 'all active subscribers'}",
              f"{sum(counts.values())} recipients: {_table(counts)}"]
+    by_edition = journal.edition_counts(campaign.id)
+    if set(by_edition) - {""}:
+        lines += _editions(by_edition)
     lines += _troubles(journal.troubles(campaign.id))
     if counts["in_doubt"]:
         lines.append("in doubt: the connection was lost after the message was sent; "

@@ -109,7 +109,8 @@ def test_send_refuses_images_not_yet_published_and_sends_once_they_are(
         with FakeSmtp() as smtp:
             conf = _config_file(tmp_path, 3, site.url, smtp.dsn())
             image = f"{site.url}2018-06/news/album-ce-matin-la.png"
-            proof = _run(conf, "send", str(sample), "--test", "moi@example.org")
+            proof = _run(conf, "send", str(sample), "--test", "moi@example.org",
+                         "--lang", "fr")  # the proof of one edition
             assert proof.exit_code == 0, proof.output
             assert f"warning: image not published: {image} (HTTP 404)" in proof.output
             assert smtp.handler.delivered == {"moi@example.org": 1}
