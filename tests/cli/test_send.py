@@ -138,3 +138,67 @@ def test_skip_image_check_sends_with_images_unpublished(sample: Path, tmp_path: 
         assert result.exit_code == 0, result.output
         assert "in all: 3 sent" in result.output and "image not published" not in result.output
     assert len(smtp.handler.delivered) == 3
+
+
+def _three_editions(tmp_path: Path) -> tuple[Path, Path]:
+    """A configuration over six subscribers (fr, en, es in turn) and an issue of three
+    editions (fr, en, es)."""
+    from ..sending import translated_issue
+
+    config = sending_config(tmp_path)
+    populate(config, 6, langs=("fr", "en", "es"))
+    conf = _config_file(tmp_path, 0)
+    return conf, translated_issue(tmp_path / "issues")
+
+
+def test_dry_run_shows_the_audience_of_each_edition_and_a_message_of_each(
+        tmp_path: Path) -> None:
+    from ..sending import SUBJECTS
+
+    conf, issue = _three_editions(tmp_path)
+    result = _run(conf, "send", str(issue), "--dry-run")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "audience: 6 active subscribers (2 en, 2 es, 2 fr)" in out
+    assert f"edition en: 2 subscribers (2 en), “{SUBJECTS['en']}”" in out
+    assert f"edition es: 2 subscribers (2 es), “{SUBJECTS['es']}”" in out
+    assert "edition fr: 2 subscribers (2 fr)" in out
+    for lang, first in (("fr", 0), ("en", 1), ("es", 2)):
+        assert (f"first message of the edition {lang} (" in out
+                and f"to abonne{first:05d}@example.org:" in out), lang
+    assert out.count("Content-Language: ") == 3
+    assert "Content-Language: en" in out and "Content-Language: es" in out
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_send_and_status_count_the_messages_of_each_language(tmp_path: Path) -> None:
+    conf, issue = _three_editions(tmp_path)
+    sent = _run(conf, "send", str(issue), "--yes", "--skip-image-check")
+    assert sent.exit_code == 0, sent.output
+    assert "sent in this run, by language: 2 en, 2 es, 2 fr" in sent.output
+    assert "in all: 6 sent" in sent.output and "edition en: 2 sent" in sent.output
+    status = _run(conf, "status", str(issue)).output
+    assert "6 recipients: 6 sent" in status
+    for lang in ("en", "es", "fr"):
+        assert f"edition {lang}: 2 sent" in status
+    languages = sorted(line.split(": ")[1] for f in (tmp_path / "outbox" / "new").iterdir()
+                       for line in f.read_text().splitlines()
+                       if line.startswith("Content-Language"))
+    assert languages == ["en", "en", "es", "es", "fr", "fr"]
+
+
+def test_proofs_of_every_edition_or_of_the_one_for_lang(tmp_path: Path) -> None:
+    conf, issue = _three_editions(tmp_path)
+    every = _run(conf, "send", str(issue), "--test", "moi@example.org", "--skip-image-check")
+    assert every.exit_code == 0, every.output
+    for lang in ("fr", "en", "es"):
+        assert f"moi@example.org ({lang}): sent" in every.output
+    proofs = [f.read_text() for f in (tmp_path / "outbox" / "new").iterdir()]
+    assert len(proofs) == 3
+    ids = {line for p in proofs for line in p.splitlines() if line.startswith("Message-ID")}
+    assert len(ids) == 3  # three messages, not one sent three times
+    one = _run(conf, "send", str(issue), "--test", "moi@example.org", "--lang", "pt",
+               "--skip-image-check")
+    assert one.exit_code == 0 and "moi@example.org: sent" in one.output, one.output
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 4
+    assert "not sent yet" in _run(conf, "status", str(issue)).output
