@@ -134,3 +134,36 @@ def test_a_notice_through_an_api_names_its_sender_as_written(tmp_path: Path) -> 
     content = Notice(sending_config(tmp_path), "Sujet", "Texte", "fr").content()
     assert (content.sender_name, content.sender_email) == (
         "Réseau des Cités des métiers", "infolettre@reseaucitesdesmetiers.com")
+
+
+def test_the_confirmation_is_in_the_language_the_subscriber_chose(tmp_path: Path) -> None:
+    """The subscription form in English, Spanish or Italian: the confirmation mail is in
+    that language (subject, text, Content-Language), the language stored with the
+    subscriber, so that their editions and pages are in it too."""
+    from infolettre.content.i18n import catalogue
+    from infolettre.store import Store
+
+    from ..service import start_service
+
+    service = start_service(tmp_path)
+    try:
+        with httpx.Client(base_url=service.url, timeout=30) as client:
+            for lang in ("en", "es", "it", "fr"):
+                response = client.post("/subscribe", data={"email": f"{lang}@example.org",
+                                                           "lang": lang})
+                assert response.status_code == 200, response.text
+    finally:
+        service.stop()
+    mails = {}
+    for path in (service.outbox / "new").iterdir():
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        mails[message["To"].addresses[0].addr_spec] = message
+    with Store(service.db) as store:
+        for lang in ("en", "es", "it", "fr"):
+            message, t = mails[f"{lang}@example.org"], catalogue(lang)
+            assert message["Content-Language"] == lang
+            assert message["Subject"] == t("confirm_mail_subject")
+            first_line = t("confirm_mail_text", url="URL").split("\n")[0]
+            assert first_line in message.get_content()
+            assert store.get(f"{lang}@example.org").lang == lang
+    assert len({m["Subject"] for m in mails.values()}) == 4
