@@ -64,12 +64,18 @@ def latest_issue(issues_dir: Path) -> Path | None:
     return max(dated)[2] if dated else None
 
 
-def _entry(entry: AgendaEntry) -> dict:
+def _entry(entry: AgendaEntry, lang: str) -> dict:
+    """An agenda entry as the file writes it, its translations carried along."""
     date: object = entry.when.start if entry.when.end is None else \
         {"start": entry.when.start, "end": entry.when.end}
-    out = {"date": date, "title": entry.title}
+
+    def text(name: str) -> object:
+        others = {other: t[name] for other, t in entry.texts.items() if name in t}
+        return {lang: getattr(entry, name), **others} if others else getattr(entry, name)
+
+    out = {"date": date, "title": text("title")}
     if entry.place:
-        out["place"] = entry.place
+        out["place"] = text("place")
     return out
 
 
@@ -102,6 +108,7 @@ def new_issue(issues_dir: Path, date: dt.date) -> Path:
     header: dict = {"date": date}
     upcoming: list[AgendaEntry] = []
     internal: list[AgendaEntry] = []
+    lang = "fr"
     if previous_dir is not None:
         previous = read_front_matter(previous_dir / ISSUE_FILE).data
         header.update({k: previous[k] for k in CARRIED_KEYS if k in previous})
@@ -112,7 +119,8 @@ def new_issue(issues_dir: Path, date: dt.date) -> Path:
                                   f"(run `infolettre check {previous_dir}`); fix them first")
         internal = [e for e in issue.internal if e.when.last > date]
         upcoming = [e for e in issue.external if e.when.last > date]
-    agenda = {k: [_entry(e) for e in v] for k, v in
+        lang = issue.lang
+    agenda = {k: [_entry(e, lang) for e in v] for k, v in
               (("internal", internal), ("external", upcoming)) if v}
     atomic_write(folder / ISSUE_FILE, "---\n" + _dump(header) + "---\n")
     atomic_write(folder / AGENDA_FILE, _AGENDA_HEAD + (_dump(agenda) if agenda else ""))

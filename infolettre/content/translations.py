@@ -141,9 +141,10 @@ def attach(issue: Issue, problems: list[Problem]) -> Issue:
                 (text := _issue_text(path, lang, problems)) is not None:
             texts[lang] = text
     by_original: dict[Path, dict[str, ItemText]] = {}
-    originals = {item.path.name: item for item in issue.news}
+    originals = {item.path.name.lower(): item.path for item in issue.news}  # FORUM.MD too
     for path, original, lang in translations_in(folder / NEWS_DIR):
-        if original.name not in originals:
+        original = originals.get(original.name.lower(), original)
+        if original.name.lower() not in originals:
             problems.append(Problem(path, 1, say("translation-without-original",
                                                  original=original.name, lang=lang)))
         elif _language_ok(path, lang, problems) and \

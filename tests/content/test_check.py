@@ -180,6 +180,12 @@ def test_a_stray_file_in_news_stops_check_and_build(sample: Path, config: Config
     assert result.stdout.rstrip().endswith("[E049]")
 
 
+def _ours(warnings: list) -> list:
+    """The image and heading warnings: the sample's translations, stale once a test edits
+    an original, have theirs, which ``tests/content/test_editions.py`` looks at."""
+    return [w for w in warnings if w.code in ("W001", "W002")]
+
+
 def test_a_heavy_image_is_a_warning_on_its_line(sample: Path, config: Config) -> None:
     """A 6 MB photo passed ``check`` without a word; it is named now, without blocking."""
     from infolettre.edition.build import build_issue
@@ -190,16 +196,17 @@ def test_a_heavy_image_is_a_warning_on_its_line(sample: Path, config: Config) ->
     (sample / "news" / "lourde.jpg").write_bytes(b"\xff\xd8" + b"\0" * (1024 * 1024 + 1))
     warnings: list = []
     assert check_path(sample, config, warnings) == []
+    warnings = _ours(warnings)
     assert [str(w).split(" MB")[0] for w in warnings] == [
         f"{item}:9: the image 'lourde.jpg' weighs 1.0"]
     alone: list = []
-    assert check_path(item, config, alone) == [] and alone == warnings
+    assert check_path(item, config, alone) == [] and _ours(alone) == warnings
     built = build_issue(sample, sample.parent / "out", config)
     assert str(warnings[0]) in built.warnings
     result = subprocess.run([sys.executable, "-m", "infolettre", "check", str(sample),
                              "--lang", "en"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and f"warning: {item}:9: the image" in result.stderr
-    assert result.stderr.rstrip().endswith("[W001]")
+    assert "weighs 1.0 MB" in result.stderr and "[W001]" in result.stderr
 
 
 def test_a_missing_image_names_the_file_meant(sample: Path) -> None:
@@ -266,12 +273,13 @@ def test_a_skipped_heading_is_named_on_its_line_by_check_and_build(sample: Path,
                     encoding="utf-8")
     warnings: list = []
     assert check_path(sample, config, warnings) == []
+    warnings = _ours(warnings)
     assert [(w.path, w.line, w.message.split(":")[0]) for w in warnings] == [
         (item, first, "the heading 'Programme' skips a level (h5 under h3)"),
         (item, first + 6, "the heading 'Détails' skips a level (h6 under h4)")]
     assert "write it '## Détails'" in warnings[1].message
     alone: list = []
-    assert check_path(item, config, alone) == [] and alone == warnings
+    assert check_path(item, config, alone) == [] and _ours(alone) == warnings
     built = build_issue(sample, sample.parent / "out", config)
     assert built.warnings == [str(w) for w in warnings]
 
@@ -287,10 +295,11 @@ def test_a_skipped_heading_of_the_edito_is_named_in_issue_md(sample: Path,
                     encoding="utf-8")
     warnings: list = []
     assert check_path(sample, config, warnings) == []
+    warnings = _ours(warnings)
     assert [(w.path, w.line) for w in warnings] == [(meta, line + 4)]
     assert "skips a level (h5 under h3): write it '## Détails'" in warnings[0].message
     alone: list = []
-    assert check_path(meta, config, alone) == [] and alone == warnings
+    assert check_path(meta, config, alone) == [] and _ours(alone) == warnings
     assert build_issue(sample, sample.parent / "out", config).warnings == [str(warnings[0])]
 
 
@@ -309,9 +318,11 @@ def test_a_text_that_starts_at_two_hashes_skips_no_level(sample: Path,
     meta.write_text(meta.read_text(encoding="utf-8") + "\n## Au programme\n\nx\n",
                     encoding="utf-8")
     warnings: list = []
-    assert check_path(sample, config, warnings) == [] and warnings == []
+    assert check_path(sample, config, warnings) == [] and _ours(warnings) == []
     assert build_issue(sample, sample.parent / "out", config).warnings == []
     item.write_text(text + "\n## Programme\n\nx\n\n#### Détails\n\ny\n", encoding="utf-8")
+    warnings = []
     assert check_path(sample, config, warnings) == []
+    warnings = _ours(warnings)
     assert [(w.path, w.line) for w in warnings] == [(item, first + 4)]
     assert "skips a level (h6 under h4): write it '### Détails'" in warnings[0].message

@@ -76,7 +76,7 @@ ONE_LINE_FIELDS = [
     (ITEM, "  - name: Equipe de Charleroi", f'  - name: "{INJECTION}"'),
     (ITEM, "    email: accueil@cdmcharleroi.be", '    email: "accueil@cdm\\ncharleroi.be"'),
     (ITEM, "  alt: \"Couverture", '  alt: "a\\u2028b"\n  x: "'),
-    ("agenda.yaml", "    title: Assemblée Générale", f'    title: "{INJECTION}"'),
+    ("agenda.yaml", '    title: {fr: "Assemblée Générale"', f'    title: {{fr: "{INJECTION}"'),
     ("agenda.yaml", "    place: Rouen", '    place: "Rouen\\tcentre"'),
     ("movements.yaml", "  left: Christel Lafitte-Mayer", f'  left: "{INJECTION}"'),
     ("movements.yaml", "  arrived: Emmanuelle Luttenauer", '  arrived: "E\\x1b[31mL"'),
@@ -237,7 +237,7 @@ def test_markdown_passes_are_linear_up_to_the_text_limit(shape: str) -> None:
 def test_a_long_edito_is_refused_by_check(sample: Path) -> None:
     _edit(sample / "issue.md", "Cher(e)s membres", "[" * (markup.MAX_TEXT_CHARS + 1) + "\n\nC")
     problems = check_path(sample, Config())
-    assert [p.line for p in problems] == [29]
+    assert [p.line for p in problems] == [_line_of(sample / "issue.md", "[[[")]
     assert problems[0].message.startswith("the edito is 1")
     assert "over the limit of 10,000: shorten it" in problems[0].message
 

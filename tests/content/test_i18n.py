@@ -27,7 +27,7 @@ def test_catalogues_have_the_same_keys() -> None:
 def test_templates_use_only_catalogue_keys() -> None:
     used = set()
     for path in default_dir().glob("*.j2"):
-        used |= set(re.findall(r"\bt\(\s*\"([a-z_]+)\"", path.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"\bt\(\s*\"([a-z_]+)\"\s*[,)]", path.read_text(encoding="utf-8")))
         for a, b in re.findall(r"\bt\(\s*\"([a-z_]+)\" if [^)]* else \"([a-z_]+)\"",
                                path.read_text(encoding="utf-8")):
             used |= {a, b}

@@ -21,9 +21,11 @@ def test_new_issue_carries_over_the_agenda_still_to_come(issues: Path) -> None:
     folder = new_issue(issues, dt.date(2018, 7, 4))
     assert folder == issues / "2018-07"
     agenda = yaml.safe_load((folder / "agenda.yaml").read_text(encoding="utf-8"))
-    assert [e["title"] for e in agenda["external"]] == [
+    assert [e["title"]["fr"] for e in agenda["external"]] == [
         "Visite d'études du Réseau européen des services publics de l'emploi à la Cité "
         "des métiers de Bruxelles", "Conférence annuelle de la LLL Platform"]
+    # the translations go along: the next issue's English edition has them too
+    assert agenda["external"][1]["title"]["en"] == "LLL Platform Annual Conference"
     assert "internal" not in agenda  # the last internal meeting was on 3 July
     header = (folder / "issue.md").read_text(encoding="utf-8")
     assert "date: 2018-07-04" in header and "Raquel Castello-Branco" in header
