@@ -139,9 +139,11 @@ class Journal:
         langs = self.ledger.unassigned_langs(campaign_id)
         return self.ledger.assign_editions(campaign_id, {lang: route(lang) for lang in langs})
 
-    def open_editions(self, campaign_id: int) -> set[str]:
-        """The editions of the rows that may still be sent."""
-        return self.ledger.open_editions(campaign_id)
+    def open_editions(self, campaign_id: int, *, in_doubt: bool = True) -> set[str]:
+        """The editions of the rows that may still be sent (those in doubt or in flight
+        only with ``in_doubt``)."""
+        states = ("pending", "retry", *(("in_doubt", "in_flight") if in_doubt else ()))
+        return self.ledger.open_editions(campaign_id, states)
 
     def edition_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
         """Rows per edition, then per state (every state present, zero included)."""

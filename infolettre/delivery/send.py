@@ -153,10 +153,11 @@ def _stop_on_sigint(run: RunState, interrupted: threading.Event) -> Iterator[Non
 
 
 def _missing_editions(journal: Journal, campaign_id: int, editions: Editions,
-                      slug: str) -> None:
-    """Refuse to go on when rows still to send were given an edition the issue no
-    longer has: they are sent in theirs or not at all."""
-    missing = sorted(journal.open_editions(campaign_id) - set(editions) - {""})
+                      slug: str, in_doubt: bool) -> None:
+    """Refuse to go on when rows this run would send were given an edition the issue
+    no longer has: they are sent in theirs or not at all."""
+    missing = sorted(journal.open_editions(campaign_id, in_doubt=in_doubt)
+                     - set(editions) - {""})
     if missing:
         raise InfoLettreError(
             f"the campaign of {slug} has messages to send in the edition"
@@ -196,7 +197,7 @@ def send_campaign(editions: ReadyEdition | Editions, config: Config, transport: 
         elif not created:
             summary.newcomers = journal.newcomers(campaign)
         journal.assign_editions(campaign.id, route_of)  # rows of an older campaign
-        _missing_editions(journal, campaign.id, eds, source.slug)
+        _missing_editions(journal, campaign.id, eds, source.slug, resend_in_doubt)
         summary.recovered_in_doubt = journal.recover(campaign.id)
         if resend_in_doubt:
             journal.requeue_in_doubt(campaign.id)

@@ -135,11 +135,14 @@ class Ledger:
             [(edition, campaign_id, lang) for lang, edition in routes.items()])
         return cursor.rowcount
 
-    def open_editions(self, campaign_id: int) -> set[str]:
-        """The editions of the rows that may still be sent (pending, retry, in doubt)."""
+    def open_editions(self, campaign_id: int,
+                      states: Sequence[str] = ("pending", "retry", "in_doubt", "in_flight")
+                      ) -> set[str]:
+        """The editions of the rows in ``states`` (by default, all that may still be sent)."""
+        marks = ", ".join("?" * len(states))
         return {row[0] for row in self.conn.execute(
             "SELECT DISTINCT edition FROM deliveries WHERE campaign_id = ? "
-            "AND state IN ('pending', 'retry', 'in_doubt', 'in_flight')", (campaign_id,))}
+            f"AND state IN ({marks})", (campaign_id, *states))}
 
     def edition_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
         """Rows per edition and state, for the pairs present ('' : no edition yet)."""

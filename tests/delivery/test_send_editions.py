@@ -235,3 +235,18 @@ def test_without_the_edition_of_its_chain_a_language_gets_the_source(tmp_path: P
     edition_of = route(editions(config, ("fr", "en")), config)
     assert [edition_of(lang) for lang in ("fr", "en", "pt", "es", "de")] == [
         "fr", "en", "fr", "fr", "fr"]
+
+
+def test_rows_in_doubt_of_a_removed_edition_stop_only_a_resend(tmp_path: Path) -> None:
+    config = sending_config(tmp_path)
+    addresses = populate(config, 4, langs=("en", "fr"))
+    with Store(config.db) as store:
+        Journal(store).campaign("2018-06", FRENCH, {}, route(editions(config), config))
+        store.conn.execute("UPDATE deliveries SET state = 'in_doubt' WHERE edition = 'en'")
+    summary = send_campaign(editions(config, ("fr", "es")), config, from_dsn(config.transport))
+    assert summary.sent_by_edition == {"fr": 2} and summary.counts["in_doubt"] == 2
+    assert set(_outbox(tmp_path)) == {addresses[1], addresses[3]}
+    with pytest.raises(InfoLettreError, match="edition en, which the issue no longer has"):
+        send_campaign(editions(config, ("fr", "es")), config, from_dsn(config.transport),
+                      resend_in_doubt=True)
+    assert len(_outbox(tmp_path)) == 2
