@@ -64,8 +64,12 @@ def translations(ctx: click.Context, issue_dir: Path, strict: bool, lang: str | 
 @click.command("new-translation")
 @click.argument("path", type=PathArg)
 @click.option("--lang", "target", required=True, help="The language to translate into.")
+@click.option("--engine", default=None, metavar="libretranslate+URL",
+              help="Draft the texts through a LibreTranslate server "
+                   "(libretranslate+https://HOST?api_key_env=VAR); marked status: machine.")
 @click.pass_context
-def new_translation_cmd(ctx: click.Context, path: Path, target: str) -> None:
+def new_translation_cmd(ctx: click.Context, path: Path, target: str,
+                        engine: str | None) -> None:
     """Write NAME.LANG.md beside a news item (or issue.md), ready to translate.
 
     The texts to translate are prefilled with the original's, which stays above each
@@ -75,11 +79,14 @@ def new_translation_cmd(ctx: click.Context, path: Path, target: str) -> None:
     Example:
       infolettre new-translation issues/2018-06/news/charleroi-album-jeunesse.md --lang en
       infolettre new-translation issues/2018-06/issue.md --lang es
+      infolettre new-translation issues/2018-06/issue.md --lang es \\
+          --engine "libretranslate+https://translate.example.org?api_key_env=LT_KEY"
     """
+    from ..content.machine import engine as machine
     from ..content.scaffold import new_translation
 
     lang = speak(ctx, target if target in _langs() else "en")
-    written = new_translation(path, target)
+    written = new_translation(path, target, machine(engine) if engine else None)
     click.echo(say("report.translation-written", path=display_path(written)).said_in(lang))
 
 

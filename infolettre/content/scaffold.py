@@ -34,6 +34,7 @@ from .load import (
     load_centres,
     load_issue,
 )
+from .machine import LibreTranslate
 from .model import AgendaEntry, Issue
 from .source import read_front_matter
 from .translations import ISSUE_TEXT_KEYS, issue_hash, item_hash
@@ -199,10 +200,42 @@ def _comment(text: str) -> str:
     return "\n".join(f"# {line}".rstrip() for line in text.splitlines())
 
 
-def new_translation(path: Path, lang: str) -> Path:
+def _machine(fields: dict, body: str, translator: LibreTranslate, source: str,
+             target: str) -> tuple[dict, str]:
+    """``fields`` and ``body`` drafted in ``target``: every text value, and the body
+    paragraph by paragraph so that its Markdown structure (lists, headings) stays."""
+    texts: list[str] = []
+
+    def collect(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: collect(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [collect(v) for v in value]
+        texts.append(str(value))
+        return len(texts) - 1
+
+    shape = collect(fields)
+    paragraphs = body.split("\n\n")
+    done = translator.translate([*texts, *paragraphs], source, target)
+
+    def fill(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        assert isinstance(value, int)
+        return done[value]
+
+    return fill(shape), "\n\n".join(done[len(texts):])  # type: ignore[return-value]
+
+
+def new_translation(path: Path, lang: str, translator: LibreTranslate | None = None) -> Path:
     """Write ``NAME.LANG.md`` beside ``path`` (a news item or ``issue.md``): the texts to
     translate, each under its original in a comment, and the ``translated_from`` of the
-    original as it is now. Refuses to overwrite a translation that exists."""
+    original as it is now. Refuses to overwrite a translation that exists.
+
+    With a ``translator``, the texts are a machine's draft, marked ``status: machine``
+    until a person has reviewed them."""
     issue_dir = path.parent.parent if path.parent.name == NEWS_DIR else path.parent
     if lang not in languages():
         raise InfoLettreError(say("bad-edition", lang=shown(lang), options=Or(languages())))
@@ -234,9 +267,13 @@ def new_translation(path: Path, lang: str) -> Path:
         if item.image and item.image.alt:
             fields["image"] = {"alt": item.image.alt}
         body, stamp = item.body, item_hash(item)
-    dumped = _dump(fields).rstrip("\n")
-    lines += [_comment(dumped), dumped, f"translated_from: {stamp}", "---",
-              f"<!-- {say('part.translation-body', lang=issue.lang).said_in(lang)}", body.rstrip(),
-              "-->", "", body.rstrip(), ""]
+    original = _dump(fields).rstrip("\n")
+    draft = body
+    if translator is not None:
+        fields, draft = _machine(fields, body.rstrip(), translator, issue.lang, lang)
+    lines += [_comment(original), _dump(fields).rstrip("\n"), f"translated_from: {stamp}",
+              *(["status: machine"] if translator is not None else []), "---",
+              f"<!-- {say('part.translation-body', lang=issue.lang).said_in(lang)}",
+              body.rstrip().replace("-->", "--&gt;"), "-->", "", draft.rstrip(), ""]
     atomic_write(target, "\n".join(lines))
     return target
