@@ -231,6 +231,24 @@ def _compose(path: Path, text: str, first_line: int) -> yaml.Node | None:
             quoted += 1
 
 
+#: What PyYAML says most often, by the start of its English words, said in the reader's
+#: language (anything else is quoted as PyYAML wrote it).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "part.yaml-colon"),
+    ("found character '\\t'", "part.yaml-tab"),
+    ("expected ',' or ']'", "part.yaml-bracket"),
+    ("expected ',' or '}'", "part.yaml-brace"),
+    ("found unexpected end of stream", "part.yaml-quote-open"),
+    ("expected <block end>", "part.yaml-indent"),
+    ("found undefined alias", "part.yaml-alias"),
+)
+
+
+def _yaml_problem(what: str) -> str:
+    """PyYAML's problem in the reader's words, when it is a common one."""
+    return next((say(key) for start, key in _YAML_PROBLEMS if what.startswith(start)), what)
+
+
 def _parse_yaml(path: Path, text: str, first_line: int
                 ) -> tuple[Any, dict[KeyPath, int], tuple[dict[KeyPath, int], ...]]:
     try:
@@ -244,7 +262,7 @@ def _parse_yaml(path: Path, text: str, first_line: int
             hint = say("part.yaml-quote")
         elif "found character '\\t'" in what:
             hint = say("part.yaml-tabs")
-        raise _fail(path, line, say("malformed-yaml", what=what, hint=hint),
+        raise _fail(path, line, say("malformed-yaml", what=_yaml_problem(what), hint=hint),
                     mark.column + 1 if mark else None) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, unescaped
         line = text.count("\n", 0, exc.position) + first_line
