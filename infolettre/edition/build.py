@@ -34,6 +34,9 @@ class BuildReport:
 
     out: Path
     files: list[Path] = field(default_factory=list)
+    #: Where each edition was written, source language first: ``out`` itself for
+    #: an issue of one edition, ``out/LANG`` for each of several.
+    editions: dict[str, Path] = field(default_factory=dict)
     html_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -66,8 +69,7 @@ def build_edition(issue: Issue, config: Config) -> ReadyEdition:
     """
     from ..content.editions import editions
 
-    return _edition(issue, config, issue.original_lang, len(editions(issue, config)) > 1,
-                    source=True)
+    return _edition(issue, config, issue.original_lang, editions(issue, config))
 
 
 def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
@@ -77,16 +79,14 @@ def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
     from . import cache
 
     langs = editions(issue, config)
-    built = {lang: _edition(issue, config, lang, len(langs) > 1,
-                            source=lang == issue.original_lang) for lang in langs}
+    built = {lang: _edition(issue, config, lang, langs) for lang in langs}
     cache.store_languages(config.cache_dir, issue.slug, cache.edition_key(
         issue.path, config, "*"), langs, issue.original_lang)
     return built
 
 
-def _edition(issue: Issue, config: Config, lang: str, several: bool, *,
-             source: bool) -> ReadyEdition:
-    """The edition of ``issue`` in ``lang``, from the cache or rendered.
+def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...]) -> ReadyEdition:
+    """The edition of ``issue`` in ``lang``, one of ``langs``, from the cache or rendered.
 
     The source language's entry is keyed "" as well, since ``edition_to_send``
     looks it up before parsing, when it does not know the language yet.
@@ -94,13 +94,15 @@ def _edition(issue: Issue, config: Config, lang: str, several: bool, *,
     from ..content.editions import localize
     from . import cache
 
-    name = "" if source else lang
+    name = "" if lang == issue.original_lang else lang
     key = cache.edition_key(issue.path, config, name)
     cached = cache.load(config.cache_dir, issue.slug, key, name)
     if cached is not None:
         return cached
+    several = len(langs) > 1
+    alternates = {x: edition_url(config, issue.slug, x, True) for x in langs} if several else {}
     return _render(localize(issue, lang, config), config, key, name,
-                   edition_url(config, issue.slug, lang, several))
+                   edition_url(config, issue.slug, lang, several), alternates)
 
 
 def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
@@ -146,7 +148,8 @@ def editions_to_send(folder: Path, config: Config) -> dict[str, ReadyEdition]:
     return build_editions(load_publishable(folder, config), config)
 
 
-def _render(issue: Issue, config: Config, key: str, name: str, url: str) -> ReadyEdition:
+def _render(issue: Issue, config: Config, key: str, name: str, url: str,
+            alternates: dict[str, str]) -> ReadyEdition:
     """Render, inline and check the edition ``issue`` is, and keep it under ``key``."""
     from ..content.check import edito_warnings, heading_warnings, issue_warnings
     from . import cache
@@ -154,7 +157,7 @@ def _render(issue: Issue, config: Config, key: str, name: str, url: str) -> Read
     from .quality import email_warnings
     from .render import render_edition
 
-    edition = render_edition(issue, config, url)
+    edition = render_edition(issue, config, url, alternates)
     # Sealed once inlined: premailer would turn a "&#37;" back into "%".
     html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
     built = ReadyEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
@@ -166,11 +169,13 @@ def _render(issue: Issue, config: Config, key: str, name: str, url: str) -> Read
     return built
 
 
-def preview_values(config: Config, issue: Issue) -> dict[str, str]:
-    """Values for the placeholders in a preview: real web address, inert unsubscribe link."""
-    return {"web_url": config.issue_url(issue.slug),
-            "unsubscribe_url": config.issue_url(issue.slug) + "#unsubscribe-preview",
-            "preferences_url": config.issue_url(issue.slug) + "#preferences-preview"}
+def preview_values(config: Config, issue: Issue,
+                   edition: ReadyEdition | None = None) -> dict[str, str]:
+    """Values for the placeholders in a preview: real web address (the edition's, when
+    given), inert unsubscribe link."""
+    url = edition.url if edition is not None and edition.url else config.issue_url(issue.slug)
+    return {"web_url": url, "unsubscribe_url": url + "#unsubscribe-preview",
+            "preferences_url": url + "#preferences-preview"}
 
 
 def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -> list[Path]:
@@ -198,14 +203,28 @@ def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -
 
 def build_issue(folder: Path, out: Path, config: Config, *,
                 keep_placeholders: bool = False) -> BuildReport:
-    """Check, render and write ``email.html``, ``email.txt``, ``index.html`` into ``out``."""
+    """Check, render and write ``email.html``, ``email.txt``, ``index.html`` of each edition.
+
+    An issue of one edition is written into ``out`` as before editions existed;
+    with several, each goes into ``out/LANG/``, and the images, which every edition
+    shows from the issue's own address, into ``out`` once.
+    """
     issue = load_publishable(folder, config)
-    edition = build_edition(issue, config)
-    values = {} if keep_placeholders else preview_values(config, issue)
-    html = placeholders.fill(edition.html, values)
-    outputs = {EMAIL_HTML: html, EMAIL_TEXT: placeholders.fill(edition.text, values),
-               WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
-    built = BuildReport(out, write_files(out, outputs, edition.assets))
-    built.html_bytes = len(html.encode("utf-8"))
-    built.warnings = list(edition.warnings)
-    return built
+    built = build_editions(issue, config)
+    report = BuildReport(out)
+    several = len(built) > 1
+    for lang, edition in built.items():
+        values = {} if keep_placeholders else preview_values(config, issue, edition)
+        html = placeholders.fill(edition.html, values)
+        outputs = {EMAIL_HTML: html, EMAIL_TEXT: placeholders.fill(edition.text, values),
+                   WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}
+        where = out / lang if several else out
+        report.files += write_files(where, outputs, () if several else edition.assets)
+        report.editions[lang] = where
+        if not report.html_bytes:  # the source's, as before editions
+            report.html_bytes = len(html.encode("utf-8"))
+        report.warnings += [w for w in edition.warnings if w not in report.warnings]
+    if several:  # a translation's text may show an image of its own
+        report.files += write_files(out, {}, tuple({a.target: a for e in built.values()
+                                                    for a in e.assets}.values()))
+    return report

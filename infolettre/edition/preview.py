@@ -54,10 +54,14 @@ class Preview:
                 return html.escape(say(f"report.{key}", **values).said_in(lang))
 
             try:
-                build_issue(self.issue_dir, self.root / self.slug, self.config)
-                body = (f'<p><a href="/{self.slug}/">{t("preview-web")}</a> · '
-                        f'<a href="/{self.slug}/email.html">{t("preview-html")}</a> · '
-                        f'<a href="/{self.slug}/email.txt">{t("preview-text")}</a></p>')
+                built = build_issue(self.issue_dir, self.root / self.slug, self.config)
+                body = ""
+                for edition_lang, folder in built.editions.items():  # one line an edition
+                    here = "/" + folder.relative_to(self.root).as_posix() + "/"
+                    name = "" if len(built.editions) == 1 else f"{edition_lang}: "
+                    body += (f'<p>{name}<a href="{here}">{t("preview-web")}</a> · '
+                             f'<a href="{here}email.html">{t("preview-html")}</a> · '
+                             f'<a href="{here}email.txt">{t("preview-text")}</a></p>')
             except ProblemsFound as exc:
                 body = (f"<h2>{t('preview-problems')}</h2><pre>" + html.escape(
                     "\n".join(p.said_in(lang) for p in exc.problems)) + "</pre>")

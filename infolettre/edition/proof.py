@@ -101,7 +101,8 @@ def proof(issue_dir: Path, out: Path, config: Config,
         root = Path(tmp)
         local = replace(config, base_url=root.as_uri())
         slug = issue_slug(issue_dir)
-        build_issue(issue_dir, root / slug, local)
+        built = build_issue(issue_dir, root / slug, local)
+        source = next(iter(built.editions.values()))  # the source language's edition
         with browser() as instance:
-            url = (root / slug / EMAIL_HTML).as_uri()
+            url = (source / EMAIL_HTML).as_uri()
             return [screenshot(instance, url, w, out / f"email-{w}.png") for w in widths]

@@ -112,13 +112,16 @@ class _Item:
         return getattr(self.item, name)
 
 
-def render_edition(issue: Issue, config: Config, url: str = "") -> Rendered:
+def render_edition(issue: Issue, config: Config, url: str = "",
+                   alternates: dict[str, str] | None = None) -> Rendered:
     """Render the three outputs of an issue; per-recipient values stay placeholders.
 
     ``url`` is the edition's public address (``build.edition_url``; "" for
     ``Config.issue_url``), the web page's canonical address. Images stay under the
     issue's own address, published once for all its editions, so that an email
-    sent before the issue had editions keeps its images.
+    sent before the issue had editions keeps its images. ``alternates`` gives each
+    edition's address by language, source first, when the issue has several: the
+    web page links them (``hreflang``) and lets the reader switch.
     """
     env = environment(config.templates_dir)
     issue_url = config.issue_url(issue.slug)
@@ -139,6 +142,7 @@ def render_edition(issue: Issue, config: Config, url: str = "") -> Rendered:
         "contact_text": markup.to_text(issue.contact_text, issue_url),
         "issue_url": issue_url,
         "edition_url": url or issue_url,
+        "alternates": alternates or {},
         **{name: placeholders.marked(name, nonce) for name in placeholders.NAMES},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,

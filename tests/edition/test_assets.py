@@ -63,7 +63,7 @@ def test_a_phone_photo_is_published_narrowed_turned_and_without_metadata(
         assert copy.size == (MAX_WIDTH, 1600)  # turned upright: portrait, 1200 px wide
         assert not copy.getexif()
         assert "exif" not in copy.info and copy.info.get("progressive")
-    html = (tmp_path / "out" / "email.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "fr" / "email.html").read_text(encoding="utf-8")
     assert re.search(r'src="[^"]*/news/photo\.jpg"[^>]*width="552"', html)
 
 
@@ -75,7 +75,7 @@ def test_the_width_given_is_that_of_the_published_copy(sample: Path, tmp_path: P
     build_issue(sample, tmp_path / "out", config)
     with Image.open(tmp_path / "out" / "news" / "small.jpg") as copy:
         assert copy.size == (300, 500)
-    html = (tmp_path / "out" / "email.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "fr" / "email.html").read_text(encoding="utf-8")
     assert re.search(r'src="[^"]*/news/small\.jpg"[^>]*width="300"', html)
 
 
@@ -122,7 +122,7 @@ def test_images_get_the_height_of_the_published_copy_and_never_auto(
                     encoding="utf-8")
     build_issue(sample, tmp_path / "out", config)
     for name in ("email.html", "index.html"):
-        html = (tmp_path / "out" / name).read_text(encoding="utf-8")
+        html = (tmp_path / "out" / "fr" / name).read_text(encoding="utf-8")
         assert 'height="auto"' not in html, name
         # 4000×3000 turned upright, narrowed to 1200×1600, shown 552 wide.
         assert re.search(r'src="[^"]*/news/photo\.jpg"[^>]*width="552" height="736"', html)

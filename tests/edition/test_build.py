@@ -28,20 +28,51 @@ OUTPUTS = ("email.html", "email.txt", "index.html")
 
 @pytest.fixture
 def built(tmp_path: Path, config: Config) -> Path:
+    """The sample's source-language (French) edition, among its editions."""
     build_issue(SAMPLE, tmp_path / "out", config)
-    return tmp_path / "out"
+    return tmp_path / "out" / "fr"
 
 
-@pytest.mark.parametrize("name", OUTPUTS)
-def test_golden(built: Path, name: str, update_golden: bool) -> None:
-    produced = (built / name).read_text(encoding="utf-8")
-    golden = GOLDEN / "2018-06" / name
+def _one_edition(sample: Path, lang: str = "fr") -> None:
+    """Make the sample an issue of one edition (no ``editions:``) in ``lang``."""
+    meta = sample / "issue.md"
+    text = re.sub(r"(?m)^editions: .*\n", "", meta.read_text(encoding="utf-8"))
+    meta.write_text(text.replace("lang: fr", f"lang: {lang}"), encoding="utf-8")
+
+
+@pytest.fixture
+def one_edition(sample: Path, tmp_path: Path, config: Config) -> Path:
+    """The sample as an issue of one edition, as before editions."""
+    _one_edition(sample)
+    build_issue(sample, tmp_path / "one", config)
+    return tmp_path / "one"
+
+
+def _golden(produced: str, golden: Path, update_golden: bool) -> None:
     if update_golden:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(produced, encoding="utf-8")
     assert produced == golden.read_text(encoding="utf-8"), (
-        f"{name} differs from {golden}; if the change is intended, run "
+        f"{golden.name} differs from {golden}; if the change is intended, run "
         "pytest tests/edition/test_build.py --update-golden")
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_golden(one_edition: Path, name: str, update_golden: bool) -> None:
+    """An issue of one edition: OUT/email.html… as before editions, byte for byte."""
+    assert not (one_edition / "fr").exists()
+    _golden((one_edition / name).read_text(encoding="utf-8"), GOLDEN / "2018-06" / name,
+            update_golden)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "es"])
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_golden_editions(tmp_path: Path, config: Config, lang: str, name: str,
+                         update_golden: bool) -> None:
+    """The sample's three editions, each in OUT/LANG/."""
+    build_issue(SAMPLE, tmp_path / "out", config)
+    _golden((tmp_path / "out" / lang / name).read_text(encoding="utf-8"),
+            GOLDEN / "2018-06" / lang / name, update_golden)
 
 
 # What the June 2018 InfoLettre holds (the reference text), in every output.
@@ -115,11 +146,16 @@ def test_html_bars(built: Path) -> None:
     assert "mso-hide:all" in preheader and "transparent" not in preheader
 
 
-def test_text_part_lines_fit_78_columns(built: Path) -> None:
-    text = (built / "email.txt").read_text(encoding="utf-8")
+def test_text_part_lines_fit_78_columns(one_edition: Path, built: Path) -> None:
+    text = (one_edition / "email.txt").read_text(encoding="utf-8")
     long = [line for line in text.splitlines() if len(line) > 78]
     assert long == []
     assert "<https://vimeo.com/258241883>" in text
+    # An edition's preview links (BASE_URL/fr/ISSUE/#unsubscribe-preview) cannot wrap.
+    text = (built / "email.txt").read_text(encoding="utf-8")
+    long = [line for line in text.splitlines()
+            if len(line) > 78 and not re.fullmatch(r"https://\S+-preview", line)]
+    assert long == []
 
 
 def test_web_version_links_a_stylesheet_and_holds_no_recipient_value(built: Path) -> None:
@@ -130,7 +166,8 @@ def test_web_version_links_a_stylesheet_and_holds_no_recipient_value(built: Path
 
 
 def test_local_image_is_published_and_linked_absolutely(built: Path, config: Config) -> None:
-    assert (built / "news" / "album-ce-matin-la.png").is_file()
+    assert (built.parent / "news" / "album-ce-matin-la.png").is_file()  # once, for all
+    assert not (built / "news").exists()
     html = (built / "email.html").read_text(encoding="utf-8")
     assert f'src="{config.base_url}/2018-06/news/album-ce-matin-la.png"' in html
     assert 'width="480"' in html  # read from the PNG header
@@ -150,14 +187,14 @@ def test_placeholders_survive_inlining_and_are_filled_per_recipient(config: Conf
 
 def test_keep_placeholders_flag(tmp_path: Path, config: Config) -> None:
     build_issue(SAMPLE, tmp_path, config, keep_placeholders=True)
-    assert "%%unsubscribe_url%%" in (tmp_path / "email.html").read_text(encoding="utf-8")
+    for lang in ("fr", "en", "es"):
+        html = (tmp_path / lang / "email.html").read_text(encoding="utf-8")
+        assert "%%unsubscribe_url%%" in html, lang
 
 
 def test_english_issue_uses_the_english_catalogue(sample: Path, tmp_path: Path,
                                                   config: Config) -> None:
-    meta = sample / "issue.md"
-    meta.write_text(meta.read_text(encoding="utf-8").replace("lang: fr", "lang: en"),
-                    encoding="utf-8")
+    _one_edition(sample, "en")
     build_issue(sample, tmp_path / "en", config)
     html = (tmp_path / "en" / "email.html").read_text(encoding="utf-8")
     assert '<html lang="en"' in html
@@ -172,12 +209,11 @@ def test_english_issue_uses_the_english_catalogue(sample: Path, tmp_path: Path,
 def test_an_arrival_without_departure_keeps_its_role(sample: Path, tmp_path: Path,
                                                      config: Config, lang: str,
                                                      sentence: str) -> None:
-    moves = sample / "movements.yaml"
-    moves.write_text(re.sub(r"(?m)^  left: .*\n", "", moves.read_text(encoding="utf-8")),
-                     encoding="utf-8")
-    meta = sample / "issue.md"
-    meta.write_text(meta.read_text(encoding="utf-8").replace("lang: fr", f"lang: {lang}"),
-                    encoding="utf-8")
+    (sample / "movements.yaml").write_text(
+        "- cdm: mulhouse\n  role: Directrice de Sémaphore\n"
+        "  arrived: Emmanuelle Luttenauer\n  email: eluttenauer@semaphore.asso.fr\n",
+        encoding="utf-8")
+    _one_edition(sample, lang)
     build_issue(sample, tmp_path / "out", config)
     for name in OUTPUTS:
         plain = _plain((tmp_path / "out" / name).read_text(encoding="utf-8"))
@@ -233,7 +269,8 @@ def test_cli_build(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["build", str(SAMPLE), "--out", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
     assert "email.html" in result.output
-    assert {p.name for p in (tmp_path / "b").iterdir()} >= set(OUTPUTS)
+    for lang in ("fr", "en", "es"):  # the sample's editions, each in its folder
+        assert {p.name for p in (tmp_path / "b" / lang).iterdir()} >= set(OUTPUTS), lang
 
 
 def test_an_issue_given_as_dot_keeps_its_slug(sample: Path, tmp_path: Path,
@@ -255,9 +292,9 @@ def test_an_issue_given_as_dot_keeps_its_slug(sample: Path, tmp_path: Path,
     issue = load_publishable(Path("."), config)
     assert issue.slug == "2018-06"
     build_issue(Path("."), tmp_path / "out", config)
-    html = (tmp_path / "out" / "email.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "fr" / "email.html").read_text(encoding="utf-8")
     assert f'src="{config.base_url}/2018-06/news/album-ce-matin-la.png"' in html
-    assert f'href="{config.base_url}/2018-06/"' in html and "/infolettre//" not in html
+    assert f'href="{config.base_url}/fr/2018-06/"' in html and "/infolettre//" not in html
     for edition in (edition_to_send(Path("."), config),  # taken from the build's cache
                     edition_to_send(Path("news/.."), replace(config, cache_dir=tmp_path))):
         assert edition.slug == "2018-06"
@@ -268,7 +305,7 @@ def test_an_issue_given_as_dot_keeps_its_slug(sample: Path, tmp_path: Path,
     for part in message.walk():
         if part.get_content_maintype() == "text":
             body = part.get_payload(decode=True).decode("utf-8")
-            assert f"{config.base_url}/2018-06/" in body and "/infolettre//" not in body
+            assert f"{config.base_url}/fr/2018-06/" in body and "/infolettre//" not in body
 
 
 def test_reference_and_raw_html_images_are_published(sample: Path, tmp_path: Path,
@@ -288,7 +325,52 @@ def test_reference_and_raw_html_images_are_published(sample: Path, tmp_path: Pat
         '<img data-src="nowhere.png" src="second.png" alt="Deux">\n\n'
         "[photo]: reference.png\n", encoding="utf-8")
     build_issue(sample, tmp_path / "out", config)
-    html = (tmp_path / "out" / "email.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "fr" / "email.html").read_text(encoding="utf-8")
     for name in ("reference.png", "quoted.png", "second.png"):
         assert (tmp_path / "out" / "news" / name).is_file(), name
         assert f'src="{config.base_url}/2018-06/news/{name}"' in html
+
+
+def test_an_english_edition_has_the_english_edito_subject_and_footer(
+        tmp_path: Path, config: Config) -> None:
+    build_issue(SAMPLE, tmp_path, config)
+    html = (tmp_path / "en" / "email.html").read_text(encoding="utf-8")
+    text = (tmp_path / "en" / "email.txt").read_text(encoding="utf-8")
+    web = (tmp_path / "en" / "index.html").read_text(encoding="utf-8")
+    edito = (SAMPLE / "issue.en.md").read_text(encoding="utf-8").split("---\n", 2)[2]
+    first = _plain(edito.strip().split("\n\n")[0])
+    subject = load_publishable(SAMPLE, config).translations["en"].texts["subject"]
+    assert f"<title>{subject}</title>" in html and "juin" not in subject
+    for out in (html, text, web):
+        assert first[:60] in _plain(out)
+        assert "Cher(e)s membres" not in out and "Nouvelles des CDM" not in out
+    assert '<html lang="en"' in html and '<html lang="en"' in web
+    assert "Unsubscribe" in html and "Manage my preferences" in html
+    assert "President of the Network" in _plain(html) and "June 29, 2018" in text
+    assert "Se désinscrire" not in html and "Unsubscribe" in text
+    assert f'href="{config.base_url}/en/2018-06/"' in html
+    assert f'<link rel="canonical" href="{config.base_url}/en/2018-06/">' in web
+    for lang in ("fr", "en", "es"):
+        assert (f'<link rel="alternate" hreflang="{lang}" '
+                f'href="{config.base_url}/{lang}/2018-06/">') in web
+    assert f'<a href="{config.base_url}/fr/2018-06/" hreflang="fr" lang="fr">Français</a>' \
+        in web
+
+
+def test_a_spanish_edition_shows_french_items_marked_with_a_note(
+        tmp_path: Path, config: Config) -> None:
+    build_issue(SAMPLE, tmp_path, config)
+    html = (tmp_path / "es" / "email.html").read_text(encoding="utf-8")
+    text = (tmp_path / "es" / "email.txt").read_text(encoding="utf-8")
+    web = (tmp_path / "es" / "index.html").read_text(encoding="utf-8")
+    items = len(load_publishable(SAMPLE, config).news)
+    for out in (html, web):
+        assert out.startswith("<!DOCTYPE html>\n<html lang=\"es\"")
+        assert len(re.findall(r'<div class="item" id="[^"]+" lang="fr"', out)) == items
+        assert len(re.findall(r'<p class="lang-note role" lang="es"[^>]*>'
+                              r"Esta noticia está en francés\.</p>", out)) == items
+        assert "Noticias de las Ciudades de los Oficios" in out and "Nouvelles des" not in out
+        assert "29 de junio de 2018" in out and "29 juin 2018" not in out
+    assert text.count("[Esta noticia está en francés.]") == items
+    assert "Darse de baja" in html and "Ver la versión en línea" in text
+    assert "Se désinscrire" not in html and "Voir la version en ligne" not in html

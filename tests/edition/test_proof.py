@@ -21,8 +21,8 @@ from ..conftest import SAMPLE
 def local_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample built with its base URL on disk, so images load without a network."""
     root = tmp_path_factory.mktemp("site")
-    build_issue(SAMPLE, root / "2018-06", Config(base_url=root.as_uri()))
-    return root / "2018-06"
+    built = build_issue(SAMPLE, root / "2018-06", Config(base_url=root.as_uri()))
+    return next(iter(built.editions.values()))  # the source language's edition
 
 
 @pytest.mark.parametrize("width", [600, 375])
