@@ -28,7 +28,8 @@ from .layout import ISSUE_FILE
 from .model import AgendaEntry, Image, Issue, IssueText, Movement, NewsItem, Translated
 from .translations import ISSUE_TEXT_KEYS, issue_hash, item_hash
 
-__all__ = ["Missing", "Stale", "TranslationReport", "chain", "editions", "localize",
+__all__ = ["Missing", "Stale", "TranslationReport", "chain", "editions", "fallback_chain",
+           "localize",
            "report", "translation_warnings"]
 
 
@@ -40,7 +41,13 @@ def editions(issue: Issue, config: Config) -> tuple[str, ...]:
 
 def chain(lang: str, issue: Issue, config: Config) -> tuple[str, ...]:
     """The languages the edition in ``lang`` takes a text from, in order."""
-    return tuple(dict.fromkeys((lang, *config.fallback.get(lang, ()), issue.original_lang)))
+    return fallback_chain(lang, issue.original_lang, config)
+
+
+def fallback_chain(lang: str, source: str, config: Config) -> tuple[str, ...]:
+    """``lang``, then its ``[fallback]`` languages, then ``source``: the order an edition
+    takes its texts in, and sending picks a reader's edition in."""
+    return tuple(dict.fromkeys((lang, *config.fallback.get(lang, ()), source)))
 
 
 def _text(langs: tuple[str, ...], source: str, original: str, texts: Translated,

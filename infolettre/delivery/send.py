@@ -59,17 +59,16 @@ def route(editions: Editions, config: Config) -> Route:
     """Which edition a subscriber of each language gets: their language's, else the
     first of its fallback chain the issue has, else the source language's.
 
-    The chain is ``content.editions.chain``'s (the language, its ``[fallback]``,
-    the source language), the same the edition of that language was made by; the
-    source language is the first edition's.
+    The chain is the one the edition of that language was made by
+    (``content.editions.fallback_chain``); the source language is the first edition's.
     """
+    from ..content.editions import fallback_chain
+
     source = next(iter(editions))
 
     def edition_of(lang: str) -> str:
-        for candidate in (lang, *config.fallback.get(lang, ()), source):
-            if candidate in editions:
-                return candidate
-        return source
+        return next((c for c in fallback_chain(lang, source, config) if c in editions),
+                    source)
 
     return edition_of
 
