@@ -27,7 +27,16 @@ from .layout import (
     news_files,
 )
 from .markup import MAX_TEXT_CHARS, is_relative, strip_comments
-from .model import SECTIONS, AgendaEntry, Centre, Image, Issue, Movement, NewsItem
+from .model import (
+    SECTIONS,
+    AgendaEntry,
+    Centre,
+    CentreContact,
+    Image,
+    Issue,
+    Movement,
+    NewsItem,
+)
 from .source import Doc, read_front_matter, read_yaml
 
 __all__ = [
@@ -44,7 +53,7 @@ __all__ = [
 ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang"}
 ISSUE_KEYS = {"number", "date", "lang", "title", "subject", "preheader", "signature",
               "subscribe_url", "contact", "closing", "team", "website", "editions"}
-CENTRE_KEYS = {"name", "city", "country", "website"}
+CENTRE_KEYS = {"name", "city", "country", "website", "contacts"}
 AGENDA_KEYS = {"internal", "external"}
 ENTRY_KEYS = {"date", "title", "place"}
 MOVEMENT_KEYS = {"cdm", "left", "role", "arrived", "email", "note"}
@@ -107,9 +116,18 @@ def load_centres(path: Path, problems: list[Problem]) -> dict[str, Centre]:
             continue
         entry.known(CENTRE_KEYS)
         name = entry.text("name", required=True, example="Cité des métiers de …")
+        contacts = []
+        for person in entry.entries("contacts"):
+            person.known({"name", "email", "lang"})
+            who = person.text("name", required=True, example="Prénom NOM")
+            email = person.email("email", required=True)
+            lang = _lang(person, "")
+            if who and email:
+                contacts.append(CentreContact(who, email, lang))
         if name:
             centres[slug] = Centre(slug, name, entry.text("city") or "",
-                                   entry.text("country") or "", entry.url("website") or "")
+                                   entry.text("country") or "", entry.url("website") or "",
+                                   tuple(contacts))
     return centres
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "SECTIONS",
     "AgendaEntry",
     "Centre",
+    "CentreContact",
     "Contact",
     "DateSpan",
     "Image",
@@ -34,6 +35,15 @@ SECTIONS = ("cdm", "reseau")
 
 
 @dataclass(frozen=True)
+class CentreContact:
+    """Someone at a centre who writes its news: the calls for contributions go to them."""
+
+    name: str
+    email: str
+    lang: str = ""
+
+
+@dataclass(frozen=True)
 class Centre:
     """A labelled Cité des métiers, from the directory of centres."""
 
@@ -42,6 +52,7 @@ class Centre:
     city: str = ""
     country: str = ""
     website: str = ""
+    contacts: tuple[CentreContact, ...] = ()
 
 
 @dataclass(frozen=True)
