@@ -10,6 +10,10 @@ withdraws it, sent or not. Issues not published are left out, and the web
 version of an issue no longer published is removed from the output folder.
 Issues that do not pass ``check`` are left out too, with the reason (a version
 written by an earlier run, when it passed, stays).
+
+An issue of several editions is published at ``BASE_URL/LANG/ISSUE/`` for each,
+with an index and a feed per language (``BASE_URL/LANG/``); ``BASE_URL/ISSUE/``
+sends to the source language's edition, so that links already sent keep working.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..content.i18n import catalogue
+from ..content.editions import localize
+from ..content.i18n import catalogue, languages
 from ..content.layout import issue_slug
 from ..content.model import Issue
 from ..content.scaffold import issue_folders
 from ..errors import InfoLettreError, ProblemsFound
 from ..store import Store
 from ..theme import environment
-from .build import WEB_CSS, WEB_HTML, build_edition, load_publishable, write_files
+from .build import WEB_CSS, WEB_HTML, build_editions, load_publishable, write_files
 
 __all__ = ["Archive", "build_archive", "published_issues", "set_published"]
 
@@ -47,6 +52,11 @@ class Archive:
     skipped: list[str] = field(default_factory=list)
     #: Issue folders left out because they are neither sent nor published.
     unpublished: list[str] = field(default_factory=list)
+    #: For an issue of several editions, the address ``BASE_URL/ISSUE/`` sends to:
+    #: its source language's edition.
+    redirects: dict[str, str] = field(default_factory=dict)
+    #: Per language, every edition in it (the edition, its address), in issue order.
+    editions: dict[str, list[tuple[Issue, str]]] = field(default_factory=dict)
 
 
 def published_issues(store: Store) -> set[str]:
@@ -62,20 +72,19 @@ def set_published(store: Store, issue: str, published: bool) -> None:
         store.set_archive_mark(issue, PUBLISHED if published else WITHDRAWN)
 
 
-def _feed(issues: list[Issue], config: Config, title: str) -> str:
+def _feed(entries: list[tuple[Issue, str]], base: str, title: str) -> str:
+    """The Atom feed of ``entries`` (an issue and its address), published at ``base``."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
-    base = config.base_url.rstrip("/") + "/"
     ET.SubElement(feed, f"{{{ATOM}}}title").text = title
     ET.SubElement(feed, f"{{{ATOM}}}id").text = base
     ET.SubElement(feed, f"{{{ATOM}}}link", href=base)
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=base + "feed.atom")
-    newest = max((i.date for i in issues), default=dt.date(2000, 1, 1))
+    newest = max((i.date for i, _ in entries), default=dt.date(2000, 1, 1))
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = f"{newest.isoformat()}T00:00:00Z"
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = title
-    for issue in issues:
-        url = config.issue_url(issue.slug)
+    for issue, url in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         ET.SubElement(entry, f"{{{ATOM}}}title").text = issue.title
         ET.SubElement(entry, f"{{{ATOM}}}id").text = url
@@ -85,12 +94,73 @@ def _feed(issues: list[Issue], config: Config, title: str) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
 
 
+def _remove(folder: Path) -> None:
+    """Remove a web version an earlier run wrote (a folder holding ``index.html``)."""
+    if (folder / WEB_HTML).is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_editions(out: Path, slug: str, keep: Collection[str] = ()) -> None:
+    """Remove the editions of ``slug`` an earlier run wrote in ``out/LANG/``, but ``keep``."""
+    for lang in languages():
+        if lang not in keep:
+            _remove(out / lang / slug)
+
+
+def _publish(archive: Archive, issue: Issue, config: Config) -> str:
+    """Write the issue's web version, or each of its editions: ``out/ISSUE/`` alone for
+    an issue of one edition, as before editions; else ``out/LANG/ISSUE/`` for each, and
+    in ``out/ISSUE/`` the images every edition shows and a page that sends the reader
+    to the source language's edition (the service answers it with a redirect), so
+    that the links of emails already sent keep working. Gives the stylesheet."""
+    out, slug = archive.out, issue.slug
+    built = build_editions(issue, config)
+    editions = {lang: localize(issue, lang, config) for lang in built}
+    if len(built) == 1:
+        [edition] = built.values()
+        _remove_editions(out, slug)
+        write_files(out / slug, {WEB_HTML: edition.web, WEB_CSS: edition.stylesheet},
+                    edition.assets)
+    else:
+        _remove_editions(out, slug, keep=built)
+        for lang, edition in built.items():
+            write_files(out / lang / slug, {WEB_HTML: edition.web,
+                                            WEB_CSS: edition.stylesheet}, ())
+        source = next(iter(built.values()))
+        page = environment(config.templates_dir).get_template("redirect.html.j2").render(
+            t=catalogue(source.lang), issue=editions[source.lang], url=source.url,
+            alternates={lang: e.url for lang, e in built.items()})
+        write_files(out / slug, {WEB_HTML: page, WEB_CSS: source.stylesheet}, tuple(
+            {a.target: a for e in built.values() for a in e.assets}.values()))
+        archive.redirects[slug] = source.url
+    for lang, edition in built.items():
+        archive.editions.setdefault(lang, []).append((editions[lang], edition.url or
+                                                      config.issue_url(slug)))
+    return next(iter(built.values())).stylesheet
+
+
+def _index(config: Config, out: Path, lang: str, entries: list[tuple[Issue, str]],
+           stylesheet: str, base: str, links: dict[str, str] | None = None) -> None:
+    """Write ``index.html``, ``style.css`` and ``feed.atom`` of ``entries`` into ``out``;
+    the index links each issue at ``links`` (relative), else at ``ISSUE/``."""
+    t = catalogue(lang)
+    page = environment(config.templates_dir).get_template("archive.html.j2").render(
+        t=t, issues=[issue for issue, _ in entries], links=links or {},
+        base_url=config.base_url.rstrip("/"))
+    write_files(out, {"index.html": page, WEB_CSS: stylesheet,
+                      "feed.atom": _feed(entries, base, t("archive_title"))}, ())
+
+
 def build_archive(config: Config, out: Path, published: Collection[str],
                   lang: str = "fr") -> Archive:
     """Write the web version of every issue in ``published``, ``index.html`` and ``feed.atom``.
 
     ``published`` is what ``published_issues`` returns; the web version of any
-    other issue is removed from ``out`` if an earlier run wrote it there.
+    other issue is removed from ``out`` if an earlier run wrote it there. The index
+    and feed at the root list every issue at ``BASE_URL/ISSUE/`` in ``lang``; each
+    language an issue has an edition in gets its own, ``out/LANG/index.html`` and
+    ``feed.atom``, of the issues' editions in that language, when some issue has
+    several editions.
     """
     archive = Archive(out)
     try:
@@ -103,9 +173,8 @@ def build_archive(config: Config, out: Path, published: Collection[str],
         slug = issue_slug(folder)
         if slug not in published:
             archive.unpublished.append(slug)
-            stale = out / slug
-            if (stale / WEB_HTML).is_file():
-                shutil.rmtree(stale, ignore_errors=True)
+            _remove(out / slug)
+            _remove_editions(out, slug)
             continue
         try:
             issue = load_publishable(folder, config)
@@ -113,15 +182,22 @@ def build_archive(config: Config, out: Path, published: Collection[str],
             archive.skipped.append(f"{slug}: {len(exc.problems)} problems "
                                    f"(first: {exc.problems[0]})")
             continue
-        edition = build_edition(issue, config)
-        write_files(out / issue.slug, {WEB_HTML: edition.web, WEB_CSS: edition.stylesheet},
-                    edition.assets)
-        stylesheet = edition.stylesheet
+        stylesheet = _publish(archive, issue, config)
         archive.issues.append(issue)
     archive.issues.sort(key=lambda i: (i.date, i.slug), reverse=True)
-    t = catalogue(lang)
-    page = environment(config.templates_dir).get_template("archive.html.j2").render(
-        t=t, issues=archive.issues, base_url=config.base_url.rstrip("/"))
-    write_files(out, {"index.html": page, WEB_CSS: stylesheet or "",
-                      "feed.atom": _feed(archive.issues, config, t("archive_title"))}, ())
+    base = config.base_url.rstrip("/") + "/"
+    _index(config, out, lang, [(i, config.issue_url(i.slug)) for i in archive.issues],
+           stylesheet, base)
+    several = bool(archive.redirects)
+    for edition_lang in languages():
+        entries = sorted(archive.editions.get(edition_lang, []) if several else [],
+                         key=lambda e: (e[0].date, e[0].slug), reverse=True)
+        if entries:
+            links = {i.slug: f"{i.slug}/" if i.slug in archive.redirects else f"../{i.slug}/"
+                     for i, _ in entries}  # an issue of one edition is at BASE_URL/ISSUE/
+            _index(config, out / edition_lang, edition_lang, entries, stylesheet,
+                   f"{base}{edition_lang}/", links)
+        elif (out / edition_lang / "feed.atom").is_file():  # no edition left in it
+            for name in ("index.html", WEB_CSS, "feed.atom"):
+                (out / edition_lang / name).unlink(missing_ok=True)
     return archive

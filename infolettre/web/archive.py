@@ -4,6 +4,10 @@ An email's "view online" link must work as soon as the issue is sent, without
 restarting the service: before serving a file, the issues folder and the
 published issues (sent, or published by the editors) are looked at (at most
 every ``interval`` seconds) and the archive rebuilt if either changed.
+
+``BASE_URL/ISSUE/`` of an issue of several editions answers with a redirect to its
+source language's edition (``BASE_URL/LANG/ISSUE/``), where every link sent before
+the issue had editions pointed; its images stay there.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ..config import Config
@@ -40,6 +44,8 @@ class LiveArchive(StaticFiles):
         self.lock = threading.Lock()
         self.checked = 0.0
         self.seen: tuple | None = None
+        #: ISSUE: the address its ``BASE_URL/ISSUE/`` sends to (``Archive.redirects``).
+        self.redirects: dict[str, str] = {}
 
     def refresh(self) -> None:
         """Rebuild the archive if the issues or the published set changed since last time."""
@@ -55,8 +61,11 @@ class LiveArchive(StaticFiles):
                 archive = build_archive(self.config, self.out, published)
                 for line in archive.skipped:
                     log.warning("archive: left out %s", line)
-                self.seen = current
+                self.seen, self.redirects = current, archive.redirects
 
     async def get_response(self, path: str, scope: Any) -> Response:
         await run_in_threadpool(self.refresh)
+        page = path.strip("/").removesuffix("/index.html")
+        if page in self.redirects:  # the issue's page, not its images
+            return RedirectResponse(self.redirects[page], status_code=302)
         return await super().get_response(path, scope)

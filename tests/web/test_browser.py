@@ -52,7 +52,7 @@ def test_archive_page_screenshot(chromium, tmp_path: Path) -> None:
         assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
         link.click()
         page.wait_for_load_state()
-        assert page.url == f"{service.url}/2018-06/"
+        assert page.url == f"{service.url}/fr/2018-06/"  # sent on to the source's edition
         assert page.get_by_role("heading", level=1).inner_text() == "InfoLettre — juin 2018"
     finally:
         page.close()
