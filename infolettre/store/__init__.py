@@ -23,18 +23,21 @@ from .archive import ArchiveMarks
 from .connection import Connection, connect, transaction
 from .history import add_event, departure, set_status
 from .imports import ImportSeen
+from .invitations import Invitation, Invitations
 from .journal import Campaign, DueRow, Ledger, Tried
 from .reports import ReportLog
 from .rows import FINAL, STATUSES, Departure, NewSubscriber, Subscriber, normalise_email, now, stamp
 from .subscribers import SubscriberRows
 from .suppression import Suppression
 
-__all__ = ["FINAL", "STATUSES", "Campaign", "Connection", "Departure", "DueRow", "Ledger",
+__all__ = ["FINAL", "STATUSES", "Campaign", "Connection", "Departure", "DueRow", "Invitation",
+           "Ledger",
            "NewSubscriber", "Store", "Subscriber", "Tried", "add_event", "connect",
            "departure", "normalise_email", "now", "set_status", "stamp", "transaction"]
 
 
-class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, ImportSeen):
+class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, ImportSeen,
+            Invitations):
     """Subscribers, the suppression list, the reports applied, the sending journal and
     the archive's marks, over one connection."""
 

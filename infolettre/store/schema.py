@@ -69,6 +69,11 @@ MIGRATIONS = {
     #: so that a resumed campaign sends a row in the edition chosen for it. '' on rows
     #: of a campaign started before: they are given one before they are claimed.
     3: ["ALTER TABLE deliveries ADD COLUMN edition TEXT NOT NULL DEFAULT ''"],
+    # The invitations to contribute (``infolettre call``): see store.invitations.
+    4: ["CREATE TABLE invitations (id INTEGER PRIMARY KEY, issue TEXT NOT NULL, "
+        "centre TEXT NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL, lang TEXT NOT NULL, "
+        "deadline TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, reminded_at TEXT, "
+        "UNIQUE (issue, centre, email))"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
