@@ -16,7 +16,8 @@ import re
 
 from . import tokens
 
-__all__ = ["CONFIRM", "PREFERENCES", "PURPOSES", "SUBSCRIBE_PATH", "UNSUBSCRIBE", "route",
+__all__ = ["CONFIRM", "CONTRIBUTE", "PREFERENCES", "PURPOSES", "SUBSCRIBE_PATH", "UNSUBSCRIBE",
+           "route",
            "signed_url", "subscribe_url", "token_url", "unsubscribe_mail_token",
            "unsubscribe_mailto"]
 
@@ -25,7 +26,9 @@ __all__ = ["CONFIRM", "PREFERENCES", "PURPOSES", "SUBSCRIBE_PATH", "UNSUBSCRIBE"
 UNSUBSCRIBE = "unsubscribe"
 CONFIRM = "confirm"
 PREFERENCES = "preferences"
-PURPOSES = (UNSUBSCRIBE, CONFIRM, PREFERENCES)
+#: A centre's contact's page to send the news of an issue (``audience.invitations``).
+CONTRIBUTE = "contribute"
+PURPOSES = (UNSUBSCRIBE, CONFIRM, PREFERENCES, CONTRIBUTE)
 #: The subscription form's page.
 SUBSCRIBE_PATH = "/subscribe"
 

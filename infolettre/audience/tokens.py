@@ -32,27 +32,30 @@ def _mac(secret: bytes, purpose: str, subject: str, email: str, expires: int) ->
 
 
 def sign(secret: bytes, purpose: str, subject: int | str, email: str,
-         ttl: int | None = None) -> str:
-    """A token for ``purpose`` on ``subject`` (a subscriber id), optionally expiring."""
-    expires = int(time.time()) + ttl if ttl else 0
+         ttl: int | None = None, *, expires: int | None = None) -> str:
+    """A token for ``purpose`` on ``subject`` (a subscriber id), optionally expiring
+    ``ttl`` seconds from now or at the time ``expires`` (the same token each time)."""
+    if expires is None:
+        expires = int(time.time()) + ttl if ttl else 0
     tail = f".{expires}" if expires else ""
     return f"{subject}{tail}.{_mac(secret, purpose, str(subject), email, expires)}"
 
 
 def verify(secret: bytes, purpose: str, token: str,
-           email_of: Callable[[str], str | None]) -> str | None:
+           email_of: Callable[[str], str | None], *, at: float | None = None) -> str | None:
     """The subject of a valid token, or None.
 
     ``email_of(subject)`` returns the address the subject has now (or None); a
     token whose address, purpose or signature does not match is refused, as is
-    an expired one.
+    one expired at ``at`` (now by default; ``at=0`` tells an expired token, whose
+    page says so, from a forged one).
     """
     match = _TOKEN_RE.fullmatch(token) if len(token) <= 100 else None
     if match is None:
         return None
     subject, expiry, mac = match.groups()
     expires = int(expiry) if expiry else 0
-    if expiry and expires < time.time():
+    if expiry and expires < (time.time() if at is None else at):
         return None
     email = email_of(subject)
     if not email:
