@@ -168,9 +168,19 @@ def edito_warnings(issue: Issue) -> list[Problem]:
                              EDITO_TITLE_LEVEL)
 
 
+def status_warnings(item: NewsItem) -> list[Problem]:
+    """A contributed item not approved yet: left out of the build, which should be known."""
+    if item.status == "submitted":
+        return [Problem(item.path, 1, say("not-approved", file=item.path.name,
+                                          who=item.submitted_by or "?"))]
+    if item.status == "returned":
+        return [Problem(item.path, 1, say("returned-item", file=item.path.name))]
+    return []
+
+
 def item_warnings(item: NewsItem) -> list[Problem]:
     """What in one contributor's item does not block it but should be fixed."""
-    return [*image_warnings(item), *heading_warnings(item)]
+    return [*image_warnings(item), *heading_warnings(item), *status_warnings(item)]
 
 
 def issue_warnings(issue: Issue) -> list[Problem]:

@@ -28,7 +28,9 @@ from .layout import (
 )
 from .markup import MAX_TEXT_CHARS, is_relative, strip_comments
 from .model import (
+    APPROVED,
     SECTIONS,
+    STATUSES,
     AgendaEntry,
     Centre,
     CentreContact,
@@ -50,7 +52,8 @@ __all__ = [
     "load_item",
 ]
 
-ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang"}
+ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang",
+             "status", "submitted_by", "submitted_at", "review_comment"}
 ISSUE_KEYS = {"number", "date", "lang", "title", "subject", "preheader", "signature",
               "subscribe_url", "contact", "closing", "team", "website", "editions"}
 CENTRE_KEYS = {"name", "city", "country", "website", "contacts"}
@@ -190,11 +193,15 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
             image = Image(src, alt or "", local, doc.line("image", "src"))
     order = f.integer("order")
     item_lang = _lang(f, lang)
+    status = f.choice("status", STATUSES, default=APPROVED) or APPROVED
+    submitted_by = f.email("submitted_by") or ""
+    f.text("submitted_at"), f.text("review_comment", multiline=True)  # checked, kept
     if not strip_comments(doc.body).strip():
         problems.append(Problem(path, doc.body_line, say("item-no-text")))
     item = NewsItem(path=path, section=section or "cdm", title=title or "", body=doc.body,
                     contacts=tuple(contacts), lang=item_lang, centre=centre, image=image,
-                    order=order, body_line=doc.body_line)
+                    order=order, body_line=doc.body_line, status=status,
+                    submitted_by=submitted_by)
     if drafts is not None:
         drafts.append(item)
     if len(problems) > before or title is None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "APPROVED",
     "SECTIONS",
+    "STATUSES",
     "AgendaEntry",
     "Centre",
     "CentreContact",
@@ -32,6 +34,11 @@ Translated = Mapping[str, Mapping[str, str]]
 
 #: Sections a news item can belong to, in the order of the InfoLettre.
 SECTIONS = ("cdm", "reseau")
+#: Where a contributed item stands: sent by a centre's contact, returned to them with
+#: a comment, or approved by the editorial team. An item without ``status:`` is the
+#: team's own, hence approved: issues written before contributions behave as before.
+STATUSES = ("submitted", "returned", "approved")
+APPROVED = "approved"
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ class NewsItem:
     order: int | None = None
     body_line: int = 1
     translations: Mapping[str, ItemText] = field(default_factory=dict)
+    status: str = APPROVED
+    submitted_by: str = ""
 
     @property
     def anchor(self) -> str:
