@@ -7,7 +7,9 @@ for people to look at, placeholders filled with preview values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,8 @@ from .ready import Asset, ReadyEdition
 
 if TYPE_CHECKING:
     from ..content.model import Issue
+    from ..errors import Problem
+    from .render import Shared
 
 __all__ = ["BuildReport", "ReadyEdition", "build_edition", "build_editions", "build_issue",
            "edition_to_send", "edition_url", "editions_to_send", "load_publishable",
@@ -77,15 +81,18 @@ def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
     inlined once (or taken from the cache)."""
     from ..content.editions import editions
     from . import cache
+    from .render import Shared
 
     langs = editions(issue, config)
-    built = {lang: _edition(issue, config, lang, langs) for lang in langs}
+    shared = Shared()  # templates and untranslated items, worked out once for all
+    built = {lang: _edition(issue, config, lang, langs, shared) for lang in langs}
     cache.store_languages(config.cache_dir, issue.slug, cache.edition_key(
         issue.path, config, "*"), langs, issue.original_lang)
     return built
 
 
-def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...]) -> ReadyEdition:
+def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...],
+             shared: Shared | None = None) -> ReadyEdition:
     """The edition of ``issue`` in ``lang``, one of ``langs``, from the cache or rendered.
 
     The source language's entry is keyed "" as well, since ``edition_to_send``
@@ -102,7 +109,7 @@ def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...]) ->
     several = len(langs) > 1
     alternates = {x: edition_url(config, issue.slug, x, True) for x in langs} if several else {}
     return _render(localize(issue, lang, config), config, key, name,
-                   edition_url(config, issue.slug, lang, several), alternates)
+                   edition_url(config, issue.slug, lang, several), alternates, shared)
 
 
 def edition_to_send(folder: Path, config: Config) -> ReadyEdition:
@@ -149,24 +156,45 @@ def editions_to_send(folder: Path, config: Config) -> dict[str, ReadyEdition]:
 
 
 def _render(issue: Issue, config: Config, key: str, name: str, url: str,
-            alternates: dict[str, str]) -> ReadyEdition:
+            alternates: dict[str, str], shared: Shared | None) -> ReadyEdition:
     """Render, inline and check the edition ``issue`` is, and keep it under ``key``."""
-    from ..content.check import edito_warnings, heading_warnings, issue_warnings
     from . import cache
     from .inline import inline_css  # premailer, Jinja2, lxml only when rendering
     from .quality import email_warnings
-    from .render import render_edition
+    from .render import Shared, render_edition
 
-    edition = render_edition(issue, config, url, alternates)
+    shared = shared if shared is not None else Shared()
+    edition = render_edition(issue, config, url, alternates, shared)
     # Sealed once inlined: premailer would turn a "&#37;" back into "%".
     html = placeholders.seal(inline_css(edition.html), edition.nonce, html=True)
+    found, headings = _warnings(issue, shared)
     built = ReadyEdition(issue.slug, issue.subject, issue.lang, html, edition.text,
                          edition.web, edition.stylesheet, edition.assets,
-                         tuple([*map(str, issue_warnings(issue)), *email_warnings(
-                             html, headings=not (edito_warnings(issue) or any(
-                                 map(heading_warnings, issue.news))))]), url)
+                         tuple([*map(str, found), *email_warnings(html, headings=headings)]),
+                         url)
     cache.store(config.cache_dir, built, key, name)
     return built
+
+
+def _warnings(issue: Issue, shared: Shared) -> tuple[list[Problem], bool]:
+    """``check.issue_warnings`` of the edition, and whether its headings are in order
+    (else the email's heading check would say it again, naming no file). A text's
+    warnings are the same in every edition that shows it: found once."""
+    from ..content.check import edito_warnings, heading_warnings, image_warnings
+
+    def once(what: str, path: Path, lang: str, find: Callable[[], list[Problem]]
+             ) -> list[Problem]:
+        if (what, path, lang) not in shared.warnings:
+            shared.warnings[what, path, lang] = find()
+        return shared.warnings[what, path, lang]
+
+    edito = once("edito", issue.path, issue.edito, partial(edito_warnings, issue))
+    headings = [once("headings", i.path, i.lang, partial(heading_warnings, i))
+                for i in issue.news]
+    images = [once("images", i.path, i.lang, partial(image_warnings, i)) for i in issue.news]
+    found = sorted([*edito, *(w for h, m in zip(headings, images, strict=True)
+                              for w in (*m, *h))])
+    return found, not (edito or any(headings))
 
 
 def preview_values(config: Config, issue: Issue,

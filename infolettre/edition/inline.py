@@ -30,5 +30,5 @@ def inline_css(html: str) -> str:
         allow_network=False,
         exclude_pseudoclasses=True,
         cssutils_logging_level=logging.CRITICAL,
-        cache_css_parsing=False,
+        cache_css_parsing=True,  # the same stylesheet in every edition: parsed once
     ).transform(pretty_print=False)

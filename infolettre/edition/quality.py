@@ -9,6 +9,7 @@ warnings; the tests hold the sample issue to all of them.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -25,8 +26,15 @@ _HEX_RE = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})\b", re.I)
 
 
 def _style(el: lxml.html.HtmlElement) -> dict[str, str]:
-    return {m.group(1).lower(): m.group(2).strip() for m in
-            _DECL_RE.finditer(el.get("style", ""))}
+    return _declarations(el.get("style", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _declarations(style: str) -> dict[str, str]:
+    """A ``style`` attribute's declarations; parsed once per distinct attribute, since
+    every element is looked at with each of its ancestors and premailer writes the
+    same few attributes throughout (the result is shared: not to be changed)."""
+    return {m.group(1).lower(): m.group(2).strip() for m in _DECL_RE.finditer(style)}
 
 
 def _rgb(value: str) -> tuple[float, float, float] | None:

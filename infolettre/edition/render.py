@@ -7,7 +7,7 @@ Everything here runs once per edition; per-recipient values stay placeholders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 
@@ -26,7 +26,7 @@ from .assets import published_size
 from .ready import Asset
 
 __all__ = [
-    "Asset", "Rendered", "asset_target", "render_edition", "shown_size",
+    "Asset", "Rendered", "Shared", "asset_target", "render_edition", "shown_size",
 ]
 
 EMAIL_WIDTH = 600
@@ -75,12 +75,43 @@ def shown_size(file: Path) -> tuple[int, int] | None:
     return width, max(1, round(size[1] * width / size[0]))
 
 
+@dataclass
+class Shared:
+    """What the editions of one issue have in common, worked out once for them all.
+
+    An item is the same in every edition that shows it in the same language (the
+    source's, when it falls back), and every edition has the same templates: an
+    issue of five editions parses its templates, and converts an untranslated
+    item's Markdown, once rather than five times.
+    """
+
+    env: jinja2.Environment | None = None
+    #: (item file, language shown in): the item as ``_Item`` rendered it.
+    items: dict[tuple[Path, str], _Item] = field(default_factory=dict)
+    #: (what, file, language): the warnings ``build`` found in that text.
+    warnings: dict[tuple[str, Path, str], list] = field(default_factory=dict)
+
+
 class _Item:
     """A news item as templates see it: the model plus its rendered body and image."""
 
-    def __init__(self, item: NewsItem, issue: Issue, issue_url: str) -> None:
+    assets: list[Asset]
+    html: Markup
+    text: str
+    #: The item's image in the email; a height of 0 is unknown and not written.
+    image_url: str
+    image_width: int
+    image_height: int
+
+    def __init__(self, item: NewsItem, issue: Issue, issue_url: str,
+                 same: _Item | None = None) -> None:
         self.item = item
-        self.assets: list[Asset] = []
+        if same is not None:  # this item in this language, rendered for another edition
+            self.assets, self.html, self.text = same.assets, same.html, same.text
+            self.image_url, self.image_width = same.image_url, same.image_width
+            self.image_height = same.image_height
+            return
+        self.assets = []
         folder = item.path.parent.relative_to(issue.path).as_posix()
         base = issue_url + ("" if folder == "." else folder + "/")
         sizes = {}
@@ -91,7 +122,6 @@ class _Item:
                     sizes[src] = shown
         self.html = Markup(markup.to_html(item.body, base, image_sizes=sizes))
         self.text = markup.to_text(item.body, base)
-        #: The item's image in the email; a height of 0 is unknown and not written.
         self.image_url, self.image_width, self.image_height = "", CONTENT_WIDTH, 0
         if item.image:
             self.image_url = item.image.src
@@ -113,7 +143,8 @@ class _Item:
 
 
 def render_edition(issue: Issue, config: Config, url: str = "",
-                   alternates: dict[str, str] | None = None) -> Rendered:
+                   alternates: dict[str, str] | None = None,
+                   shared: Shared | None = None) -> Rendered:
     """Render the three outputs of an issue; per-recipient values stay placeholders.
 
     ``url`` is the edition's public address (``build.edition_url``; "" for
@@ -121,11 +152,19 @@ def render_edition(issue: Issue, config: Config, url: str = "",
     issue's own address, published once for all its editions, so that an email
     sent before the issue had editions keeps its images. ``alternates`` gives each
     edition's address by language, source first, when the issue has several: the
-    web page links them (``hreflang``) and lets the reader switch.
+    web page links them (``hreflang``) and lets the reader switch. ``shared`` is
+    given the same for every edition of one issue, rendered one after the other.
     """
-    env = environment(config.templates_dir)
+    shared = shared if shared is not None else Shared()
+    if shared.env is None:
+        shared.env = environment(config.templates_dir)
+    env = shared.env
     issue_url = config.issue_url(issue.slug)
-    items = {item.path: _Item(item, issue, issue_url) for item in issue.news}
+    items = {}
+    for item in issue.news:
+        same = shared.items.get((item.path, item.lang))
+        items[item.path] = shared.items[item.path, item.lang] = _Item(item, issue, issue_url,
+                                                                      same)
     t = catalogue(issue.lang)
     nonce = placeholders.new_nonce()  # contributor text cannot foresee the tokens
     sections = [(name, t(f"section_{name}"), [items[i.path] for i in issue.section(name)])
