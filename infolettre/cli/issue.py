@@ -55,9 +55,11 @@ def check(ctx: click.Context, path: Path, lang: str | None, output: str) -> None
               help="Output folder (default: build/ISSUE).")
 @click.option("--keep-placeholders", is_flag=True,
               help="Leave the per-recipient %%placeholders%% unfilled.")
+@click.option("--include-submitted", is_flag=True,
+              help="Show the contributions not approved yet too, marked (to review them).")
 @click.pass_context
 def build(ctx: click.Context, issue_dir: Path, out: Path | None,
-          keep_placeholders: bool) -> None:
+          keep_placeholders: bool, include_submitted: bool) -> None:
     """Build the email (HTML and text) and the web page of an issue.
 
     Writes OUT/email.html (CSS inlined), OUT/email.txt and OUT/index.html.
@@ -69,7 +71,8 @@ def build(ctx: click.Context, issue_dir: Path, out: Path | None,
     from ..edition.build import build_issue
 
     out = out or Path("build") / issue_slug(issue_dir)
-    built = build_issue(issue_dir, out, load(ctx), keep_placeholders=keep_placeholders)
+    built = build_issue(issue_dir, out, load(ctx), keep_placeholders=keep_placeholders,
+                        include_submitted=include_submitted)
     for warning in built.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"built {display_path(issue_dir)} into {display_path(out)}/ "

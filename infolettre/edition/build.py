@@ -7,8 +7,9 @@ for people to look at, placeholders filled with preview values.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,14 +46,18 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_publishable(folder: Path, config: Config) -> Issue:
-    """Load an issue folder, raising ProblemsFound unless it passes ``check``."""
+def load_publishable(folder: Path, config: Config, *,
+                     include_submitted: bool = False) -> Issue:
+    """Load an issue folder, raising ProblemsFound unless it passes ``check``; its
+    approved items only, unless ``include_submitted`` (``preview``, ``build
+    --include-submitted``), which shows contributions not approved yet, marked."""
     from ..content.check import load_checked  # the parsers, only when an issue is read
+    from ..content.review import approved_only
 
     loaded = load_checked(folder, config)
     if loaded.issue is None:
         raise ProblemsFound(loaded.problems)
-    return loaded.issue
+    return loaded.issue if include_submitted else approved_only(loaded.issue)
 
 
 def edition_url(config: Config, slug: str, lang: str, several: bool) -> str:
@@ -230,14 +235,24 @@ def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -
 
 
 def build_issue(folder: Path, out: Path, config: Config, *,
-                keep_placeholders: bool = False) -> BuildReport:
+                keep_placeholders: bool = False, include_submitted: bool = False
+                ) -> BuildReport:
     """Check, render and write ``email.html``, ``email.txt``, ``index.html`` of each edition.
 
     An issue of one edition is written into ``out`` as before editions existed;
     with several, each goes into ``out/LANG/``, and the images, which every edition
     shows from the issue's own address, into ``out`` once.
     """
-    issue = load_publishable(folder, config)
+    issue = load_publishable(folder, config, include_submitted=include_submitted)
+    if include_submitted:  # never under the key that send finds: that is approved items only
+        with tempfile.TemporaryDirectory(prefix="infolettre-review-") as tmp:
+            return _write_editions(issue, out, replace(config, cache_dir=Path(tmp)),
+                                   keep_placeholders)
+    return _write_editions(issue, out, config, keep_placeholders)
+
+
+def _write_editions(issue: Issue, out: Path, config: Config,
+                    keep_placeholders: bool) -> BuildReport:
     built = build_editions(issue, config)
     report = BuildReport(out)
     several = len(built) > 1

@@ -54,7 +54,8 @@ class Preview:
                 return html.escape(say(f"report.{key}", **values).said_in(lang))
 
             try:
-                built = build_issue(self.issue_dir, self.root / self.slug, self.config)
+                built = build_issue(self.issue_dir, self.root / self.slug, self.config,
+                                    include_submitted=True)  # to review them, marked
                 body = ""
                 for edition_lang, folder in built.editions.items():  # one line an edition
                     here = "/" + folder.relative_to(self.root).as_posix() + "/"

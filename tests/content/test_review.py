@@ -80,3 +80,26 @@ def test_the_commands(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = runner.invoke(cli, ["approve", str(path)])
     assert result.exit_code == 0 and "approved" in result.output
     assert "status: approved" in path.read_text(encoding="utf-8")
+
+
+def test_build_leaves_out_what_is_not_approved_unless_asked(sample: Path, tmp_path: Path,
+                                                            config: Config) -> None:
+    from infolettre.edition.build import build_issue, editions_to_send
+
+    _submitted(sample)
+    out = tmp_path / "out"
+    build_issue(sample, out, config)
+    assert "Forum des métiers" not in (out / "fr" / "email.html").read_text(encoding="utf-8")
+    sent = editions_to_send(sample, config)
+    assert all("Forum des métiers" not in e.html for e in sent.values())
+    review = tmp_path / "review"
+    build_issue(sample, review, config, include_submitted=True)
+    html = (review / "fr" / "email.html").read_text(encoding="utf-8")
+    assert "Forum des métiers" in html and "À relire" in html
+    assert "[À relire" in (review / "fr" / "email.txt").read_text(encoding="utf-8")
+    # what send finds in the cache is still the approved items only
+    assert all("Forum des métiers" not in e.html
+               for e in editions_to_send(sample, config).values())
+    set_status(sample / "news" / "charleroi-forum.md", "approved")
+    build_issue(sample, out, config)
+    assert "Forum des métiers" in (out / "fr" / "email.html").read_text(encoding="utf-8")
