@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .archive import ArchiveMarks
 from .connection import Connection, connect, transaction
+from .editors import EditorRows
 from .history import add_event, departure, set_status
 from .imports import ImportSeen
 from .invitations import Invitation, Invitations
@@ -37,7 +38,7 @@ __all__ = ["FINAL", "STATUSES", "Campaign", "Connection", "Departure", "DueRow",
 
 
 class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, ImportSeen,
-            Invitations):
+            Invitations, EditorRows):
     """Subscribers, the suppression list, the reports applied, the sending journal and
     the archive's marks, over one connection."""
 

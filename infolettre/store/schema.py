@@ -74,6 +74,14 @@ MIGRATIONS = {
         "centre TEXT NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL, lang TEXT NOT NULL, "
         "deadline TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, reminded_at TEXT, "
         "UNIQUE (issue, centre, email))"],
+    # The editorial team, its sign-in links, sessions and history: see store.editors.
+    5: ["CREATE TABLE editors (email TEXT PRIMARY KEY, added_at TEXT NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE editor_links (id INTEGER PRIMARY KEY, email TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, used_at TEXT)",
+        "CREATE TABLE editor_sessions (key TEXT PRIMARY KEY, email TEXT NOT NULL, "
+        "csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires REAL NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE editorial_events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
+        "editor TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
