@@ -40,8 +40,8 @@ class Notice:
     """A short plain-text message from the list to one address (no personal values)."""
 
     def __init__(self, config: Config, subject: str, text: str, lang: str, *,
-                 dkim: DkimSigner | None = None) -> None:
-        self.config, self.dkim = config, dkim
+                 dkim: DkimSigner | None = None, reply_to: str = "") -> None:
+        self.config, self.dkim, self.reply_to = config, dkim, reply_to
         self.subject, self.text, self.lang = header_text(subject), text, header_text(lang)
         domain = config.sender_address.rpartition("@")[2] or "localhost"
         self.message_id = make_msgid("notice", domain)
@@ -53,7 +53,8 @@ class Notice:
     def content(self) -> Content:
         """The notice as an HTTP API takes it: the text, and the same text as HTML."""
         name, address = configured_parts(self.config.sender)
-        return Content(self.campaign, name, address, self.config.envelope_from, "", self.subject,
+        reply = configured_parts(self.reply_to)[1] if self.reply_to else ""
+        return Content(self.campaign, name, address, self.config.envelope_from, reply, self.subject,
                        f"<pre>{html.escape(self.text)}</pre>", self.text, self.lang, {})
 
     def build(self, recipient: Recipient, when: dt.datetime | None = None, *,
@@ -63,6 +64,7 @@ class Notice:
         moment = (when or dt.datetime.now(dt.UTC)).timestamp()
         head = [
             header("From", configured_address(self.config.sender)),
+            *([header("Reply-To", configured_address(self.reply_to))] if self.reply_to else []),
             to_header(recipient.name, address),
             header("Subject", self.subject),
             f"Date: {formatdate(moment, localtime=False)}".encode(),
@@ -82,8 +84,9 @@ class Notice:
 
 
 def send_notice(config: Config, transport: Transport, to: str, subject: str,
-                text: str, lang: str) -> Result:
-    """Send a short plain-text message to ``to`` (HTML too, for API transports).
+                text: str, lang: str, *, reply_to: str = "") -> Result:
+    """Send a short plain-text message to ``to`` (HTML too, for API transports), with
+    replies going to ``reply_to`` when given (a configured address, as ``reply_to``).
 
     ``to`` comes from a public form: an address that cannot be written fails
     here (FAILED, with the reason), before anything is sent.
@@ -93,7 +96,8 @@ def send_notice(config: Config, transport: Transport, to: str, subject: str,
     except AddressError as exc:
         return Result(Outcome.FAILED, str(exc))
     notice = Notice(config, subject, text, lang,  # an API signs with its own keys
-                    dkim=dkim_signer(config) if transport.takes_mime else None)
+                    dkim=dkim_signer(config) if transport.takes_mime else None,
+                    reply_to=reply_to)
     outgoing = Outgoing(Recipient(0, to), {}, notice.message_id, "", "notice", notice,
                         wire_to, smtputf8)
     session = transport.open()
