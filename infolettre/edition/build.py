@@ -89,15 +89,18 @@ def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
     from .render import Shared
 
     langs = editions(issue, config)
+    names = {lang: "" if lang == issue.original_lang else lang for lang in langs}
+    keys = cache.edition_keys(issue.path, config)
     shared = Shared()  # templates and untranslated items, worked out once for all
-    built = {lang: _edition(issue, config, lang, langs, shared) for lang in langs}
-    cache.store_languages(config.cache_dir, issue.slug, cache.edition_key(
-        issue.path, config, "*"), langs, issue.original_lang)
+    built = {lang: _edition(issue, config, lang, langs, shared, keys(names[lang]))
+             for lang in langs}
+    cache.store_languages(config.cache_dir, issue.slug, keys("*"), langs,
+                          issue.original_lang)
     return built
 
 
 def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...],
-             shared: Shared | None = None) -> ReadyEdition:
+             shared: Shared | None = None, key: str = "") -> ReadyEdition:
     """The edition of ``issue`` in ``lang``, one of ``langs``, from the cache or rendered.
 
     The source language's entry is keyed "" as well, since ``edition_to_send``
@@ -107,7 +110,7 @@ def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...],
     from . import cache
 
     name = "" if lang == issue.original_lang else lang
-    key = cache.edition_key(issue.path, config, name)
+    key = key or cache.edition_key(issue.path, config, name)
     cached = cache.load(config.cache_dir, issue.slug, key, name)
     if cached is not None:
         return cached
@@ -148,13 +151,13 @@ def editions_to_send(folder: Path, config: Config) -> dict[str, ReadyEdition]:
     from . import cache
 
     slug = issue_slug(folder)
-    recorded = cache.load_languages(config.cache_dir, slug,
-                                    cache.edition_key(folder, config, "*"))
+    keys = cache.edition_keys(folder, config)
+    recorded = cache.load_languages(config.cache_dir, slug, keys("*"))
     if recorded:
         langs, source = recorded
         names = {lang: "" if lang == source else lang for lang in langs}
-        found = {lang: cache.load(config.cache_dir, slug, cache.edition_key(
-            folder, config, name), name) for lang, name in names.items()}
+        found = {lang: cache.load(config.cache_dir, slug, keys(name), name)
+                 for lang, name in names.items()}
         if all(e is not None for e in found.values()):
             return {lang: e for lang, e in found.items() if e is not None}
     return build_editions(load_publishable(folder, config), config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from .. import theme
@@ -24,7 +25,8 @@ from ..content.layout import find_centres_file, issue_slug
 from ..fsutil import atomic_write
 from .ready import Asset, ReadyEdition
 
-__all__ = ["edition_key", "load", "load_languages", "store", "store_languages"]
+__all__ = ["edition_key", "edition_keys", "load", "load_languages", "store",
+           "store_languages"]
 
 _VERSION = b"infolettre-edition-4"  # 3: placeholders sealed; 4: an entry per edition
 _PACKAGE = Path(__file__).resolve().parent.parent  # all of infolettre's code
@@ -46,6 +48,12 @@ def edition_key(folder: Path, config: Config, lang: str = "") -> str:
     as ``edition_to_send`` knows it before parsing; "*" for the list of editions),
     so that each edition of an issue has its own entry.
     """
+    return edition_keys(folder, config)(lang)
+
+
+def edition_keys(folder: Path, config: Config) -> Callable[[str], str]:
+    """``edition_key`` of every edition of ``folder`` as it is now, by language: the
+    files are read and hashed once for all the editions."""
     digest = hashlib.sha256(_VERSION)
     centres = find_centres_file(folder)
     groups = [
@@ -61,10 +69,16 @@ def edition_key(folder: Path, config: Config, lang: str = "") -> str:
             relative = path.relative_to(root) if root else path
             digest.update(f"{relative}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
     settings = {"base_url": config.base_url, "max_body_chars": config.max_body_chars,
-                "slug": issue_slug(folder), "lang": lang, "languages": list(config.languages),
+                "slug": issue_slug(folder), "languages": list(config.languages),
                 "fallback": {k: list(v) for k, v in config.fallback.items()}}
     digest.update(json.dumps(settings, sort_keys=True).encode())
-    return digest.hexdigest()
+
+    def key(lang: str) -> str:
+        edition = digest.copy()
+        edition.update(f"\0lang\0{lang}".encode())
+        return edition.hexdigest()
+
+    return key
 
 
 def _path(cache_dir: Path, slug: str, lang: str, key: str) -> Path:

@@ -7,20 +7,56 @@ inlined declarations; classes are kept because those rules select them. The
 ``height`` attribute premailer would copy from the CSS is not written: the
 theme's ``height: auto`` (which keeps a narrowed image in proportion) became
 ``height="auto"``, which is not valid HTML and overrode the template's pixels.
+
+Every edition of an issue has the same stylesheet: the rules premailer draws from
+it, and the @media rules it writes back, are worked out once (``_Premailer``), not
+once per edition.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import premailer
 
 __all__ = ["inline_css"]
 
 
+_KEPT = 8  # stylesheets remembered: a theme's, and a few edits of it in ``preview``
+
+
+class _Premailer(premailer.Premailer):
+    """premailer, remembering what it makes of a stylesheet it has seen.
+
+    Its rules are plain tuples; its leftover @media rules are kept with them (so
+    their ids stay theirs) and their text, which premailer gives every time the
+    same, is remembered by those ids.
+    """
+
+    _rules: ClassVar[dict[tuple[str, int], tuple[list, list]]] = {}
+    _texts: ClassVar[dict[tuple[int, ...], tuple[list, str]]] = {}
+
+    def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list, list]:
+        key = (css_body, ruleset_index)
+        if key not in self._rules:
+            if len(self._rules) >= _KEPT:
+                self._rules.clear()
+                self._texts.clear()
+            self._rules[key] = super()._parse_style_rules(css_body, ruleset_index)
+        rules, leftover = self._rules[key]
+        return list(rules), list(leftover)
+
+    def _css_rules_to_string(self, rules: list) -> str:
+        key = tuple(map(id, rules))
+        if key not in self._texts:
+            self._texts[key] = (rules, super()._css_rules_to_string(rules))
+        return self._texts[key][1]
+
+
 def inline_css(html: str) -> str:
     """The same document with every plain CSS rule moved into ``style`` attributes."""
-    return premailer.Premailer(
+    return _Premailer(
         html,
         strip_important=False,
         remove_classes=False,

@@ -88,6 +88,9 @@ class Shared:
     env: jinja2.Environment | None = None
     #: (item file, language shown in): the item as ``_Item`` rendered it.
     items: dict[tuple[Path, str], _Item] = field(default_factory=dict)
+    #: (part, text): the edito, closing or contact text converted, shared by the
+    #: editions that show it untranslated.
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
     #: (what, file, language): the warnings ``build`` found in that text.
     warnings: dict[tuple[str, Path, str], list] = field(default_factory=dict)
 
@@ -173,12 +176,9 @@ def render_edition(issue: Issue, config: Config, url: str = "",
         "issue": issue,
         "t": t,
         "sections": [s for s in sections if s[2]],
-        "edito_html": Markup(markup.to_html(issue.edito, issue_url, heading_offset=2)),
-        "edito_text": markup.to_text(issue.edito, issue_url),
-        "closing_html": Markup(markup.to_html(issue.closing, issue_url, heading_offset=2)),
-        "closing_text": markup.to_text(issue.closing, issue_url),
-        "contact_html": Markup(markup.to_html(issue.contact_text, issue_url, 2)),
-        "contact_text": markup.to_text(issue.contact_text, issue_url),
+        **{f"{part}_{kind}": _converted(shared, kind, text, issue_url)
+           for part, text in (("edito", issue.edito), ("closing", issue.closing),
+                              ("contact", issue.contact_text)) for kind in ("html", "text")},
         "issue_url": issue_url,
         "edition_url": url or issue_url,
         "alternates": alternates or {},
@@ -198,6 +198,15 @@ def render_edition(issue: Issue, config: Config, url: str = "",
             exc, jinja2.TemplateSyntaxError) and exc.filename else ""
         raise InfoLettreError(f"{where}template error: {exc}") from None
     return edition
+
+
+def _converted(shared: Shared, kind: str, text: str, base: str) -> str:
+    """A text of the issue as HTML (its headings below the section's ``<h2>``) or plain
+    text, converted once for all the editions that show it."""
+    if (kind, text) not in shared.texts:
+        shared.texts[kind, text] = (Markup(markup.to_html(text, base, heading_offset=2))
+                                    if kind == "html" else markup.to_text(text, base))
+    return shared.texts[kind, text]
 
 
 def _render(env: jinja2.Environment, context: dict, name: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import infolettre.edition.build
+import infolettre.edition.cache
 import infolettre.edition.render
 from infolettre.config import Config
 from infolettre.edition.build import (
@@ -111,6 +112,8 @@ def test_a_stricter_setting_checks_again(sample: Path, tmp_path: Path) -> None:
 
 def test_each_edition_is_rendered_once_and_kept_under_its_language(
         sample: Path, tmp_path: Path, counted: list[int], monkeypatch) -> None:
+    # The key covers InfoLettre's code: none of it is edited while this test runs.
+    monkeypatch.setattr(infolettre.edition.cache, "_PACKAGE", tmp_path / "no-code")
     config = Config(base_url="https://x.org/nl", cache_dir=tmp_path / "cache",
                     languages=("fr", "en", "es"))
     built = editions_to_send(sample, config)
