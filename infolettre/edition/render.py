@@ -180,6 +180,7 @@ def render_edition(issue: Issue, config: Config, url: str = "",
            for part, text in (("edito", issue.edito), ("closing", issue.closing),
                               ("contact", issue.contact_text)) for kind in ("html", "text")},
         "issue_url": issue_url,
+        "edito_lang": _edito_lang(issue),
         "edition_url": url or issue_url,
         "alternates": alternates or {},
         **{name: placeholders.marked(name, nonce) for name in placeholders.NAMES},
@@ -198,6 +199,13 @@ def render_edition(issue: Issue, config: Config, url: str = "",
             exc, jinja2.TemplateSyntaxError) and exc.filename else ""
         raise InfoLettreError(f"{where}template error: {exc}") from None
     return edition
+
+
+def _edito_lang(issue: Issue) -> str:
+    """The language the edition's edito is written in: that of the translation it is,
+    else the source's (an edition whose edito is not translated shows the original)."""
+    return next((lang for lang, t in issue.translations.items()
+                 if t.edito.strip() and t.edito == issue.edito), issue.original_lang)
 
 
 def _converted(shared: Shared, kind: str, text: str, base: str) -> str:

@@ -345,6 +345,7 @@ def test_an_english_edition_has_the_english_edito_subject_and_footer(
         assert first[:60] in _plain(out)
         assert "Cher(e)s membres" not in out and "Nouvelles des CDM" not in out
     assert '<html lang="en"' in html and '<html lang="en"' in web
+    assert '<div lang="fr">' not in html and '<div lang="fr">' not in web
     assert "Unsubscribe" in html and "Manage my preferences" in html
     assert "President of the Network" in _plain(html) and "June 29, 2018" in text
     assert "Se désinscrire" not in html and "Unsubscribe" in text
@@ -371,6 +372,8 @@ def test_a_spanish_edition_shows_french_items_marked_with_a_note(
                               r"Esta noticia está en francés\.</p>", out)) == items
         assert "Noticias de las Ciudades de los Oficios" in out and "Nouvelles des" not in out
         assert "29 de junio de 2018" in out and "29 juin 2018" not in out
+        edito = out.index("Cher(e)s membres")  # the edito, untranslated, is marked too
+        assert out.rindex('<div lang="fr">', 0, edito) > out.rindex("Editorial</h2>", 0, edito)
     assert text.count("[Esta noticia está en francés.]") == items
     assert "Darse de baja" in html and "Ver la versión en línea" in text
     assert "Se désinscrire" not in html and "Voir la version en ligne" not in html
