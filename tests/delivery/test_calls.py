@@ -226,3 +226,12 @@ def test_without_reply_to_the_call_has_none(issues: Path, tmp_path: Path) -> Non
         send_call(store, config, OutboxTransport(tmp_path / "outbox"),
                   plan_call(store, issues / "2018-06", DEADLINE, ["charleroi"]))
     assert [m["Reply-To"] for m in outbox(tmp_path)] == [None, None]
+
+
+def test_an_api_transport_gets_the_reply_to_too(tmp_path: Path) -> None:
+    from infolettre.delivery.notices import Notice
+
+    config = sending_config(tmp_path)
+    notice = Notice(config, "Sujet", "Texte", "fr", reply_to="Rédaction <redaction@example.org>")
+    assert notice.content().reply_to == "redaction@example.org"
+    assert Notice(config, "Sujet", "Texte", "fr").content().reply_to == ""
