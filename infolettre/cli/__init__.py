@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from . import centres, contribute, issue, review, send, serve, subscribers, translate
+from . import centres, contribute, editors, issue, review, send, serve, subscribers, translate
 from .common import PathArg, ReportingGroup
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -51,6 +51,7 @@ COMMANDS: tuple[click.Command, ...] = (
     translate.translations, translate.new_translation_cmd,
     # the directory of centres and their contacts; the review of what they sent
     centres.centres, review.contributions, review.approve, review.return_cmd,
+    editors.editors,  # who may sign in to the editorial page, BASE_URL/editorial/
     contribute.call, contribute.remind,  # asking the centres' contacts for their news
     # sending a campaign and following it
     send.send, send.status, send.config_group, send.transports_cmd,
