@@ -42,6 +42,7 @@ from ..errors import InfoLettreError
 from ..store import Subscriber
 from ..words import is_email
 from .archive import LiveArchive
+from .contribute import UPLOAD_LIMIT, Contribute
 from .guard import PAGE_CSP, Guard, RateLimit, client, cross_site, origin
 from .pages import Service, centre_choice, centre_options, lang, read_form
 
@@ -196,12 +197,15 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         Route(links.SUBSCRIBE_PATH, subscribe, methods=["GET", "POST"]),
         Route(links.route(links.CONFIRM), confirm, methods=["GET", "POST"]),
         Route(links.route(links.PREFERENCES), preferences, methods=["GET", "POST"]),
+        Route(links.route(links.CONTRIBUTE), Contribute(svc, trusted, form_limit).endpoint,
+              methods=["GET", "POST"]),
         Route("/webhooks/{provider}", webhook, methods=["POST"]),
         Route("/healthz", health),
         Mount("/", LiveArchive(config, archive_dir, lambda: published_issues(svc.store),
                                archive_interval)),
     ]
-    app: ASGIApp = Guard(Starlette(routes=routes), config.webhook_body_limit, form_limit)
+    app: ASGIApp = Guard(Starlette(routes=routes), config.webhook_body_limit, form_limit,
+                         upload_limit=UPLOAD_LIMIT + form_limit)
     if config.forwarded_allow_ips:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 

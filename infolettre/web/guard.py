@@ -17,7 +17,8 @@
 * Request bodies. At most ``webhook_body_limit`` bytes for ``/webhooks/*``,
   ``form_body_limit`` for everything else: a larger ``Content-Length`` gets a 413
   before anything is read, and a chunked body is counted as it arrives and cut
-  at the limit (413, connection closed). Forms carry no files. Postmark's and
+  at the limit (413, connection closed). Forms carry no files, but the
+  submission page's (``/contribute/``), whose limit is its image's and a form's. Postmark's and
   Brevo's credentials are checked before their body is read.
 * Framing and sniffing. Every response has ``X-Frame-Options: DENY``,
   ``X-Content-Type-Options: nosniff`` and a Content-Security-Policy with
@@ -103,8 +104,11 @@ class Guard:
     413 that Starlette answers (``Connection: close``: the rest is not read).
     """
 
-    def __init__(self, app: ASGIApp, webhook_limit: int, form_limit: int) -> None:
+    def __init__(self, app: ASGIApp, webhook_limit: int, form_limit: int,
+                 upload_limit: int | None = None, upload_prefix: str = "/contribute/") -> None:
         self.app, self.webhook_limit, self.form_limit = app, webhook_limit, form_limit
+        #: The pages whose form carries a file (``upload_prefix``) may send this much.
+        self.upload_limit, self.upload_prefix = upload_limit or form_limit, upload_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,7 +127,9 @@ class Guard:
                 message = {**message, "body": b""}
             await send(message)
 
-        limit = (self.webhook_limit if scope["path"].startswith("/webhooks/")
+        path = scope["path"]
+        limit = (self.webhook_limit if path.startswith("/webhooks/")
+                 else self.upload_limit if path.startswith(self.upload_prefix)
                  else self.form_limit)
         announced = dict(scope["headers"]).get(b"content-length", b"")
         if announced.isdigit() and int(announced) > limit:

@@ -1,0 +1,334 @@
+"""The submission page, ``BASE/contribute/TOKEN``: a centre's contact sends an issue's news.
+
+The link is the contact's only credential (``audience.invitations``): a forged one
+or one of another purpose gets a 403, an expired one a 410, each with a page that
+says so, and nothing is written. Everything else comes from the invitation the
+link opens, never from the request: the issue (hence the one folder written to,
+``issues/ISSUE/news/``), the centre, the sender's address. The form is checked as
+a file would be (``content.submission``); an accepted item is written atomically
+as ``CENTRE-TITLESLUG.md`` (``-2``, ``-3`` when taken) with ``status: submitted``,
+its image re-encoded beside it under a name of the server's (``uploads``). The
+page then lists the centre's items of the issue; those not approved yet can be
+edited, which rewrites the same file. A contact's POSTs are rate-limited per link
+and per client. The page works without JavaScript: Preview is a second submit
+button that shows the item as the email will, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..audience.invitations import open_link
+from ..content.i18n import Catalogue, catalogue, languages
+from ..content.layout import NEWS_DIR, news_files
+from ..content.markup import to_html
+from ..content.model import SECTIONS
+from ..content.scaffold import title_slug
+from ..content.source import read_front_matter
+from ..content.submission import FIELDS, GENERAL, Submission, check_submission, item_text
+from ..delivery.notices import send_notice
+from ..delivery.transports import from_dsn
+from ..errors import InfoLettreError, ProblemsFound
+from ..fsutil import atomic_write
+from ..store import Invitation
+from .guard import RateLimit, client, cross_site
+from .pages import Service, lang
+from .uploads import MAX_IMAGE_BYTES, Refused, WebImage, reencode
+
+__all__ = ["EDITABLE", "UPLOAD_LIMIT", "Contribute"]
+
+log = logging.getLogger("infolettre.serve")
+
+#: The statuses a contact may still edit (``approved`` is the editorial team's).
+EDITABLE = ("submitted", "returned")
+#: The most a POST to the page may send: the image and the rest of the form.
+UPLOAD_LIMIT = MAX_IMAGE_BYTES + 256 * 1024
+_write_lock = threading.Lock()  # choosing a free name and writing it, one at a time
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One of the centre's items of the issue, as the page lists it."""
+
+    name: str
+    title: str
+    status: str
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE
+
+
+class Contribute:
+    """The page: its endpoint, and the rate limits it keeps per link and per client."""
+
+    def __init__(self, svc: Service, trusted: frozenset[str], form_limit: int,
+                 per_token: RateLimit | None = None, per_client: RateLimit | None = None
+                 ) -> None:
+        self.svc, self.trusted, self.form_limit = svc, trusted, form_limit
+        self.per_token = per_token or RateLimit(30, 3600.0)
+        self.per_client = per_client or RateLimit(60, 3600.0)
+
+    async def endpoint(self, request: Request) -> Response:
+        """The page (GET) or a submission (POST) for the link of the URL."""
+        token = request.path_params["token"]
+        opened = await run_in_threadpool(open_link, self.svc.store, token)
+        if opened.invitation is None:
+            t = catalogue(lang(request))
+            if opened.expired:
+                return self.svc.message(t, t("contribute_expired_title"),
+                                        t("contribute_expired_text"), status=410, error=True)
+            return self.svc.message(t, t("contribute_refused_title"),
+                                    t("contribute_refused_text"), status=403, error=True)
+        inv = opened.invitation
+        t = catalogue(inv.lang if inv.lang in languages() else "fr")
+        news = self._news_dir(inv)
+        if news is None:
+            return self.svc.message(t, t("contribute_closed_title"),
+                                    t("contribute_closed_text"), status=404, error=True)
+        if request.method in ("GET", "HEAD"):
+            edit = request.query_params.get("edit", "")
+            listed = await run_in_threadpool(_listed, news, inv.centre)
+            values = _blank(inv)
+            if edit:
+                found = next((i for i in listed if i.name == edit and i.editable), None)
+                if found is None:
+                    return self._not_editable(t)
+                values = await run_in_threadpool(_values_of, news / found.name, inv)
+            return self._form(request, t, inv, listed, values)
+        if cross_site(request, self.trusted):
+            listed = await run_in_threadpool(_listed, news, inv.centre)
+            return self._form(request, t, inv, listed, _blank(inv), status=403)
+        if not (self.per_token.allow(token) and self.per_client.allow(client(request))):
+            return self.svc.message(t, t("too_many_title"), t("too_many_text"), status=429,
+                                    error=True)
+        try:
+            form = await request.form(max_files=1, max_fields=20,
+                                      max_part_size=self.form_limit)
+        except HTTPException:
+            return self.svc.message(t, t("contribute_bad_form_title"),
+                                    t("contribute_bad_form_text"), status=400, error=True)
+        return await self._post(request, t, inv, news, form)
+
+    def _news_dir(self, inv: Invitation) -> Path | None:
+        """``issues/ISSUE/news`` of the invitation's issue, when it is one."""
+        issues = self.svc.config.issues_dir.resolve()
+        if not inv.issue or inv.issue.startswith(".") or Path(inv.issue).name != inv.issue:
+            return None
+        folder = (issues / inv.issue).resolve()
+        if folder.parent != issues or not folder.is_dir():
+            return None
+        return folder / NEWS_DIR
+
+    def _not_editable(self, t: Catalogue) -> Response:
+        return self.svc.message(t, t("contribute_locked_title"), t("contribute_locked_text"),
+                                status=409, error=True)
+
+    async def _post(self, request: Request, t: Catalogue, inv: Invitation, news: Path,
+                    form: Any) -> Response:
+        values = {name: str(form.get(name, "") or "") for name in FIELDS if name != "image"}
+        values["edit"] = str(form.get("edit", "") or "")
+        listed = await run_in_threadpool(_listed, news, inv.centre)
+        existing = None
+        if values["edit"]:
+            existing = next((i for i in listed if i.name == values["edit"] and i.editable),
+                            None)
+            if existing is None:
+                return self._not_editable(t)
+        errors: dict[str, list[str]] = {}
+        upload = form.get("image")
+        image: WebImage | None = None
+        if isinstance(upload, UploadFile) and (upload.filename or upload.size):
+            data = await upload.read(MAX_IMAGE_BYTES + 1)
+            try:
+                image = await run_in_threadpool(reencode, data)
+            except Refused as refused:
+                errors["image"] = [t(refused.reason)]
+        kept = (await run_in_threadpool(_image_of, news / existing.name)
+                if existing is not None and image is None and "image" not in errors else "")
+        preview = "preview" in form
+        sub = _submission(inv, values, image_name="image." + image.suffix if image else kept)
+        problems = await run_in_threadpool(self._check, sub, news, image, kept)
+        for field, said in problems.items():
+            errors.setdefault(field, []).extend(_message(t, field, message, empty)
+                                                for message, empty in said)
+        if errors or preview:
+            shown = (self._preview(inv, sub) if preview else "")
+            return self._form(request, t, inv, listed, values, errors=errors, preview=shown,
+                              status=422 if errors and not preview else 200)
+        name = await run_in_threadpool(_write, news, inv, values, image, kept,
+                                       existing.name if existing else None)
+        log.info("contribution %s of %s for %s (%s)", name, inv.centre, inv.issue, inv.email)
+        await run_in_threadpool(self._confirm, t, inv, request, news / name)
+        listed = await run_in_threadpool(_listed, news, inv.centre)
+        return self._form(request, t, inv, listed, _blank(inv), saved=name)
+
+    def _check(self, sub: Submission, news: Path, image: WebImage | None,
+               kept: str) -> dict[str, list[tuple[str, bool]]]:
+        centres = self.svc.centres()
+        issue_lang = _issue_lang(news.parent)
+        with _scratch(image) as path:
+            source = path if image is not None else (news / kept if kept else None)
+            return check_submission(sub, centres, issue_lang, self.svc.config, source)
+
+    def _preview(self, inv: Invitation, sub: Submission) -> str:
+        """The item's title and text as the email shows them (sanitised HTML)."""
+        return to_html(sub.body, self.svc.config.issue_url(inv.issue))
+
+    def _confirm(self, t: Catalogue, inv: Invitation, request: Request, path: Path) -> None:
+        """The confirmation to the invited contact, with the text (a failure is logged)."""
+        try:
+            transport = self.svc.transport or from_dsn(self.svc.config.transport,
+                                                       self.svc.config.secrets)
+            url = str(request.url.replace(query=None))
+            text = path.read_text(encoding="utf-8").split("\n---\n", 1)[-1]
+            result = send_notice(self.svc.config, transport, inv.email,
+                                 t("contribute_mail_subject", issue=inv.issue),
+                                 t("contribute_mail_text", url=url, text=text), t.lang)
+            if result.outcome.value not in ("sent", "in_doubt"):
+                log.error("confirmation of %s to %s: %s", path.name, inv.email, result.detail)
+        except (InfoLettreError, OSError) as exc:
+            log.error("confirmation of %s to %s: %s", path.name, inv.email, exc)
+
+    def _form(self, request: Request, t: Catalogue, inv: Invitation, listed: list[Listed],
+              values: dict[str, str], *, errors: dict[str, list[str]] | None = None,
+              preview: str = "", saved: str = "", status: int = 200) -> Response:
+        errors = errors or {}
+        summary = [(field, message) for field in (*FIELDS, GENERAL)
+                   for message in errors.get(field, [])]
+        return self.svc.page("pages/contribute.html.j2", t, t("contribute_title"), status,
+                             action=str(request.url.path), values=values, errors=errors,
+                             summary=summary, preview=preview, saved=saved, listed=listed,
+                             sections=SECTIONS, invitation=inv, cross_site=status == 403,
+                             max_mb=MAX_IMAGE_BYTES // (1024 * 1024))
+
+
+def _message(t: Catalogue, field: str, message: str, empty: bool) -> str:
+    """A check's message, or the page's own words when it only says "fill this in"."""
+    if not empty:
+        return message
+    return t("contribute_alt_required") if field == "image_alt" else t("contribute_required")
+
+
+def _blank(inv: Invitation) -> dict[str, str]:
+    """A new item's form: the contact's name, address and language filled in."""
+    return {"section": "cdm", "title": "", "body": "", "image_alt": "", "edit": "",
+            "contact_name": inv.name, "contact_email": inv.email,
+            "lang": inv.lang if inv.lang in languages() else "fr"}
+
+
+def _submission(inv: Invitation, values: dict[str, str], image_name: str) -> Submission:
+    section = values["section"] if values["section"] in SECTIONS else "cdm"
+    item_lang = values["lang"] if values["lang"] in languages() else _blank(inv)["lang"]
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return Submission(centre=inv.centre, section=section, title=values["title"].strip(),
+                      body=values["body"], contact_name=values["contact_name"].strip(),
+                      contact_email=values["contact_email"].strip(), lang=item_lang,
+                      submitted_by=inv.email, submitted_at=now, image=image_name,
+                      image_alt=values["image_alt"].strip())
+
+
+@contextmanager
+def _scratch(image: WebImage | None) -> Iterator[Path | None]:
+    """A temporary file holding the re-encoded image for the checks, if any."""
+    if image is None:
+        yield None
+        return
+    with tempfile.NamedTemporaryFile(suffix="." + image.suffix) as tmp:
+        tmp.write(image.data)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def _issue_lang(folder: Path) -> str:
+    try:
+        found = read_front_matter(folder / "issue.md").data.get("lang")
+    except (ProblemsFound, OSError):
+        return "fr"
+    return found if isinstance(found, str) else "fr"
+
+
+def _header(path: Path) -> dict[str, Any] | None:
+    try:
+        data = read_front_matter(path).data
+    except (ProblemsFound, OSError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _listed(news: Path, centre: str) -> list[Listed]:
+    """The centre's items of the issue (``cdm: CENTRE``), by file name."""
+    out = []
+    for path in news_files(news)[0]:
+        data = _header(path)
+        if data is None or data.get("cdm") != centre:
+            continue
+        status = data.get("status") if data.get("status") in ("submitted", "returned") \
+            else "approved"
+        out.append(Listed(path.name, str(data.get("title") or path.stem), str(status)))
+    return out
+
+
+def _image_of(path: Path) -> str:
+    """The image file beside an item, as its header names it ("" for none or another's)."""
+    data = _header(path) or {}
+    image = data.get("image")
+    src = image.get("src") if isinstance(image, dict) else image
+    if not isinstance(src, str) or Path(src).name != src or src.startswith("."):
+        return ""
+    return src if (path.parent / src).is_file() else ""
+
+
+def _values_of(path: Path, inv: Invitation) -> dict[str, str]:
+    """The form of an item to edit, filled from its file."""
+    doc = read_front_matter(path)
+    data, values = doc.data, _blank(inv)
+    contacts = data.get("contacts") or [{}]
+    first = contacts[0] if isinstance(contacts, list) and contacts and \
+        isinstance(contacts[0], dict) else {}
+    image = data.get("image")
+    values.update(section=str(data.get("section") or "cdm"), title=str(data.get("title") or ""),
+                  body=doc.body, lang=str(data.get("lang") or values["lang"]),
+                  contact_name=str(first.get("name") or ""),
+                  contact_email=str(first.get("email") or ""), edit=path.name,
+                  image_alt=str(image.get("alt") or "") if isinstance(image, dict) else "")
+    return values
+
+
+def _free_stem(news: Path, centre: str, title: str) -> str:
+    """``CENTRE-TITLESLUG`` with ``-2``, ``-3``… when a file of that name exists."""
+    slug = title_slug(title)
+    stem = f"{centre}-{slug}" if slug else centre
+    taken = {p.name.split(".", 1)[0] for p in news.iterdir()} if news.is_dir() else set()
+    candidate, n = stem, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate
+
+
+def _write(news: Path, inv: Invitation, values: dict[str, str], image: WebImage | None,
+           kept: str, existing: str | None) -> str:
+    """Write the accepted item (and its image) in ``news``; its file name."""
+    with _write_lock:
+        stem = Path(existing).stem if existing else _free_stem(news, inv.centre, values["title"])
+        image_name = f"{stem}.{image.suffix}" if image is not None else kept
+        text, _ = item_text(_submission(inv, values, image_name))
+        if image is not None:
+            atomic_write(news / image_name, image.data)
+        atomic_write(news / f"{stem}.md", text)
+    return f"{stem}.md"

@@ -1,0 +1,78 @@
+"""An image sent from the submission page, which is untrusted: what is kept of it.
+
+Nothing of what the browser says is believed: not the file's name (never used:
+the server names the file), not its Content-Type. The bytes are decoded by
+Pillow; only a JPEG or a PNG is accepted, of a bounded size in bytes and in
+pixels (a small file may decode to a huge picture). What is written is not the
+upload but a new encoding of the decoded picture, as ``edition.assets`` makes the
+web copies of an edition: its orientation applied, narrowed to ``MAX_WIDTH``, no
+metadata (place, device) carried over, at the same quality. Unlike the edition's
+copy, it is kept even when it is not smaller: the original is never written.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from ..edition.assets import JPEG_QUALITY, MAX_WIDTH
+
+__all__ = ["MAX_IMAGE_BYTES", "MAX_PIXELS", "Refused", "WebImage", "reencode"]
+
+#: The largest upload read (the request itself is bounded a little above it).
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+#: The largest picture decoded: 40 megapixels, well above any phone's.
+MAX_PIXELS = 40_000_000
+_KINDS = {"JPEG": "jpg", "PNG": "png"}
+
+
+class Refused(ValueError):
+    """The upload is not kept; ``reason`` is a key of the catalogues."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class WebImage:
+    """The bytes to write and the suffix of their format (``jpg`` or ``png``)."""
+
+    data: bytes
+    suffix: str
+    size: tuple[int, int]
+
+
+def reencode(data: bytes) -> WebImage:
+    """The web-ready image for an upload's bytes, or ``Refused``."""
+    from PIL import Image, ImageOps
+
+    if len(data) > MAX_IMAGE_BYTES:
+        raise Refused("contribute_image_too_big")
+    try:
+        with Image.open(io.BytesIO(data)) as original:
+            kind = original.format or ""
+            if kind not in _KINDS:
+                raise Refused("contribute_image_kind")
+            if original.width * original.height > MAX_PIXELS:
+                raise Refused("contribute_image_too_big")
+            original.load()
+            picture = ImageOps.exif_transpose(original)
+            if picture.width > MAX_WIDTH:
+                height = max(1, round(picture.height * MAX_WIDTH / picture.width))
+                picture = picture.resize((MAX_WIDTH, height), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if kind == "JPEG":
+                if picture.mode not in ("RGB", "L"):
+                    picture = picture.convert("RGB")
+                # No exif= nor icc_profile=: the copy carries no metadata.
+                picture.save(out, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
+            else:
+                if picture.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+                    picture = picture.convert("RGBA")
+                picture.save(out, "PNG", optimize=True)
+            return WebImage(out.getvalue(), _KINDS[kind], (picture.width, picture.height))
+    except Refused:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError):
+        raise Refused("contribute_image_kind") from None

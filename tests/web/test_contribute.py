@@ -1,0 +1,256 @@
+"""serve: the submission page, BASE/contribute/TOKEN, on the running service.
+
+A centre's contact sends an item through a form checked as a file is; an accepted
+item lands in ``issues/ISSUE/news/`` and passes ``infolettre check``. The upload
+is untrusted: its name never reaches the file system, its type is what Pillow
+decodes, its size is bounded, and what is written is a new encoding of it. A
+link that is forged, expired or of another purpose opens nothing and writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from infolettre.audience import consent as sub
+from infolettre.audience.invitations import contribute_url
+from infolettre.store import Store
+
+from ..conftest import ROOT
+from ..service import Service, start_service, subscriber, token
+
+ISSUE = "2018-06"
+CROSS_SITE = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+
+
+@pytest.fixture(scope="module")
+def issues(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository's issues, which the tests write to."""
+    folder = tmp_path_factory.mktemp("issues") / "issues"
+    shutil.copytree(ROOT / "issues", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, issues: Path) -> Iterator[Service]:
+    svc = start_service(tmp_path_factory.mktemp("contribute"), issues=issues)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=service.url, timeout=60) as c:
+        yield c
+
+
+_counter = iter(range(10**6))
+
+
+def _link(service: Service, centre: str = "marseille", deadline: str = "2099-06-15",
+          lang: str = "fr") -> str:
+    """The path of a new contact's link to contribute to ISSUE for ``centre``."""
+    with Store(service.db) as store:
+        with store.transaction():
+            invitation = store.invite(ISSUE, centre, f"c{next(_counter)}@example.org",
+                                      "Anne Contact", lang, deadline)
+        return contribute_url(store, service.url, invitation).removeprefix(service.url)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _jpeg(size: tuple[int, int] = (1600, 900), exif: bool = False) -> bytes:
+    out = io.BytesIO()
+    picture = Image.new("RGB", size, (200, 80, 30))
+    if exif:
+        data = Image.Exif()
+        data[0x010F] = "PhoneMaker"  # Make
+        data[0x0132] = "2018:05:24 18:00:00"  # DateTime
+        picture.save(out, "JPEG", exif=data.tobytes())
+    else:
+        picture.save(out, "JPEG")
+    return out.getvalue()
+
+
+def _form(**changes: str) -> dict[str, str]:
+    base = {"section": "cdm", "title": "Forum des métiers à Marseille",
+            "body": "Plus de **300 visiteurs** sont venus.\n\nÀ l'année prochaine !",
+            "image_alt": "", "contact_name": "Anne Contact",
+            "contact_email": "anne@example.org", "lang": "fr", "send": "1"}
+    return {**base, **changes}
+
+
+def _error_of(page: str, field: str) -> str | None:
+    found = re.search(rf'<p class="error" id="{field}-error">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else None
+
+
+def _check(service: Service, path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "infolettre", "check", str(path)],
+                          env=service.env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
+        service, client, issues) -> None:
+    url = _link(service)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert '<label for="title">Titre</label>' in page.text
+    assert 'value="Anne Contact"' in page.text and 'enctype="multipart/form-data"' in page.text
+    before = _snapshot(issues)
+
+    missing = client.post(url, data=_form(title=""))
+    assert missing.status_code == 422
+    assert _error_of(missing.text, "title") == "Ce champ est obligatoire."
+    assert 'aria-describedby="title-error"' in missing.text
+    assert '<a href="#title">Titre</a>' in missing.text  # the summary links to the field
+    assert _error_of(missing.text, "body") is None
+    assert _snapshot(issues) == before
+
+    preview = client.post(url, data={**_form(), "preview": "1"})
+    assert preview.status_code == 200
+    assert "<strong>300 visiteurs</strong>" in preview.text and _snapshot(issues) == before
+
+    no_alt = client.post(url, data=_form(), files={"image": ("photo.jpg", _jpeg(), "image/jpeg")})
+    assert no_alt.status_code == 422 and _error_of(no_alt.text, "image_alt")
+    assert _snapshot(issues) == before
+
+    done = client.post(url, data=_form(image_alt="Le stand de la Cité des métiers"),
+                       files={"image": ("IMG_0001.JPG", _jpeg(exif=True), "image/jpeg")})
+    assert done.status_code == 200, done.text
+    news = issues / ISSUE / "news"
+    item = news / "marseille-forum-des-metiers-a-marseille.md"
+    text = item.read_text(encoding="utf-8")
+    assert "status: submitted" in text and "submitted_by: \"c" in text
+    assert "submitted_at:" in text and 'src: "marseille-forum-des-metiers-a-marseille.jpg"' in text
+    with Image.open(news / "marseille-forum-des-metiers-a-marseille.jpg") as written:
+        assert written.format == "JPEG" and written.width == 1200
+        assert not written.getexif()  # the phone's metadata is not kept
+    checked = _check(service, item)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Forum des métiers à Marseille" in done.text  # the centre's list
+    assert f'{url}?edit=marseille-forum-des-metiers-a-marseille.md' in done.text
+    assert (service.outbox.exists() and any(service.outbox.iterdir()))  # the confirmation
+
+    again = client.post(url, data=_form())  # the same title: a new file, -2
+    assert again.status_code == 200
+    assert (news / "marseille-forum-des-metiers-a-marseille-2.md").is_file()
+
+    edit = client.get(f"{url}?edit=marseille-forum-des-metiers-a-marseille.md")
+    assert edit.status_code == 200 and 'name="edit"' in edit.text
+    edited = client.post(url, data=_form(edit="marseille-forum-des-metiers-a-marseille.md",
+                                         title="Forum des métiers : le bilan",
+                                         image_alt="Le stand"))
+    assert edited.status_code == 200, edited.text
+    text = item.read_text(encoding="utf-8")
+    assert "Forum des métiers : le bilan" in text and 'alt: "Le stand"' in text
+    assert not (news / "marseille-forum-des-metiers-le-bilan.md").exists()
+
+
+def test_an_approved_item_or_another_centre_s_cannot_be_edited(service, client, issues) -> None:
+    url = _link(service)
+    before = _snapshot(issues)
+    for name in ("marseille-parole-de-parents.md", "charleroi-album-jeunesse.md",
+                 "../issue.md", "../../cdms.yaml"):
+        assert client.get(url, params={"edit": name}).status_code == 409
+        assert client.post(url, data=_form(edit=name)).status_code == 409
+    assert _snapshot(issues) == before
+
+
+@pytest.mark.parametrize("how", ["forged", "other purpose", "expired", "altered"])
+def test_a_link_that_opens_nothing_is_refused_and_writes_nothing(
+        service, client, issues, how) -> None:
+    if how == "forged":
+        url, status = "/contribute/not-a-token", 403
+    elif how == "other purpose":
+        url = f"/contribute/{token(service, sub.PREFERENCES, subscriber(service))}"
+        status = 403
+    elif how == "expired":
+        url, status = _link(service, deadline="2020-01-15"), 410
+    else:
+        good = _link(service)
+        url, status = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"), 403
+    before = _snapshot(issues)
+    assert client.get(url).status_code == status
+    answer = client.post(url, data=_form(), files={"image": ("a.jpg", _jpeg(), "image/jpeg")})
+    assert answer.status_code == status
+    said = html.unescape(answer.text)
+    assert ("expiré" if status == 410 else "pas un lien d'envoi valable") in said
+    assert _snapshot(issues) == before
+
+
+def test_a_path_in_the_upload_s_name_never_reaches_the_file_system(
+        service, client, issues, tmp_path) -> None:
+    url = _link(service, centre="normandie")
+    evil = "../../../../evil-" + tmp_path.name + ".jpg"
+    answer = client.post(url, data=_form(title="Une photo", image_alt="Une photo"),
+                         files={"image": (evil, _jpeg((300, 200)), "image/jpeg")})
+    assert answer.status_code == 200, answer.text
+    news = issues / ISSUE / "news"
+    assert (news / "normandie-une-photo.jpg").is_file()
+    everywhere = [issues.parent, ROOT, Path("/tmp"), tmp_path]
+    for place in everywhere:
+        assert not list(place.rglob(f"evil-{tmp_path.name}*")), place
+    assert "evil" not in (news / "normandie-une-photo.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("data", [b"just some text, not a picture\n" * 10,
+                                  b"\xff\xd8\xff\xe0" + b"\0" * 500,  # a JPEG's start only
+                                  b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"])
+def test_what_is_not_a_jpeg_or_png_is_refused_whatever_its_name(
+        service, client, issues, data) -> None:
+    url = _link(service)
+    before = _snapshot(issues)
+    answer = client.post(url, data=_form(title="Pas une image", image_alt="x"),
+                         files={"image": ("photo.jpg", data, "image/jpeg")})
+    assert answer.status_code == 422
+    assert _error_of(answer.text, "image") == "Ce fichier n'est pas une image JPEG ou PNG lisible."
+    assert _snapshot(issues) == before
+
+
+def test_an_image_over_10_mb_is_refused(service, client, issues) -> None:
+    url = _link(service)
+    before = _snapshot(issues)
+    just_over = _jpeg((200, 200)) + b"\0" * (10 * 1024 * 1024)  # Pillow would read it
+    answer = client.post(url, data=_form(title="Trop lourde", image_alt="x"),
+                         files={"image": ("photo.jpg", just_over, "image/jpeg")})
+    assert answer.status_code == 422
+    assert _error_of(answer.text, "image") == "L'image est trop grande : 10 Mo au plus."
+    far_over = b"\0" * (11 * 1024 * 1024)
+    answer = client.post(url, data=_form(title="Bien trop lourde", image_alt="x"),
+                         files={"image": ("photo.jpg", far_over, "image/jpeg")})
+    assert answer.status_code == 413  # refused on its Content-Length, before reading it
+    assert _snapshot(issues) == before
+
+
+def test_a_cross_site_post_writes_nothing(service, client, issues) -> None:
+    url = _link(service)
+    before = _snapshot(issues)
+    answer = client.post(url, data=_form(title="Venue d'ailleurs"), headers=CROSS_SITE)
+    assert answer.status_code == 403 and "rien n'a été enregistré" in html.unescape(answer.text)
+    assert _snapshot(issues) == before
+
+
+def test_the_page_speaks_the_contact_s_language(service, client) -> None:
+    page = client.get(_link(service, lang="pt")).text
+    assert '<html lang="pt">' in page and '<label for="title">Título</label>' in page
+    assert client.get(_link(service, lang="xx")).text.count('<html lang="fr">') == 1
+
+
+def test_posts_are_limited_per_link(service, client, issues) -> None:
+    url = _link(service)
+    codes = [client.post(url, data=_form(title="")).status_code for _ in range(31)]
+    assert codes[:30] == [422] * 30 and codes[30] == 429
