@@ -140,12 +140,15 @@ def _publish(archive: Archive, issue: Issue, config: Config) -> str:
 
 
 def _index(config: Config, out: Path, lang: str, entries: list[tuple[Issue, str]],
-           stylesheet: str, base: str, links: dict[str, str] | None = None) -> None:
+           stylesheet: str, base: str, links: dict[str, str] | None = None,
+           alternates: dict[str, str] | None = None) -> None:
     """Write ``index.html``, ``style.css`` and ``feed.atom`` of ``entries`` into ``out``;
-    the index links each issue at ``links`` (relative), else at ``ISSUE/``."""
+    the index links each issue at ``links`` (relative), else at ``ISSUE/``, and the
+    indexes in other languages at ``alternates`` (``hreflang``, a language switch)."""
     t = catalogue(lang)
     page = environment(config.templates_dir).get_template("archive.html.j2").render(
         t=t, issues=[issue for issue, _ in entries], links=links or {},
+        alternates=alternates or {},
         base_url=config.base_url.rstrip("/"))
     write_files(out, {"index.html": page, WEB_CSS: stylesheet,
                       "feed.atom": _feed(entries, base, t("archive_title"))}, ())
@@ -189,6 +192,7 @@ def build_archive(config: Config, out: Path, published: Collection[str],
     _index(config, out, lang, [(i, config.issue_url(i.slug)) for i in archive.issues],
            stylesheet, base)
     several = bool(archive.redirects)
+    indexes = {x: f"{base}{x}/" for x in languages() if several and archive.editions.get(x)}
     for edition_lang in languages():
         entries = sorted(archive.editions.get(edition_lang, []) if several else [],
                          key=lambda e: (e[0].date, e[0].slug), reverse=True)
@@ -196,7 +200,7 @@ def build_archive(config: Config, out: Path, published: Collection[str],
             links = {i.slug: f"{i.slug}/" if i.slug in archive.redirects else f"../{i.slug}/"
                      for i, _ in entries}  # an issue of one edition is at BASE_URL/ISSUE/
             _index(config, out / edition_lang, edition_lang, entries, stylesheet,
-                   f"{base}{edition_lang}/", links)
+                   f"{base}{edition_lang}/", links, indexes)
         elif (out / edition_lang / "feed.atom").is_file():  # no edition left in it
             for name in ("index.html", WEB_CSS, "feed.atom"):
                 (out / edition_lang / name).unlink(missing_ok=True)

@@ -77,6 +77,11 @@ def test_an_index_and_a_feed_per_language(service: Service, client) -> None:
     assert english.status_code == 200 and '<html lang="en"' in english.text
     assert 'href="2018-06/"' in english.text and "June 2018" in english.text
     assert '<html lang="es"' in client.get("/es/").text
+    for lang in ("fr", "en", "es"):  # each index names the others
+        assert (f'<link rel="alternate" hreflang="{lang}" href="{service.url}/{lang}/">'
+                in english.text)
+    assert f'<a href="{service.url}/es/" hreflang="es" lang="es">Español</a>' in english.text
+    assert "hreflang" not in root
     assert client.get("/en/style.css").status_code == 200
     for lang, title in (("en", "June 2018"), ("es", "junio 2018"), ("fr", "juin 2018")):
         feed = ET.fromstring(client.get(f"/{lang}/feed.atom").content)
