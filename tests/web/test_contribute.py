@@ -254,3 +254,75 @@ def test_posts_are_limited_per_link(service, client, issues) -> None:
     url = _link(service)
     codes = [client.post(url, data=_form(title="")).status_code for _ in range(31)]
     assert codes[:30] == [422] * 30 and codes[30] == 429
+
+
+def _call_link(service: Service, issue: Path) -> str:
+    """The link in the call's message to the contact, as the outbox holds it."""
+    import email
+    from email import policy
+
+    called = subprocess.run([sys.executable, "-m", "infolettre", "call", str(issue),
+                             "--deadline", "2099-06-15", "--centre", "marseille", "--yes"],
+                            env=service.env, capture_output=True, text=True, timeout=60)
+    assert called.returncode == 0, called.stdout + called.stderr
+    for path in sorted((service.outbox / "new").iterdir()):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        if message["To"] and "anne.browser@example.org" in message["To"]:
+            body = message.get_body(("plain",))
+            assert body is not None
+            found = re.search(r"(https?://\S+/contribute/\S+)", body.get_content())
+            assert found, body.get_content()
+            return found.group(1)
+    raise AssertionError("no call message to the contact in the outbox")
+
+
+def _build_has(service: Service, issue: Path, out: Path, title: str) -> bool:
+    built = subprocess.run([sys.executable, "-m", "infolettre", "build", str(issue),
+                            "--out", str(out)], env=service.env, capture_output=True,
+                           text=True, timeout=120)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return title in html.unescape((out / "fr" / "email.html").read_text(encoding="utf-8"))
+
+
+def test_a_contact_sends_an_item_from_the_call_s_link_in_a_browser(
+        chromium, tmp_path: Path, issues: Path) -> None:
+    centres = issues / "cdms.yaml"
+    centres.write_text(centres.read_text(encoding="utf-8").replace(
+        "\nmarseille:\n", "\nmarseille:\n  contacts:\n    - name: Anne Contact\n"
+        "      email: anne.browser@example.org\n      lang: fr\n", 1), encoding="utf-8")
+    service = start_service(tmp_path, issues=issues)
+    issue = issues / ISSUE
+    photo = tmp_path / "stand.jpg"
+    photo.write_bytes(_jpeg())
+    page = chromium.new_page(viewport={"width": 375, "height": 900}, locale="fr-FR")
+    try:
+        page.goto(_call_link(service, issue))
+        assert page.get_by_label("Votre adresse e-mail").input_value() == \
+            "anne.browser@example.org"
+        page.get_by_label("Texte").fill("Plus de **300 visiteurs** au forum.")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Envoyer la nouvelle").click()
+        described = page.evaluate("""() => document.getElementById(document
+            .getElementById('title').getAttribute('aria-describedby')).textContent""")
+        assert described == "Ce champ est obligatoire."
+        assert "Titre" in page.get_by_role("alert").inner_text()  # the summary
+        assert not list((issue / "news").glob("marseille-forum*"))
+        page.get_by_label("Titre").fill("Forum de l'alternance")
+        page.get_by_label("Image (facultative)").set_input_files(str(photo))
+        page.get_by_label("Description de l'image").fill("Le stand de la Cité des métiers")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Envoyer la nouvelle").click()
+        assert page.get_by_role("status").inner_text().startswith("Merci")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        item = issue / "news" / "marseille-forum-de-l-alternance.md"
+        assert (issue / "news" / "marseille-forum-de-l-alternance.jpg").is_file()
+        checked = _check(service, item)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert not _build_has(service, issue, tmp_path / "before", "Forum de l'alternance")
+        approved = subprocess.run([sys.executable, "-m", "infolettre", "approve", str(item)],
+                                  env=service.env, capture_output=True, text=True, timeout=60)
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert _build_has(service, issue, tmp_path / "after", "Forum de l'alternance")
+    finally:
+        page.close()
+        service.stop()
