@@ -43,6 +43,7 @@ from ..store import Subscriber
 from ..words import is_email
 from .archive import LiveArchive
 from .contribute import UPLOAD_LIMIT, Contribute
+from .editorial import editorial_routes
 from .guard import PAGE_CSP, Guard, RateLimit, client, cross_site, origin
 from .pages import Service, centre_choice, centre_options, lang, read_form
 
@@ -199,6 +200,7 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         Route(links.route(links.PREFERENCES), preferences, methods=["GET", "POST"]),
         Route(links.route(links.CONTRIBUTE), Contribute(svc, trusted, form_limit).endpoint,
               methods=["GET", "POST"]),
+        *editorial_routes(svc, trusted, form_limit),
         Route("/webhooks/{provider}", webhook, methods=["POST"]),
         Route("/healthz", health),
         Mount("/", LiveArchive(config, archive_dir, lambda: published_issues(svc.store),
