@@ -122,7 +122,10 @@ class Contribute:
         except HTTPException:
             return self.svc.message(t, t("contribute_bad_form_title"),
                                     t("contribute_bad_form_text"), status=400, error=True)
-        return await self._post(request, t, inv, news, form)
+        try:
+            return await self._post(request, t, inv, news, form)
+        finally:
+            await form.close()  # the upload's spooled file, removed now
 
     def _news_dir(self, inv: Invitation) -> Path | None:
         """``issues/ISSUE/news`` of the invitation's issue, when it is one."""
@@ -173,7 +176,7 @@ class Contribute:
         name = await run_in_threadpool(_write, news, inv, values, image, kept,
                                        existing.name if existing else None)
         log.info("contribution %s of %s for %s (%s)", name, inv.centre, inv.issue, inv.email)
-        await run_in_threadpool(self._confirm, t, inv, request, news / name)
+        await run_in_threadpool(self._confirm, t, inv, request.url.path, values, name)
         listed = await run_in_threadpool(_listed, news, inv.centre)
         return self._form(request, t, inv, listed, _blank(inv), saved=name)
 
@@ -189,20 +192,22 @@ class Contribute:
         """The item's title and text as the email shows them (sanitised HTML)."""
         return to_html(sub.body, self.svc.config.issue_url(inv.issue))
 
-    def _confirm(self, t: Catalogue, inv: Invitation, request: Request, path: Path) -> None:
-        """The confirmation to the invited contact, with the text (a failure is logged)."""
+    def _confirm(self, t: Catalogue, inv: Invitation, path: str, values: dict[str, str],
+                 name: str) -> None:
+        """The confirmation to the invited contact (the link's address, not the form's),
+        with a copy of the text and the link to edit it; a failure is logged only."""
+        url = self.svc.base + path  # the public address, not the one a proxy forwarded
+        text = f"{values['title'].strip()}\n\n{values['body'].strip()}"
         try:
             transport = self.svc.transport or from_dsn(self.svc.config.transport,
                                                        self.svc.config.secrets)
-            url = str(request.url.replace(query=None))
-            text = path.read_text(encoding="utf-8").split("\n---\n", 1)[-1]
             result = send_notice(self.svc.config, transport, inv.email,
                                  t("contribute_mail_subject", issue=inv.issue),
                                  t("contribute_mail_text", url=url, text=text), t.lang)
             if result.outcome.value not in ("sent", "in_doubt"):
-                log.error("confirmation of %s to %s: %s", path.name, inv.email, result.detail)
+                log.error("confirmation of %s to %s: %s", name, inv.email, result.detail)
         except (InfoLettreError, OSError) as exc:
-            log.error("confirmation of %s to %s: %s", path.name, inv.email, exc)
+            log.error("confirmation of %s to %s: %s", name, inv.email, exc)
 
     def _form(self, request: Request, t: Catalogue, inv: Invitation, listed: list[Listed],
               values: dict[str, str], *, errors: dict[str, list[str]] | None = None,

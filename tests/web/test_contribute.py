@@ -35,7 +35,7 @@ CROSS_SITE = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 
 
 @pytest.fixture(scope="module")
-def issues(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository's issues, which the tests write to."""
     folder = tmp_path_factory.mktemp("issues") / "issues"
     shutil.copytree(ROOT / "issues", folder)
@@ -43,8 +43,8 @@ def issues(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, issues: Path) -> Iterator[Service]:
-    svc = start_service(tmp_path_factory.mktemp("contribute"), issues=issues)
+def service(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Iterator[Service]:
+    svc = start_service(tmp_path_factory.mktemp("contribute"), issues=shared)
     yield svc
     svc.stop()
 
@@ -98,19 +98,33 @@ def _error_of(page: str, field: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
+def _messages(service: Service) -> list[tuple[str, str, str]]:
+    """(To, Subject, plain text) of every message in the outbox."""
+    import email
+    from email import policy
+
+    out = []
+    for path in sorted((service.outbox / "new").iterdir()):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = message.get_body(("plain",))
+        out.append((str(message["To"]), str(message["Subject"]),
+                    body.get_content() if body is not None else ""))
+    return out
+
+
 def _check(service: Service, path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "infolettre", "check", str(path)],
                           env=service.env, capture_output=True, text=True, timeout=60)
 
 
 def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
-        service, client, issues) -> None:
+        service, client, shared) -> None:
     url = _link(service)
     page = client.get(url)
     assert page.status_code == 200
     assert '<label for="title">Titre</label>' in page.text
     assert 'value="Anne Contact"' in page.text and 'enctype="multipart/form-data"' in page.text
-    before = _snapshot(issues)
+    before = _snapshot(shared)
 
     missing = client.post(url, data=_form(title=""))
     assert missing.status_code == 422
@@ -118,20 +132,20 @@ def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
     assert 'aria-describedby="title-error"' in missing.text
     assert '<a href="#title">Titre</a>' in missing.text  # the summary links to the field
     assert _error_of(missing.text, "body") is None
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
     preview = client.post(url, data={**_form(), "preview": "1"})
     assert preview.status_code == 200
-    assert "<strong>300 visiteurs</strong>" in preview.text and _snapshot(issues) == before
+    assert "<strong>300 visiteurs</strong>" in preview.text and _snapshot(shared) == before
 
     no_alt = client.post(url, data=_form(), files={"image": ("photo.jpg", _jpeg(), "image/jpeg")})
     assert no_alt.status_code == 422 and _error_of(no_alt.text, "image_alt")
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
     done = client.post(url, data=_form(image_alt="Le stand de la Cité des métiers"),
                        files={"image": ("IMG_0001.JPG", _jpeg(exif=True), "image/jpeg")})
     assert done.status_code == 200, done.text
-    news = issues / ISSUE / "news"
+    news = shared / ISSUE / "news"
     item = news / "marseille-forum-des-metiers-a-marseille.md"
     text = item.read_text(encoding="utf-8")
     assert "status: submitted" in text and "submitted_by: \"c" in text
@@ -143,7 +157,11 @@ def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Forum des métiers à Marseille" in done.text  # the centre's list
     assert f'{url}?edit=marseille-forum-des-metiers-a-marseille.md' in done.text
-    assert (service.outbox.exists() and any(service.outbox.iterdir()))  # the confirmation
+    confirmations = [m for m in _messages(service) if "est reçue" in m[1]]
+    assert len(confirmations) == 1
+    to, _, said = confirmations[0]
+    assert to.startswith("c") and to.endswith("@example.org")  # the invited address
+    assert "Forum des métiers à Marseille" in said and f"{service.url}{url}" in said
 
     again = client.post(url, data=_form())  # the same title: a new file, -2
     assert again.status_code == 200
@@ -160,19 +178,19 @@ def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
     assert not (news / "marseille-forum-des-metiers-le-bilan.md").exists()
 
 
-def test_an_approved_item_or_another_centre_s_cannot_be_edited(service, client, issues) -> None:
+def test_an_approved_item_or_another_centre_s_cannot_be_edited(service, client, shared) -> None:
     url = _link(service)
-    before = _snapshot(issues)
+    before = _snapshot(shared)
     for name in ("marseille-parole-de-parents.md", "charleroi-album-jeunesse.md",
                  "../issue.md", "../../cdms.yaml"):
         assert client.get(url, params={"edit": name}).status_code == 409
         assert client.post(url, data=_form(edit=name)).status_code == 409
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
 
 @pytest.mark.parametrize("how", ["forged", "other purpose", "expired", "altered"])
 def test_a_link_that_opens_nothing_is_refused_and_writes_nothing(
-        service, client, issues, how) -> None:
+        service, client, shared, how) -> None:
     if how == "forged":
         url, status = "/contribute/not-a-token", 403
     elif how == "other purpose":
@@ -183,25 +201,25 @@ def test_a_link_that_opens_nothing_is_refused_and_writes_nothing(
     else:
         good = _link(service)
         url, status = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"), 403
-    before = _snapshot(issues)
+    before = _snapshot(shared)
     assert client.get(url).status_code == status
     answer = client.post(url, data=_form(), files={"image": ("a.jpg", _jpeg(), "image/jpeg")})
     assert answer.status_code == status
     said = html.unescape(answer.text)
     assert ("expiré" if status == 410 else "pas un lien d'envoi valable") in said
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
 
 def test_a_path_in_the_upload_s_name_never_reaches_the_file_system(
-        service, client, issues, tmp_path) -> None:
+        service, client, shared, tmp_path) -> None:
     url = _link(service, centre="normandie")
     evil = "../../../../evil-" + tmp_path.name + ".jpg"
     answer = client.post(url, data=_form(title="Une photo", image_alt="Une photo"),
                          files={"image": (evil, _jpeg((300, 200)), "image/jpeg")})
     assert answer.status_code == 200, answer.text
-    news = issues / ISSUE / "news"
+    news = shared / ISSUE / "news"
     assert (news / "normandie-une-photo.jpg").is_file()
-    everywhere = [issues.parent, ROOT, Path("/tmp"), tmp_path]
+    everywhere = [shared.parent, ROOT, Path("/tmp"), tmp_path]
     for place in everywhere:
         assert not list(place.rglob(f"evil-{tmp_path.name}*")), place
     assert "evil" not in (news / "normandie-une-photo.md").read_text(encoding="utf-8")
@@ -211,19 +229,40 @@ def test_a_path_in_the_upload_s_name_never_reaches_the_file_system(
                                   b"\xff\xd8\xff\xe0" + b"\0" * 500,  # a JPEG's start only
                                   b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"])
 def test_what_is_not_a_jpeg_or_png_is_refused_whatever_its_name(
-        service, client, issues, data) -> None:
+        service, client, shared, data) -> None:
     url = _link(service)
-    before = _snapshot(issues)
+    before = _snapshot(shared)
     answer = client.post(url, data=_form(title="Pas une image", image_alt="x"),
                          files={"image": ("photo.jpg", data, "image/jpeg")})
     assert answer.status_code == 422
     assert _error_of(answer.text, "image") == "Ce fichier n'est pas une image JPEG ou PNG lisible."
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
 
-def test_an_image_over_10_mb_is_refused(service, client, issues) -> None:
+def test_a_png_stays_a_png_and_a_picture_too_large_to_decode_is_refused(
+        service, client, shared) -> None:
+    url = _link(service, centre="geneve")
+    out = io.BytesIO()
+    Image.new("RGBA", (64, 32), (0, 0, 0, 0)).save(out, "PNG")
+    answer = client.post(url, data=_form(title="Un logo", image_alt="Le logo"),
+                         files={"image": ("logo.jpg", out.getvalue(), "image/jpeg")})
+    assert answer.status_code == 200, answer.text
+    with Image.open(shared / ISSUE / "news" / "geneve-un-logo.png") as written:
+        assert written.format == "PNG" and written.mode == "RGBA"
+    before = _snapshot(shared)
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(bomb, "PNG")  # 64 megapixels in a few kB
+    assert len(bomb.getvalue()) < 100_000
+    answer = client.post(url, data=_form(title="Une bombe", image_alt="x"),
+                         files={"image": ("bomb.png", bomb.getvalue(), "image/png")})
+    assert answer.status_code == 422
+    assert _error_of(answer.text, "image") == "L'image est trop grande : 10 Mo au plus."
+    assert _snapshot(shared) == before
+
+
+def test_an_image_over_10_mb_is_refused(service, client, shared) -> None:
     url = _link(service)
-    before = _snapshot(issues)
+    before = _snapshot(shared)
     just_over = _jpeg((200, 200)) + b"\0" * (10 * 1024 * 1024)  # Pillow would read it
     answer = client.post(url, data=_form(title="Trop lourde", image_alt="x"),
                          files={"image": ("photo.jpg", just_over, "image/jpeg")})
@@ -233,15 +272,15 @@ def test_an_image_over_10_mb_is_refused(service, client, issues) -> None:
     answer = client.post(url, data=_form(title="Bien trop lourde", image_alt="x"),
                          files={"image": ("photo.jpg", far_over, "image/jpeg")})
     assert answer.status_code == 413  # refused on its Content-Length, before reading it
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
 
-def test_a_cross_site_post_writes_nothing(service, client, issues) -> None:
+def test_a_cross_site_post_writes_nothing(service, client, shared) -> None:
     url = _link(service)
-    before = _snapshot(issues)
+    before = _snapshot(shared)
     answer = client.post(url, data=_form(title="Venue d'ailleurs"), headers=CROSS_SITE)
     assert answer.status_code == 403 and "rien n'a été enregistré" in html.unescape(answer.text)
-    assert _snapshot(issues) == before
+    assert _snapshot(shared) == before
 
 
 def test_the_page_speaks_the_contact_s_language(service, client) -> None:
@@ -250,7 +289,7 @@ def test_the_page_speaks_the_contact_s_language(service, client) -> None:
     assert client.get(_link(service, lang="xx")).text.count('<html lang="fr">') == 1
 
 
-def test_posts_are_limited_per_link(service, client, issues) -> None:
+def test_posts_are_limited_per_link(service, client, shared) -> None:
     url = _link(service)
     codes = [client.post(url, data=_form(title="")).status_code for _ in range(31)]
     assert codes[:30] == [422] * 30 and codes[30] == 429
@@ -258,20 +297,14 @@ def test_posts_are_limited_per_link(service, client, issues) -> None:
 
 def _call_link(service: Service, issue: Path) -> str:
     """The link in the call's message to the contact, as the outbox holds it."""
-    import email
-    from email import policy
-
     called = subprocess.run([sys.executable, "-m", "infolettre", "call", str(issue),
                              "--deadline", "2099-06-15", "--centre", "marseille", "--yes"],
                             env=service.env, capture_output=True, text=True, timeout=60)
     assert called.returncode == 0, called.stdout + called.stderr
-    for path in sorted((service.outbox / "new").iterdir()):
-        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        if message["To"] and "anne.browser@example.org" in message["To"]:
-            body = message.get_body(("plain",))
-            assert body is not None
-            found = re.search(r"(https?://\S+/contribute/\S+)", body.get_content())
-            assert found, body.get_content()
+    for to, _, text in _messages(service):
+        if "anne.browser@example.org" in to:
+            found = re.search(r"(https?://\S+/contribute/\S+)", text)
+            assert found, text
             return found.group(1)
     raise AssertionError("no call message to the contact in the outbox")
 
