@@ -10,8 +10,9 @@ tables and their migrations, ``connection`` the opening of the file and write
 transactions, ``history`` a subscriber's events and status changes,
 ``subscribers``, ``suppression``, ``reports``, ``journal`` (campaigns and their
 deliveries), ``archive`` (publication marks) and ``imports`` (an import's seen
-addresses) the methods of ``Store`` on their tables. No other module of the
-package writes SQL: a second database is a second store.
+addresses), ``invitations`` (the calls to contribute) and ``editors`` (the editorial
+team, its sign-in links, sessions and history) the methods of ``Store`` on their
+tables. No other module of the package writes SQL: a second database is a second store.
 """
 
 from __future__ import annotations
