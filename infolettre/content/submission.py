@@ -25,13 +25,15 @@ from .i18n import languages
 from .load import load_item
 from .model import Centre
 
-__all__ = ["FIELDS", "GENERAL", "Submission", "check_submission", "item_text"]
+__all__ = ["FIELDS", "GENERAL", "REQUIRED", "Submission", "check_submission", "item_text"]
 
 #: The form's fields, in the order the page shows them (and its error summary).
 FIELDS = ("section", "title", "body", "image", "image_alt", "contact_name",
           "contact_email", "lang")
 #: Where a problem that concerns no field goes (shown in the summary only).
 GENERAL = ""
+#: The key given to every problem that only means "fill this in".
+REQUIRED = "required"
 #: The checks' messages that mean "fill this in": the page says so in its own words.
 REQUIRED_KEYS = frozenset({"missing-key", "empty-value", "item-no-text", "missing-contacts"})
 
@@ -85,22 +87,25 @@ def item_text(sub: Submission) -> tuple[str, dict[int, str]]:
     return text, {n: name for n, (_, name) in enumerate(lines, start=1)}
 
 
-def _said(problem: Problem, lang: str) -> tuple[str, bool]:
-    """The problem in ``lang``, and whether it only means the field is empty."""
-    return said_in(problem.message, lang), getattr(problem.message, "key", "") in REQUIRED_KEYS
+def _said(problem: Problem, lang: str) -> tuple[str, str]:
+    """The problem in ``lang``, and its message's key (``REQUIRED`` for those that only
+    mean the field is empty, so that the page may say it in its own words)."""
+    key = getattr(problem.message, "key", "")
+    return said_in(problem.message, lang), REQUIRED if key in REQUIRED_KEYS else key
 
 
 def check_submission(sub: Submission, centres: dict[str, Centre] | None, issue_lang: str,
                      config: Config, image: Path | None = None
-                     ) -> dict[str, list[tuple[str, bool]]]:
+                     ) -> dict[str, list[tuple[str, str]]]:
     """The problems of a submission by form field (``GENERAL`` for the others), each as
-    (message in the submission's language, only-empty); empty when it is accepted.
+    (message in the submission's language, its key or ``REQUIRED``); empty when it is
+    accepted.
 
     ``image`` is the (already re-encoded) file named ``sub.image``, copied beside the
     candidate so that the checks find it as they would in ``news/``.
     """
     text, fields = item_text(sub)
-    found: dict[str, list[tuple[str, bool]]] = {}
+    found: dict[str, list[tuple[str, str]]] = {}
     with tempfile.TemporaryDirectory(prefix="infolettre-submission-") as tmp:
         folder = Path(tmp)
         path = folder / "item.md"
@@ -120,5 +125,5 @@ def check_submission(sub: Submission, centres: dict[str, Centre] | None, issue_l
             if said not in found.get(field, []):
                 found.setdefault(field, []).append(said)
     if sub.image and not sub.image_alt.strip() and "image_alt" not in found:
-        found["image_alt"] = [("", True)]
+        found["image_alt"] = [("", REQUIRED)]
     return found

@@ -39,7 +39,14 @@ from ..content.markup import to_html
 from ..content.model import SECTIONS
 from ..content.scaffold import title_slug
 from ..content.source import read_front_matter
-from ..content.submission import FIELDS, GENERAL, Submission, check_submission, item_text
+from ..content.submission import (
+    FIELDS,
+    GENERAL,
+    REQUIRED,
+    Submission,
+    check_submission,
+    item_text,
+)
 from ..delivery.notices import send_notice
 from ..delivery.transports import from_dsn
 from ..errors import InfoLettreError, ProblemsFound
@@ -127,6 +134,11 @@ class Contribute:
         finally:
             await form.close()  # the upload's spooled file, removed now
 
+    def _centre_name(self, slug: str) -> str:
+        """The centre's name in the directory, or its slug when it cannot be read."""
+        centre = (self.svc.centres() or {}).get(slug)
+        return centre.name if centre is not None else slug
+
     def _news_dir(self, inv: Invitation) -> Path | None:
         """``issues/ISSUE/news`` of the invitation's issue, when it is one."""
         issues = self.svc.config.issues_dir.resolve()
@@ -167,8 +179,8 @@ class Contribute:
         sub = _submission(inv, values, image_name="image." + image.suffix if image else kept)
         problems = await run_in_threadpool(self._check, sub, news, image, kept)
         for field, said in problems.items():
-            errors.setdefault(field, []).extend(_message(t, field, message, empty)
-                                                for message, empty in said)
+            errors.setdefault(field, []).extend(_message(t, field, message, key)
+                                                for message, key in said)
         if errors or preview:
             shown = (self._preview(inv, sub) if preview else "")
             return self._form(request, t, inv, listed, values, errors=errors, preview=shown,
@@ -181,7 +193,7 @@ class Contribute:
         return self._form(request, t, inv, listed, _blank(inv), saved=name)
 
     def _check(self, sub: Submission, news: Path, image: WebImage | None,
-               kept: str) -> dict[str, list[tuple[str, bool]]]:
+               kept: str) -> dict[str, list[tuple[str, str]]]:
         centres = self.svc.centres()
         issue_lang = _issue_lang(news.parent)
         with _scratch(image) as path:
@@ -219,14 +231,18 @@ class Contribute:
                              action=str(request.url.path), values=values, errors=errors,
                              summary=summary, preview=preview, saved=saved, listed=listed,
                              sections=SECTIONS, invitation=inv, cross_site=status == 403,
+                             centre=self._centre_name(inv.centre),
                              max_mb=MAX_IMAGE_BYTES // (1024 * 1024))
 
 
-def _message(t: Catalogue, field: str, message: str, empty: bool) -> str:
-    """A check's message, or the page's own words when it only says "fill this in"."""
-    if not empty:
-        return message
-    return t("contribute_alt_required") if field == "image_alt" else t("contribute_required")
+def _message(t: Catalogue, field: str, message: str, key: str) -> str:
+    """A check's message, or the page's own words when it says "fill this in" or "not an
+    address" (the check's words name the file's keys, which the contact never sees)."""
+    if key == REQUIRED:
+        return t("contribute_alt_required") if field == "image_alt" else t("contribute_required")
+    if key == "bad-email" and field == "contact_email":
+        return t("invalid_email")
+    return message
 
 
 def _blank(inv: Invitation) -> dict[str, str]:

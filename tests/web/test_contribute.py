@@ -130,6 +130,7 @@ def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
     assert missing.status_code == 422
     assert _error_of(missing.text, "title") == "Ce champ est obligatoire."
     assert 'aria-describedby="title-error"' in missing.text
+    assert "(Cité des métiers de Marseille et de Provence" in html.unescape(missing.text)
     assert '<a href="#title">Titre</a>' in missing.text  # the summary links to the field
     assert _error_of(missing.text, "body") is None
     assert _snapshot(shared) == before
@@ -137,6 +138,11 @@ def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
     preview = client.post(url, data={**_form(), "preview": "1"})
     assert preview.status_code == 200
     assert "<strong>300 visiteurs</strong>" in preview.text and _snapshot(shared) == before
+
+    bad = client.post(url, data=_form(contact_email="anne.example.org"))
+    assert _error_of(bad.text, "contact_email") == \
+        "Cette adresse e-mail n'est pas valable : vérifiez-la."
+    assert bad.status_code == 422 and _snapshot(shared) == before
 
     no_alt = client.post(url, data=_form(), files={"image": ("photo.jpg", _jpeg(), "image/jpeg")})
     assert no_alt.status_code == 422 and _error_of(no_alt.text, "image_alt")
