@@ -349,7 +349,10 @@ def _write(news: Path, inv: Invitation, values: dict[str, str], image: WebImage 
         stem = Path(existing).stem if existing else _free_stem(news, inv.centre, values["title"])
         image_name = f"{stem}.{image.suffix}" if image is not None else kept
         text, _ = item_text(_submission(inv, values, image_name))
+        before = _image_of(news / existing) if existing else ""
         if image is not None:
             atomic_write(news / image_name, image.data)
         atomic_write(news / f"{stem}.md", text)
+        if before and before != image_name and before.startswith(f"{stem}."):
+            (news / before).unlink(missing_ok=True)  # its own image, replaced by another kind
     return f"{stem}.md"

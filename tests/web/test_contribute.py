@@ -182,6 +182,17 @@ def test_the_whole_flow_from_an_error_to_a_checked_file_and_its_edit(
     text = item.read_text(encoding="utf-8")
     assert "Forum des métiers : le bilan" in text and 'alt: "Le stand"' in text
     assert not (news / "marseille-forum-des-metiers-le-bilan.md").exists()
+    assert (news / "marseille-forum-des-metiers-a-marseille.jpg").is_file()  # kept
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40)).save(out, "PNG")
+    replaced = client.post(url, data=_form(edit="marseille-forum-des-metiers-a-marseille.md",
+                                           image_alt="Le logo"),
+                           files={"image": ("logo.png", out.getvalue(), "image/png")})
+    assert replaced.status_code == 200, replaced.text
+    assert (news / "marseille-forum-des-metiers-a-marseille.png").is_file()
+    assert not (news / "marseille-forum-des-metiers-a-marseille.jpg").exists()
+    assert _check(service, item).returncode == 0
 
 
 def test_an_approved_item_or_another_centre_s_cannot_be_edited(service, client, shared) -> None:
