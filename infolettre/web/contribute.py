@@ -56,7 +56,7 @@ from .guard import RateLimit, client, cross_site
 from .pages import Service, lang
 from .uploads import MAX_IMAGE_BYTES, Refused, WebImage, reencode
 
-__all__ = ["EDITABLE", "UPLOAD_LIMIT", "Contribute"]
+__all__ = ["EDITABLE", "PER_CLIENT", "PER_LINK", "UPLOAD_LIMIT", "Contribute"]
 
 log = logging.getLogger("infolettre.serve")
 
@@ -64,6 +64,9 @@ log = logging.getLogger("infolettre.serve")
 EDITABLE = ("submitted", "returned")
 #: The most a POST to the page may send: the image and the rest of the form.
 UPLOAD_LIMIT = MAX_IMAGE_BYTES + 256 * 1024
+#: POSTs an hour per link, and per client (an office behind one address has several
+#: contacts; a preview is a POST too).
+PER_LINK, PER_CLIENT = 30, 60
 _write_lock = threading.Lock()  # choosing a free name and writing it, one at a time
 
 
@@ -87,8 +90,8 @@ class Contribute:
                  per_token: RateLimit | None = None, per_client: RateLimit | None = None
                  ) -> None:
         self.svc, self.trusted, self.form_limit = svc, trusted, form_limit
-        self.per_token = per_token or RateLimit(30, 3600.0)
-        self.per_client = per_client or RateLimit(60, 3600.0)
+        self.per_token = per_token or RateLimit(PER_LINK, 3600.0)
+        self.per_client = per_client or RateLimit(PER_CLIENT, 3600.0)
 
     async def endpoint(self, request: Request) -> Response:
         """The page (GET) or a submission (POST) for the link of the URL."""

@@ -26,6 +26,7 @@ from PIL import Image
 from infolettre.audience import consent as sub
 from infolettre.audience.invitations import contribute_url
 from infolettre.store import Store
+from infolettre.web.contribute import PER_CLIENT, PER_LINK
 
 from ..conftest import ROOT
 from ..service import Service, start_service, subscriber, token
@@ -306,11 +307,20 @@ def test_the_page_speaks_the_contact_s_language(service, client) -> None:
     assert client.get(_link(service, lang="xx")).text.count('<html lang="fr">') == 1
 
 
-def test_posts_are_limited_per_link(service, client, shared) -> None:
-    url = _link(service)
-    codes = [client.post(url, data=_form(title="")).status_code for _ in range(31)]
-    assert codes[:30] == [422] * 30 and codes[30] == 429
+def test_posts_are_limited_per_link_and_per_client(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "issues", tmp_path / "issues")
+    own = start_service(tmp_path, issues=tmp_path / "issues")  # its own counts
+    try:
+        with httpx.Client(base_url=own.url, timeout=60) as c:
+            def codes(url: str, n: int) -> list[int]:
+                return [c.post(url, data=_form(title="")).status_code for _ in range(n)]
 
+            assert codes(_link(own), PER_LINK + 1) == [422] * PER_LINK + [429]
+            assert codes(_link(own), PER_CLIENT - PER_LINK) == [422] * (PER_CLIENT - PER_LINK)
+            assert codes(_link(own), 1) == [429]  # a new link, the same client
+            assert c.get(_link(own)).status_code == 200  # reading is not limited
+    finally:
+        own.stop()
 
 def _call_link(service: Service, issue: Path) -> str:
     """The link in the call's message to the contact, as the outbox holds it."""
