@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from .errors import InfoLettreError
 from .words import closest
 
-__all__ = ["SECRET_VARS", "Config", "ConfigError", "load_config",
+__all__ = ["SECRET_VARS", "TOKEN_FIELD", "Config", "ConfigError", "load_config",
            "proxies_ok"]
 
 CONFIG_NAME = "infolettre.toml"
@@ -48,6 +48,10 @@ class Config:
     sender: str = "InfoLettre <infolettre@example.org>"
     #: Where replies go (empty: to the sender).
     reply_to: str = ""
+    #: The Reply-To of the call for contributions, an address whose ``{token}`` is the
+    #: contact's link token (``"infolettre+{token}@example.org"``), so that a reply
+    #: becomes their submission (``replies fetch``); empty: ``reply_to``, as any notice.
+    contribute_reply_to: str = ""
     #: The List-Id (RFC 2919): a domain-like name unique to this list.
     list_id: str = "infolettre.example.org"
     #: Envelope sender (Return-Path) that receives bounces (empty: the sender's address).
@@ -104,8 +108,9 @@ class Config:
 _TYPES: dict[str, type] = {
     "base_url": str, "issues_dir": Path, "templates_dir": Path, "max_body_chars": int,
     "cache_dir": Path,
-    "sender": str, "reply_to": str, "list_id": str, "bounce_address": str,
-    "unsubscribe_email": str, "db": Path, "transport": str, "api_key_env": str, "dkim_domain": str,
+    "sender": str, "reply_to": str, "contribute_reply_to": str, "list_id": str,
+    "bounce_address": str, "unsubscribe_email": str, "db": Path, "transport": str,
+    "api_key_env": str, "dkim_domain": str,
     "dkim_selector": str, "forwarded_allow_ips": tuple, "trusted_origins": tuple,
     "webhook_body_limit": int, "form_body_limit": int, "languages": tuple, "fallback": dict,
 }
@@ -188,6 +193,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         value = getattr(config, key)
         if value and "@" not in parseaddr(value)[1]:
             raise ConfigError(f"{key} must be an email address, not {value!r}")
+    if config.contribute_reply_to:
+        _token_address_ok(config.contribute_reply_to)
     if not config.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base_url must start with http:// or https://, "
                           f"not {config.base_url!r}")
@@ -204,6 +211,32 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
             raise ConfigError(f"trusted_origins: {origin!r} is not an origin; write it as "
                               "scheme://host[:port], such as \"https://www.example.org\"")
     return config
+
+
+#: The token in ``contribute_reply_to``, and the longest a link token is in practice
+#: (an invitation id of 7 digits, an expiry of 10, a signature of 22).
+TOKEN_FIELD = "{token}"
+_LONGEST_TOKEN = "1234567.1234567890." + "A" * 22
+#: The longest local part (before the @) of an address, RFC 5321.
+_MAX_LOCAL_PART = 64
+
+
+def _token_address_ok(value: str) -> None:
+    """``contribute_reply_to`` names one address with ``{token}`` once in its local part,
+    short enough for a link token to fit there."""
+    hint = 'such as "infolettre+{token}@example.org"'
+    if value.count(TOKEN_FIELD) != 1:
+        raise ConfigError(f"contribute_reply_to must hold {TOKEN_FIELD} once, {hint}, "
+                          f"not {value!r}")
+    address = parseaddr(value.replace(TOKEN_FIELD, _LONGEST_TOKEN))[1]
+    local, at, domain = address.rpartition("@")
+    if not at or not domain or _LONGEST_TOKEN not in local:
+        raise ConfigError(f"contribute_reply_to must be an address with {TOKEN_FIELD} before "
+                          f"its @, {hint}, not {value!r}")
+    if len(local) > _MAX_LOCAL_PART:
+        raise ConfigError(f"contribute_reply_to: the part before the @ would be longer than "
+                          f"{_MAX_LOCAL_PART} characters with a token in it; shorten "
+                          f"{value.partition(TOKEN_FIELD)[0]!r}")
 
 
 def proxies_ok(proxies: tuple[str, ...] | list[str], where: str) -> tuple[str, ...]:

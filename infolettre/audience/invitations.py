@@ -16,7 +16,7 @@ from ..store import Invitation, Store
 from . import tokens
 from .links import CONTRIBUTE, token_url
 
-__all__ = ["GRACE_DAYS", "Opened", "contribute_url", "open_link"]
+__all__ = ["GRACE_DAYS", "Opened", "contribute_token", "contribute_url", "open_link"]
 
 #: How long after the deadline a contact's link still opens the page.
 GRACE_DAYS = 7
@@ -27,12 +27,16 @@ def _expires(deadline: str) -> float:
     return dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
 
 
+def contribute_token(store: Store, invitation: Invitation) -> str:
+    """The token of the contact's link, which :func:`open_link` reads back: the same
+    each time it is made, as its expiry is worked out from the deadline, not from now."""
+    return tokens.sign(store.secret, CONTRIBUTE, invitation.id, invitation.email,
+                       expires=int(_expires(invitation.deadline)))
+
+
 def contribute_url(store: Store, base: str, invitation: Invitation) -> str:
-    """The contact's link for this invitation: the same each time it is made, as its
-    expiry is worked out from the deadline, not from now."""
-    token = tokens.sign(store.secret, CONTRIBUTE, invitation.id, invitation.email,
-                        expires=int(_expires(invitation.deadline)))
-    return token_url(base, CONTRIBUTE, token)
+    """The contact's link for this invitation (``BASE/contribute/TOKEN``)."""
+    return token_url(base, CONTRIBUTE, contribute_token(store, invitation))
 
 
 @dataclass(frozen=True)

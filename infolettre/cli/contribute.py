@@ -30,7 +30,7 @@ def _dry_run(store: Any, config: Any, call: Any, *, reminder: bool) -> None:
                 else call.deadline)
     subject, text = compose(config, call.issue, mail, deadline, link_of(store, config, mail),
                             reminder=reminder)
-    reply_to = reply_to_for(config, mail.invitation) if mail.invitation else config.reply_to
+    reply_to = reply_to_for(config, mail.invitation, store) if mail.invitation else config.reply_to
     click.echo(f"\n--- the message to {mail.email} ---")
     click.echo(f"From: {config.sender}")
     if reply_to:

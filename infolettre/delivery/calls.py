@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import theme
-from ..audience.invitations import GRACE_DAYS, contribute_url
+from ..audience.invitations import GRACE_DAYS, contribute_token, contribute_url
 from ..audience.links import CONTRIBUTE, token_url
-from ..config import Config
+from ..config import TOKEN_FIELD, Config
 from ..content import i18n
 from ..content.layout import ISSUE_FILE, NEWS_DIR, find_centres_file, issue_slug, news_files
 from ..content.load import centre_hint, load_centres
@@ -79,12 +79,15 @@ def mail_lang(contact_lang: str, issue_lang: str) -> str:
     return LAST_RESORT
 
 
-def reply_to_for(config: Config, invitation: Invitation) -> str:
-    """Where a contact's reply to the call goes: the configured ``reply_to`` (empty:
-    the sender). The place for an address carrying the invitation's token, so that a
-    reply can become the contact's submission."""
-    del invitation  # the same for every contact until replies are read
-    return config.reply_to
+def reply_to_for(config: Config, invitation: Invitation, store: Store) -> str:
+    """Where a contact's reply to the call goes: ``contribute_reply_to`` with the
+    token of the contact's link in it (the same token as the page's, so that
+    ``replies fetch`` opens the invitation as the page does and the reply becomes the
+    contact's submission); without that setting, the configured ``reply_to`` (empty:
+    the sender)."""
+    if not config.contribute_reply_to:
+        return config.reply_to
+    return config.contribute_reply_to.replace(TOKEN_FIELD, contribute_token(store, invitation))
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,7 @@ def _deliver(store: Store, config: Config, transport: Transport, info: IssueInfo
     subject, text = compose(config, info, mail, deadline, link_of(store, config, mail),
                             reminder=reminder)
     return send_notice(config, transport, mail.email, subject, text, mail.lang,
-                       reply_to=reply_to_for(config, mail.invitation))
+                       reply_to=reply_to_for(config, mail.invitation, store))
 
 
 def send_call(store: Store, config: Config, transport: Transport, call: Call) -> Sent:
