@@ -18,9 +18,12 @@ tree, each class with the module that defines it and what it is about::
     ├── TransportError               delivery.transports.base
     │                                           a transport that cannot work at all
     │                                           (bad DSN, authentication refused)
-    └── WebhookError                 audience.webhooks
-                                                a provider call refused, with the
-                                                HTTP ``status`` to answer
+    ├── WebhookError                 audience.webhooks
+    │                                           a provider call refused, with the
+    │                                           HTTP ``status`` to answer
+    └── Refused                      web.uploads
+                                                an uploaded image not kept (too big,
+                                                not a JPEG or PNG once decoded)
 
 Errors of one message (a refused recipient, a dropped connection) are not
 exceptions but outcomes recorded in the journal (``delivery.transports.base.

@@ -74,16 +74,33 @@ def approve(ctx: click.Context, files: tuple[Path, ...]) -> None:
 @click.command("return")
 @click.argument("file", type=PathArg)
 @click.option("--comment", required=True, help="What the contributor should change.")
+@click.option("--no-mail", is_flag=True, help="Change the status without mailing the author.")
 @click.pass_context
-def return_cmd(ctx: click.Context, file: Path, comment: str) -> None:
+def return_cmd(ctx: click.Context, file: Path, comment: str, no_mail: bool) -> None:
     """Return a contributed item to its author with a comment: it is left out of the
-    build until it is submitted again and approved.
+    build until it is submitted again and approved. The author gets the comment by
+    mail, with their link to correct the item.
 
     \b
     Example:
       infolettre return issues/2019-04/news/charleroi-forum.md --comment "Une photo ?"
     """
     from ..content.review import set_status
+    from ..delivery.calls import send_returned
+    from ..delivery.transports import from_dsn
+    from ..delivery.transports.base import Outcome
 
     set_status(file, "returned", comment)
     click.echo(f"returned {display_path(file)}")
+    if no_mail:
+        return
+    config = load(ctx)
+    with open_store(ctx) as store:
+        result = send_returned(store, config, from_dsn(config.transport, config.secrets),
+                               file, comment)
+    if result is None:
+        click.echo("  no contributor to tell: the item was not sent through an invitation")
+    elif result.outcome is Outcome.SENT:
+        click.echo("  the comment went to its author")
+    else:
+        click.echo(f"  the comment could not be mailed: {result.detail}", err=True)

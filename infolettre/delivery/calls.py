@@ -41,6 +41,7 @@ __all__ = ["TEMPLATE", "Call", "IssueInfo", "Mail", "Sent", "compose", "issue_in
 
 #: The theme's template of both messages (a ``templates_dir`` may override it).
 TEMPLATE = "contribute-mail.txt.j2"
+RETURNED_TEMPLATE = "returned-mail.txt.j2"
 
 #: The language of a contact whose own and whose issue's have no catalogue.
 LAST_RESORT = "fr"
@@ -278,3 +279,26 @@ def send_reminders(store: Store, config: Config, transport: Transport, call: Cal
         else:
             done.failed.append((mail, result))
     return done
+
+
+def send_returned(store: Store, config: Config, transport: Transport, path: Path,
+                  comment: str) -> Result | None:
+    """Mail the editorial team's ``comment`` on the item at ``path`` to the contact who
+    submitted it, with their link to correct it; None when no contributor is known
+    (an item of the team's own, or one whose sender was never invited)."""
+    header = read_front_matter(path).data
+    who, centre = str(header.get("submitted_by") or ""), str(header.get("cdm") or "")
+    invitation = next((i for i in store.invitations(issue_slug(path.parent.parent))
+                       if i.centre == centre and i.email == who.lower()), None)
+    if invitation is None:
+        return None
+    info = issue_info(path.parent.parent)
+    lang = mail_lang(invitation.lang, info.lang)
+    t = i18n.catalogue(lang)
+    title = str(header.get("title") or path.stem)
+    subject = t("returned_mail_subject", title=title)
+    text = theme.environment(config.templates_dir).get_template(RETURNED_TEMPLATE).render(
+        t=t, name=invitation.name, title=title, comment=comment,
+        url=contribute_url(store, config.base_url, invitation))
+    return send_notice(config, transport, invitation.email, subject, text, lang,
+                       reply_to=reply_to_for(config, invitation, store))

@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass
 
 from ..edition.assets import JPEG_QUALITY, MAX_WIDTH
+from ..errors import InfoLettreError
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_PIXELS", "Refused", "WebImage", "reencode"]
 
@@ -26,8 +27,9 @@ MAX_PIXELS = 40_000_000
 _KINDS = {"JPEG": "jpg", "PNG": "png"}
 
 
-class Refused(ValueError):
-    """The upload is not kept; ``reason`` is a key of the catalogues."""
+class Refused(InfoLettreError):
+    """The upload is not kept; ``reason`` is a key of the catalogues (the page says it
+    next to the image field, with the HTTP status of a form with a problem)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -235,3 +235,28 @@ def test_an_api_transport_gets_the_reply_to_too(tmp_path: Path) -> None:
     notice = Notice(config, "Sujet", "Texte", "fr", reply_to="Rédaction <redaction@example.org>")
     assert notice.content().reply_to == "redaction@example.org"
     assert Notice(config, "Sujet", "Texte", "fr").content().reply_to == ""
+
+
+def test_a_returned_item_s_comment_reaches_its_author_with_their_link(
+        setup, tmp_path: Path) -> None:
+    from infolettre.delivery.calls import send_returned
+
+    sample, config, transport = setup
+    item = sample / "news" / "charleroi-forum.md"
+    item.write_text("---\ncdm: charleroi\ntitle: Forum des métiers\n"
+                    "contacts: [{name: Bob, email: bob@cdm-charleroi.be}]\n"
+                    "status: returned\nsubmitted_by: bob@cdm-charleroi.be\n---\nTexte.\n",
+                    encoding="utf-8")
+    with Store(config.db) as store:
+        send_call(store, config, transport, plan_call(store, sample, DEADLINE))
+        before = len(outbox(tmp_path))
+        result = send_returned(store, config, transport, item, "Une photo, s'il vous plaît ?")
+        assert result is not None and result.outcome is Outcome.SENT
+        message = outbox(tmp_path)[before:][0]
+        assert message["To"] == "bob@cdm-charleroi.be" and message["Content-Language"] == "en"
+        assert "Forum des métiers" in message["Subject"]
+        text = text_of(message)
+        assert "Une photo, s'il vous plaît ?" in text
+        assert open_link(store, token_in(text)).invitation is not None
+        own = sample / "news" / "summit-cdm21-rouen.md"  # the team's own: nobody to tell
+        assert send_returned(store, config, transport, own, "x") is None
