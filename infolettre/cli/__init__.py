@@ -18,7 +18,18 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from . import centres, contribute, editors, issue, review, send, serve, subscribers, translate
+from . import (
+    centres,
+    contribute,
+    editors,
+    issue,
+    replies,
+    review,
+    send,
+    serve,
+    subscribers,
+    translate,
+)
 from .common import PathArg, ReportingGroup
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -53,6 +64,7 @@ COMMANDS: tuple[click.Command, ...] = (
     centres.centres, review.contributions, review.approve, review.return_cmd,
     editors.editors,  # who may sign in to the editorial page, BASE_URL/editorial/
     contribute.call, contribute.remind,  # asking the centres' contacts for their news
+    replies.replies,  # their answers to the call, read from a mailbox as items
     # sending a campaign and following it
     send.send, send.status, send.config_group, send.transports_cmd,
     # the subscriber list, the web service and archive, the bounces

@@ -222,3 +222,30 @@ def test_the_reply_s_own_words_are_kept() -> None:
     plain = email.message_from_bytes(_mail("a@b.c", ANNE, text="Texte\n-- \nSignature"),
                                      policy=email.policy.default)
     assert body_text(plain) == "Texte"  # type: ignore[arg-type]
+
+
+def test_replies_fetch_on_the_command_line(called, dovecot, tmp_path: Path) -> None:  # noqa: F811
+    from click.testing import CliRunner
+
+    from infolettre.cli import cli
+
+    config, _, _, reply_to = called
+    mailbox, context = dovecot
+    token_address = reply_to[ANNE.lower()].split("<")[1].rstrip(">")
+    _deliver(mailbox, context, [_mail(token_address, ANNE, "Re: Salon de l'emploi"),
+                                _mail(token_address, "mallory@example.net", "Re: Pub")])
+    path = tmp_path / "infolettre.toml"
+    path.write_text(f'issues_dir = "{config.issues_dir}"\ndb = "{config.db}"\n'
+                    f'transport = "{config.transport}"\nbase_url = "{config.base_url}"\n'
+                    f'contribute_reply_to = "{PATTERN}"\n', encoding="utf-8")
+    args = ["--config", str(path), "replies", "fetch", "--host", mailbox.host,
+            "--port", str(mailbox.port), "--user", mailbox.user, "--cafile", str(mailbox.cafile)]
+    runner = CliRunner()
+    done = runner.invoke(cli, args, env={"INFOLETTRE_IMAP_PASSWORD": mailbox.password})
+    assert done.exit_code == 0, done.output
+    assert "2 mails read: 1 applied (moved to INBOX.done), 1 not applied" in done.output
+    assert "wrote 2018-06/news/charleroi-salon-de-l-emploi.md" in done.output
+    assert 'not applied: mallory@example.net "Re: Pub": sent by mallory' in done.output
+    assert _count(mailbox, context, "INBOX.refused") == 1
+    unset = runner.invoke(cli, args, env={"INFOLETTRE_IMAP_PASSWORD": ""})
+    assert unset.exit_code == 2 and "INFOLETTRE_IMAP_PASSWORD" in unset.output
