@@ -107,11 +107,15 @@ def body_text(message: EmailMessage) -> str:
 
 
 def attachments(message: EmailMessage) -> Iterator[tuple[str, bytes]]:
-    """Each part that is not the text (whatever its declared type: the decoder decides),
-    with the name the sender gave it (for the report only)."""
-    for part in message.iter_attachments():
-        if part.get_content_maintype() in ("text", "multipart", "message"):
-            continue
+    """Each part that is not text, at any depth (a photo pasted in an HTML reply sits
+    in its multipart/related), whatever its declared type (the decoder decides), with
+    the name the sender gave it (for the report only): the parts attached first, then
+    those shown inline, where a signature's logo would be."""
+    leaves = [part for part in message.walk()
+              if not part.is_multipart() and part is not message
+              and part.get_content_maintype() not in ("text", "message")]
+    leaves.sort(key=lambda part: part.get_content_disposition() != "attachment")
+    for part in leaves:
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes) and payload:
             yield str(part.get_filename() or part.get_content_type()), payload

@@ -249,3 +249,16 @@ def test_replies_fetch_on_the_command_line(called, dovecot, tmp_path: Path) -> N
     assert _count(mailbox, context, "INBOX.refused") == 1
     unset = runner.invoke(cli, args, env={"INFOLETTRE_IMAP_PASSWORD": ""})
     assert unset.exit_code == 2 and "INFOLETTRE_IMAP_PASSWORD" in unset.output
+
+
+def test_a_photo_pasted_in_an_html_reply_is_found_after_the_attached_one() -> None:
+    from infolettre.delivery.reply_text import attachments
+
+    message = EmailMessage()
+    message["Subject"] = "Salon"
+    message.set_content("Texte")
+    message.add_alternative('<p>Texte</p><img src="cid:logo">', subtype="html")
+    html = message.get_payload()[1]
+    html.add_related(b"LOGO", maintype="image", subtype="png", cid="<logo>")
+    message.add_attachment(b"PHOTO", maintype="image", subtype="jpeg", filename="photo.jpg")
+    assert [data for _, data in attachments(message)] == [b"PHOTO", b"LOGO"]
