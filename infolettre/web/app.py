@@ -36,7 +36,7 @@ from ..audience.webhooks import WebhookError, authenticate_headers, handle
 from ..config import Config
 from ..content.i18n import Catalogue, catalogue, languages
 from ..delivery.notices import send_notice
-from ..delivery.transports import Transport, from_dsn
+from ..delivery.transports import Transport
 from ..edition.archive import published_issues
 from ..errors import InfoLettreError
 from ..store import Subscriber
@@ -222,8 +222,7 @@ def _request_subscription(svc: Service, email: str, name: str, t: Catalogue) -> 
     if subscriber is None:
         return
     url = sub.link_for(svc.store, svc.base, links.CONFIRM, subscriber)
-    transport = svc.transport or from_dsn(svc.config.transport, svc.config.secrets)
-    result = send_notice(svc.config, transport, subscriber.email, t("confirm_mail_subject"),
-                         t("confirm_mail_text", url=url), t.lang)
+    result = send_notice(svc.config, svc.mail_transport(), subscriber.email,
+                         t("confirm_mail_subject"), t("confirm_mail_text", url=url), t.lang)
     if result.outcome.value not in ("sent", "in_doubt"):
         raise InfoLettreError(f"the confirmation was not sent: {result.detail}")

@@ -48,7 +48,6 @@ from ..content.submission import (
     item_text,
 )
 from ..delivery.notices import send_notice
-from ..delivery.transports import from_dsn
 from ..errors import InfoLettreError, ProblemsFound
 from ..fsutil import atomic_write
 from ..store import Invitation
@@ -214,8 +213,7 @@ class Contribute:
         url = self.svc.base + path  # the public address, not the one a proxy forwarded
         text = f"{values['title'].strip()}\n\n{values['body'].strip()}"
         try:
-            transport = self.svc.transport or from_dsn(self.svc.config.transport,
-                                                       self.svc.config.secrets)
+            transport = self.svc.mail_transport()
             result = send_notice(self.svc.config, transport, inv.email,
                                  t("contribute_mail_subject", issue=inv.issue),
                                  t("contribute_mail_text", url=url, text=text), t.lang)

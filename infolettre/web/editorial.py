@@ -46,8 +46,9 @@ from ..content.layout import NEWS_DIR, find_centres_file, is_item_file
 from ..content.load import load_centres
 from ..content.review import CentreReview, review, set_status
 from ..content.scaffold import issue_folders
+from ..delivery.calls import send_returned
 from ..delivery.notices import send_notice
-from ..delivery.transports import from_dsn
+from ..delivery.transports.base import Outcome
 from ..errors import InfoLettreError
 from ..messages import said_in
 from ..store.editors import EditorSession
@@ -266,8 +267,7 @@ def _send_link(svc: Service, base: str, email: str, t: Catalogue) -> None:
         link_id = store.new_editor_link(email)
     token = tokens.sign(store.secret, PURPOSE, link_id, email.lower(), LINK_TTL)
     try:
-        transport = svc.transport or from_dsn(svc.config.transport, svc.config.secrets)
-        result = send_notice(svc.config, transport, email, t("editorial_mail_subject"),
+        result = send_notice(svc.config, svc.mail_transport(), email, t("editorial_mail_subject"),
                              t("editorial_mail_text", url=f"{base}/signin/{token}",
                                minutes=str(LINK_TTL // 60)), t.lang)
     except InfoLettreError as exc:
@@ -317,3 +317,7 @@ def _apply(svc: Service, editor: str, path: Path, status: str, comment: str) -> 
     with svc.store.transaction():
         svc.store.add_editorial_event(editor, status, f"{detail}: {comment}" if comment
                                       else detail)
+    if status == "returned":  # the author learns why, with their link, as from the CLI
+        result = send_returned(svc.store, svc.config, svc.mail_transport(), path, comment)
+        if result is not None and result.outcome is not Outcome.SENT:
+            log.warning("the comment on %s could not be mailed: %s", detail, result.detail)

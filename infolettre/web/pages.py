@@ -20,7 +20,7 @@ from ..content.i18n import Catalogue, catalogue, languages
 from ..content.layout import find_centres_file
 from ..content.load import load_centres
 from ..content.model import Centre
-from ..delivery.transports import Transport
+from ..delivery.transports import Transport, from_dsn
 from ..errors import Problem
 from ..store import Store
 from ..theme import environment
@@ -43,6 +43,11 @@ class Service:
         self.env = environment(config.templates_dir)
         self.local = threading.local()
         self._centres: tuple[tuple[Path, int], dict[str, Centre] | None] | None = None
+
+    def mail_transport(self) -> Transport:
+        """What the service's own mails go through: the one it was given (tests), else
+        the configured transport."""
+        return self.transport or from_dsn(self.config.transport, self.config.secrets)
 
     @property
     def store(self) -> Store:

@@ -214,9 +214,15 @@ def test_approve_and_return_change_the_file_and_say_who_did(service, client, iss
     missing = client.post("/editorial/return",
                           data={"csrf": csrf, "issue": NEW, "item": returned.name})
     assert missing.status_code == 422 and _status(returned) == ("submitted", "")
+    with Store(service.db) as store, store.transaction():  # the author was invited
+        store.invite(NEW, "charleroi", "anne@cdm-charleroi.be", "Anne", "fr", "2099-01-01")
     response = client.post("/editorial/return", data={
         "csrf": csrf, "issue": NEW, "item": returned.name, "comment": "Une photo ?"})
     assert response.status_code == 200 and _status(returned) == ("returned", "Une photo ?")
+    [told] = [m for m in _mails_to(service, "anne@cdm-charleroi.be")
+              if returned.stem in m["Subject"]]  # the author learns why, with their link
+    text = " ".join(told.get_content().replace("\xa0", " ").split())  # French ties "?"
+    assert "Une photo ?" in text and "/contribute/" in text
     with Store(service.db) as store:
         events = [(e.editor, e.kind, e.detail) for e in store.editorial_events()]
     assert (address, "approved", f"{NEW}/news/{approved.name}") in events
