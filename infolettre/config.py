@@ -80,6 +80,17 @@ class Config:
     #: For an edition's language, the languages to show an untranslated text in, in
     #: order, before the issue's own (``[fallback]`` then ``es = ["fr"]``).
     fallback: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The network's logo at the top of the email (a PNG, JPEG or GIF file; None: the
+    #: network's name as text), published with the issue's images, and its alt text
+    #: (empty: the network's name).
+    logo: Path | None = None
+    logo_alt: str = ""
+    #: The sender's postal address, in the email's footer (bulk-sender rules and some
+    #: laws expect it; ``check`` warns when it is empty). Lines may be split by "\n".
+    postal_address: str = ""
+    #: Links in the email's footer, by label: ``[social_links]`` then
+    #: ``Mastodon = "https://…"``, in the order written.
+    social_links: tuple[tuple[str, str], ...] = ()
     #: The file these settings came from (None for the embedded defaults).
     source: Path | None = None
     #: Secrets, from the environment only (never printed).
@@ -113,7 +124,10 @@ _TYPES: dict[str, type] = {
     "api_key_env": str, "dkim_domain": str,
     "dkim_selector": str, "forwarded_allow_ips": tuple, "trusted_origins": tuple,
     "webhook_body_limit": int, "form_body_limit": int, "languages": tuple, "fallback": dict,
+    "logo": Path, "logo_alt": str, "postal_address": str, "social_links": list,
 }
+#: The image files a logo may be (what every mail client shows).
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 #: Environment variables holding secrets, and what each is for.
 SECRET_VARS = {
     "INFOLETTRE_SECRET": "key that signs unsubscribe links (else one kept in the database)",
@@ -129,6 +143,13 @@ SECRET_VARS = {
 
 def _coerce(path: Path, key: str, value: Any) -> Any:
     want = _TYPES[key]
+    if want is list:  # [social_links]: label = "https://…"
+        if not isinstance(value, dict) or not all(
+                isinstance(v, str) and v.startswith(("http://", "https://"))
+                for v in value.values()):
+            raise ConfigError(f"{path}: '{key}' must be a table of web addresses, such as "
+                              f"[{key}] then Mastodon = \"https://…\", not {value!r}")
+        return tuple((str(k), v) for k, v in value.items())
     if want is Path:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: '{key}' must be a path in quotes")
@@ -198,6 +219,12 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     if not config.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"base_url must start with http:// or https://, "
                           f"not {config.base_url!r}")
+    if config.logo is not None:
+        if config.logo.suffix.lower() not in LOGO_SUFFIXES:
+            raise ConfigError(f"logo must be a {', '.join(LOGO_SUFFIXES)} file (what every "
+                              f"mail client shows), not {str(config.logo)!r}")
+        if not config.logo.is_file():
+            raise ConfigError(f"logo: no such file {str(config.logo)!r}")
     if config.max_body_chars < 1:
         raise ConfigError("max_body_chars must be at least 1")
     for key in ("webhook_body_limit", "form_body_limit"):

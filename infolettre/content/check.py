@@ -12,7 +12,7 @@ import html
 import re
 from pathlib import Path
 
-from ..config import Config
+from ..config import CONFIG_NAME, Config
 from ..errors import Problem, ProblemsFound
 from ..messages import Number, Or, say
 from ..words import closest, shown, without_accents
@@ -189,6 +189,14 @@ def issue_warnings(issue: Issue) -> list[Problem]:
                    *(w for item in issue.news for w in item_warnings(item))])
 
 
+def postal_warnings(config: Config) -> list[Problem]:
+    """No postal address for the email's footer: Gmail's and Yahoo's rules for bulk
+    senders, and some laws (CAN-SPAM), expect one in every newsletter."""
+    if config.postal_address.strip():
+        return []
+    return [Problem(config.source or Path(CONFIG_NAME), 1, say("no-postal-address"))]
+
+
 def check_item(item: NewsItem, config: Config, issue_dir: Path | None,
                warnings: list[Problem] | None = None) -> list[Problem]:
     """Problems of one loaded item that its fields alone do not show.
@@ -252,6 +260,7 @@ def load_checked(folder: Path, config: Config,
     if loaded.issue is not None and warnings is not None:
         warnings.extend(edito_warnings(loaded.issue))
         warnings.extend(translation_warnings(loaded.issue, config))
+        warnings.extend(postal_warnings(config))
     if folder.is_dir() and (folder / ISSUE_FILE).is_file():
         loaded.problems.extend(Problem(path, 1, advice)
                                for path, advice in news_files(folder / NEWS_DIR)[1])

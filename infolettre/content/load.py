@@ -53,9 +53,12 @@ __all__ = [
 ]
 
 ITEM_KEYS = {"cdm", "section", "title", "contacts", "image", "order", "lang",
-             "status", "submitted_by", "submitted_at", "review_comment"}
+             "status", "submitted_by", "submitted_at", "review_comment", "summary"}
 ISSUE_KEYS = {"number", "date", "lang", "title", "subject", "preheader", "signature",
-              "subscribe_url", "contact", "closing", "team", "website", "editions"}
+              "subscribe_url", "contact", "closing", "team", "website", "editions",
+              "layout"}
+#: The layouts of the email an issue may choose (``layout:``), the default first.
+LAYOUTS = ("full", "digest")
 CENTRE_KEYS = {"name", "city", "country", "website", "contacts"}
 AGENDA_KEYS = {"internal", "external"}
 ENTRY_KEYS = {"date", "title", "place"}
@@ -196,12 +199,13 @@ def load_item(path: Path, centres: dict[str, Centre] | None, lang: str,
     status = f.choice("status", STATUSES, default=APPROVED) or APPROVED
     submitted_by = f.email("submitted_by") or ""
     f.text("submitted_at"), f.text("review_comment", multiline=True)  # checked, kept
+    summary = f.text("summary", multiline=True) or ""
     if not strip_comments(doc.body).strip():
         problems.append(Problem(path, doc.body_line, say("item-no-text")))
     item = NewsItem(path=path, section=section or "cdm", title=title or "", body=doc.body,
                     contacts=tuple(contacts), lang=item_lang, centre=centre, image=image,
                     order=order, body_line=doc.body_line, status=status,
-                    submitted_by=submitted_by)
+                    submitted_by=submitted_by, summary=summary)
     if drafts is not None:
         drafts.append(item)
     if len(problems) > before or title is None:
@@ -317,6 +321,7 @@ def _load_meta(doc: Doc, problems: list[Problem]) -> dict:
         "website": f.url("website") or "",
         "team": tuple(p for e in f.entries("team") if (p := e.person())),
         "editions": _editions(f),
+        "layout": f.choice("layout", LAYOUTS, default="full") or "full",
     }
 
 

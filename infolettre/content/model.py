@@ -146,6 +146,9 @@ class NewsItem:
     translations: Mapping[str, ItemText] = field(default_factory=dict)
     status: str = APPROVED
     submitted_by: str = ""
+    #: What a digest shows of the item (``summary:``, in the item's own language);
+    #: empty: its first paragraph.
+    summary: str = ""
 
     @property
     def anchor(self) -> str:
@@ -213,6 +216,9 @@ class Issue:
     translations: Mapping[str, IssueText] = field(default_factory=dict)
     #: The language the issue was written in, when this is an edition in another one.
     source_lang: str = ""
+    #: How the email shows the news: ``full`` (every item whole) or ``digest`` (each
+    #: item's title and summary, with a link to it on the web edition).
+    layout: str = "full"
 
     @property
     def original_lang(self) -> str:
