@@ -45,10 +45,12 @@ class Invitations:
     def invite(self, issue: str, centre: str, email: str, name: str, lang: str,
                deadline: str) -> Invitation:
         """The invitation of this contact for this issue and centre, made if new
-        (the caller holds a transaction); an existing one keeps its id, hence its link."""
+        (the caller holds a transaction); an existing one keeps its id and takes the
+        new deadline, name and language (a call run again with a later deadline)."""
         self.conn.execute(
-            "INSERT OR IGNORE INTO invitations (issue, centre, email, name, lang, deadline, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO invitations (issue, centre, email, name, lang, deadline, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue, centre, email) DO UPDATE SET "
+            "deadline = excluded.deadline, name = excluded.name, lang = excluded.lang",
             (issue, centre, email.lower(), name, lang, deadline, now()))
         row = self.conn.execute(
             f"SELECT {_COLUMNS} FROM invitations WHERE issue = ? AND centre = ? AND email = ?",

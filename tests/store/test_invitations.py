@@ -14,7 +14,8 @@ def test_an_invitation_is_made_once_and_keeps_its_id(tmp_path: Path) -> None:
         first = store.invite("2019-04", "charleroi", "Anne@CDM.be", "Anne", "fr", "2019-03-20")
         again = store.invite("2019-04", "charleroi", "anne@cdm.be", "Anne", "fr", "2019-03-25")
         other = store.invite("2019-04", "cascais", "ana@cdm.pt", "Ana", "pt", "2019-03-20")
-        assert again == first and first.email == "anne@cdm.be" and first.sent_at is None
+        assert again.id == first.id and first.email == "anne@cdm.be" and first.sent_at is None
+        assert again.deadline == "2019-03-25"  # a call run again moved the deadline
         store.mark_invited(first.id)
         store.mark_reminded(other.id)
         assert store.invitation(first.id).sent_at is not None  # type: ignore[union-attr]
