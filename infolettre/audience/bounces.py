@@ -7,40 +7,26 @@ detectors (flufl.bounce) read the reports: a permanent failure marks the address
 bounced, temporary ones do after three in a row. A mail whose subject is
 ``unsubscribe TOKEN`` with a valid token unsubscribes. Processed mails move to
 another folder; the others stay for a person to read. Each report is applied
-once, even if a crash left it in the inbox (its Message-ID is remembered).
+once, even if a crash left it in the inbox (its Message-ID is remembered). The
+conversation with the server is ``mailbox``'s, shared with ``replies fetch``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import email
 import email.policy
-import imaplib
-import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
-from pathlib import Path
 
 from flufl.bounce import all_failures
 
-from ..errors import InfoLettreError
 from ..store import Store
 from . import consent as sub
 from .links import UNSUBSCRIBE, unsubscribe_mail_token
+from .mailbox import Mailbox, open_folder
 
 __all__ = ["BounceReport", "Mailbox", "classify", "process_mailbox", "process_messages"]
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    """Where the bounce mails are: an IMAP server over TLS."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    cafile: Path | None = None
 
 
 @dataclass
@@ -99,45 +85,10 @@ def process_messages(store: Store, messages: Iterable[tuple[str, bytes]]
     return report, understood
 
 
-def _check(result: tuple[str, list], what: str) -> list:
-    if result[0] != "OK":
-        raise InfoLettreError(f"IMAP {what} failed: {result[1]}")
-    return result[1]
-
-
 def process_mailbox(store: Store, mailbox: Mailbox, folder: str = "INBOX",
                     done_folder: str = "Processed") -> BounceReport:
     """Read ``folder`` over IMAPS, apply what the mails say, move them to ``done_folder``."""
-    context = ssl.create_default_context(cafile=str(mailbox.cafile) if mailbox.cafile else None)
-    where = f"{mailbox.host}:{mailbox.port}"
-    try:
-        imap = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=60)
-    except ssl.SSLCertVerificationError as exc:
-        raise InfoLettreError(f"{where} failed TLS verification: {exc.verify_message}") from None
-    except OSError as exc:
-        raise InfoLettreError(f"{where} failed to connect: {exc}") from None
-    try:
-        try:
-            imap.login(mailbox.user, mailbox.password)
-        except imaplib.IMAP4.error as exc:
-            raise InfoLettreError(f"{where} refused the login of {mailbox.user}: {exc}") from None
-        _check(imap.select(f'"{folder}"'), f"select {folder}")
-        uids = _check(imap.uid("SEARCH", "ALL"), "search")[0].split()
-
-        def fetch() -> Iterable[tuple[str, bytes]]:
-            for uid in uids:
-                data = _check(imap.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetch {uid!r}")
-                raw = next((part[1] for part in data if isinstance(part, tuple)), b"")
-                yield uid.decode(), raw
-
-        report, understood = process_messages(store, fetch())
-        if understood:
-            imap.create(f'"{done_folder}"')  # fails harmlessly when it exists
-            ids = ",".join(understood)
-            _check(imap.uid("COPY", ids, f'"{done_folder}"'), f"copy to {done_folder}")
-            _check(imap.uid("STORE", ids, "+FLAGS.SILENT", r"(\Deleted)"), "flag")
-            _check(imap.expunge(), "expunge")
+    with open_folder(mailbox, folder) as mails:
+        report, understood = process_messages(store, mails.messages())
+        mails.move([(understood, done_folder)])
         return report
-    finally:
-        with contextlib.suppress(OSError, imaplib.IMAP4.error):
-            imap.logout()

@@ -3,7 +3,8 @@
 The call's Reply-To is ``contribute_reply_to`` with the contact's link token in it
 (:func:`.calls.reply_to_for`), so that a contact may simply answer the call with
 their news. ``replies fetch`` reads that mailbox over IMAPS, as ``bounces fetch``
-reads its own (:class:`..audience.bounces.Mailbox`). For each mail:
+reads its own, through the same conversation with the server
+(``audience.mailbox``). For each mail:
 
 - the token is read from the address it was sent to (``Delivered-To``,
   ``X-Original-To``, ``To``, ``Cc``) and opened as the page opens a link
@@ -16,9 +17,9 @@ reads its own (:class:`..audience.bounces.Mailbox`). For each mail:
   lines) and the signature (after ``-- ``); its subject without ``Re:``, ``TR:``…
   is the title; its first image attachment that decodes is re-encoded as the
   page's uploads are;
-- the item is checked as the page's are (``check_submission``) and written with the
-  page's header writer (``item_text``) as ``status: submitted``; the contact is sent
-  the page's confirmation, with their link to correct it.
+- the item is checked as the page's are (``check_submission``) and written by the
+  page's writer (``write_item``) as ``status: submitted``; the contact is sent the
+  page's confirmation, with their link to correct it.
 
 A mail refused, or whose item fails the checks, is moved aside (``refused_folder``)
 with the reason in the report, and nothing is written; an applied one is moved to
@@ -32,34 +33,33 @@ The image re-encoder is given by the caller: it is the submission page's
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email
 import email.policy
 import hashlib
-import imaplib
 import re
-import ssl
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Protocol
 
-from ..audience.bounces import Mailbox
 from ..audience.invitations import contribute_url, open_link
+from ..audience.mailbox import Mailbox, open_folder
 from ..config import TOKEN_FIELD, Config
 from ..content import i18n
 from ..content.layout import NEWS_DIR, find_centres_file
 from ..content.load import load_centres
 from ..content.model import Centre
-from ..content.scaffold import title_slug
-from ..content.submission import Submission, check_submission, item_text
+from ..content.submission import (
+    Encoded,
+    Submission,
+    check_submission,
+    news_dir,
+    scratch_image,
+    write_item,
+)
 from ..errors import InfoLettreError
-from ..fsutil import atomic_write
 from ..store import Invitation, Store
 from .calls import issue_info
 from .notices import send_notice
@@ -68,16 +68,6 @@ from .transports.base import Outcome, Transport
 
 __all__ = ["Encoded", "Refusal", "RepliesReport", "fetch_replies", "process_replies",
            "token_of"]
-
-
-class Encoded(Protocol):
-    """What the image re-encoder gives: the bytes to write and their suffix."""
-
-    @property
-    def data(self) -> bytes: ...
-
-    @property
-    def suffix(self) -> str: ...
 
 
 #: The re-encoder of untrusted images: raises ``ValueError`` for one it does not keep.
@@ -139,17 +129,6 @@ def _automatic(message: EmailMessage) -> bool:
 
 # --- the item ---------------------------------------------------------------------
 
-def _news_dir(config: Config, inv: Invitation) -> Path | None:
-    """``issues/ISSUE/news`` of the invitation's issue, when it is still a folder there
-    (as the page finds it: the issue's name is never a path)."""
-    issues = config.issues_dir.resolve()
-    if not inv.issue or inv.issue.startswith(".") or Path(inv.issue).name != inv.issue:
-        return None
-    folder = (issues / inv.issue).resolve()
-    if folder.parent != issues or not folder.is_dir():
-        return None
-    return folder / NEWS_DIR
-
 
 def _centres(issue_dir: Path) -> dict[str, Centre] | None:
     """The directory of centres above the issue, as the checks read it."""
@@ -157,49 +136,6 @@ def _centres(issue_dir: Path) -> dict[str, Centre] | None:
     return load_centres(found, []) if found is not None else None
 
 
-@contextmanager
-def _scratch(image: Encoded | None) -> Iterator[Path | None]:
-    """A temporary file holding the re-encoded image for the checks, if any."""
-    if image is None:
-        yield None
-        return
-    with tempfile.NamedTemporaryFile(suffix="." + image.suffix) as tmp:
-        tmp.write(image.data)
-        tmp.flush()
-        yield Path(tmp.name)
-
-
-def _save(news: Path, sub: Submission, image: Encoded | None) -> str:
-    """Write the item as the page names its files, ``CENTRE-TITLESLUG.md`` (``-2``…
-    when taken), its image beside it under the same stem; the file's name. The name
-    is claimed by a hard link, which fails if the page took it meanwhile, before the
-    image is written."""
-    news.mkdir(parents=True, exist_ok=True)
-    slug = title_slug(sub.title)
-    stem = f"{sub.centre}-{slug}" if slug else sub.centre
-    n = 0
-    while True:
-        n += 1
-        candidate = stem if n == 1 else f"{stem}-{n}"
-        if candidate in {p.name.split(".", 1)[0] for p in news.iterdir()}:
-            continue
-        named = replace(sub, image=f"{candidate}.{image.suffix}") if image else sub
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=news, prefix=".reply-",
-                                         suffix=".tmp", delete=False) as tmp:
-            tmp.write(item_text(named)[0])
-        try:
-            (news / f"{candidate}.md").hardlink_to(tmp.name)
-        except FileExistsError:
-            continue
-        finally:
-            Path(tmp.name).unlink(missing_ok=True)
-        if image is not None:
-            try:
-                atomic_write(news / named.image, image.data)
-            except BaseException:
-                (news / f"{candidate}.md").unlink(missing_ok=True)
-                raise
-        return f"{candidate}.md"
 
 
 # --- the mails --------------------------------------------------------------------
@@ -241,7 +177,7 @@ def _apply(store: Store, config: Config, transport: Transport, reencode: Reencod
     """Make the mail an item, or raise _Refused; the confirmation follows."""
     sender = parseaddr(str(message.get("From", "")))[1]
     inv = _invitation(store, config, message, sender)
-    news = _news_dir(config, inv)
+    news = news_dir(config, inv.issue)
     if news is None:
         raise _Refused(f"the issue {inv.issue} is no longer in {config.issues_dir}")
     info = issue_info(news.parent)
@@ -266,7 +202,7 @@ def _apply(store: Store, config: Config, transport: Transport, reencode: Reencod
                      submitted_by=inv.email, submitted_at=now,
                      image=f"image.{image.suffix}" if image else "",
                      image_alt=title if image else "")
-    with _scratch(image) as path:
+    with scratch_image(image) as path:
         problems = check_submission(sub, _centres(news.parent), info.lang, config, path)
     if problems:
         raise _Refused(f"the item fails the checks: {_said(problems)}")
@@ -274,7 +210,7 @@ def _apply(store: Store, config: Config, transport: Transport, reencode: Reencod
         if not store.remember_bounce_mail(raw_key):
             report.notes.append(f"{uid}: applied on an earlier run, moved to the done folder")
             return
-        name = _save(news, sub, image)
+        name = write_item(news, sub, image)
     report.applied.append(f"{inv.issue}/{NEWS_DIR}/{name} ({inv.centre}, {inv.email})")
     t = i18n.catalogue(inv.lang if inv.lang in i18n.languages() else "fr")
     result = send_notice(config, transport, inv.email,
@@ -313,49 +249,14 @@ def process_replies(store: Store, config: Config, transport: Transport, reencode
     return report, applied, refused
 
 
-def _ok(result: tuple[str, list], what: str) -> list:
-    if result[0] != "OK":
-        raise InfoLettreError(f"IMAP {what} failed: {result[1]}")
-    return result[1]
-
-
 def fetch_replies(store: Store, config: Config, transport: Transport, reencode: Reencode,
                   mailbox: Mailbox, folder: str = "INBOX", done_folder: str = "INBOX.done",
                   refused_folder: str = "INBOX.refused") -> RepliesReport:
     """Read ``folder`` over IMAPS (TLS verified, as ``bounces fetch``), apply its mails,
     move the applied ones to ``done_folder`` and the refused ones to ``refused_folder``
     (each created when missing)."""
-    context = ssl.create_default_context(cafile=str(mailbox.cafile) if mailbox.cafile else None)
-    where = f"{mailbox.host}:{mailbox.port}"
-    try:
-        imap = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=60)
-    except ssl.SSLCertVerificationError as exc:
-        raise InfoLettreError(f"{where} failed TLS verification: {exc.verify_message}") from None
-    except OSError as exc:
-        raise InfoLettreError(f"{where} failed to connect: {exc}") from None
-    try:
-        try:
-            imap.login(mailbox.user, mailbox.password)
-        except imaplib.IMAP4.error as exc:
-            raise InfoLettreError(f"{where} refused the login of {mailbox.user}: {exc}") from None
-        _ok(imap.select(f'"{folder}"'), f"select {folder}")
-        uids = _ok(imap.uid("SEARCH", "ALL"), "search")[0].split()
-
-        def fetch() -> Iterable[tuple[str, bytes]]:
-            for uid in uids:
-                data = _ok(imap.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetch {uid!r}")
-                raw = next((part[1] for part in data if isinstance(part, tuple)), b"")
-                yield uid.decode(), raw
-
-        report, applied, refused = process_replies(store, config, transport, reencode, fetch())
-        for ids, target in ((applied, done_folder), (refused, refused_folder)):
-            if ids:
-                imap.create(f'"{target}"')  # fails harmlessly when it exists
-                _ok(imap.uid("COPY", ",".join(ids), f'"{target}"'), f"copy to {target}")
-                _ok(imap.uid("STORE", ",".join(ids), "+FLAGS.SILENT", r"(\Deleted)"), "flag")
-        if applied or refused:
-            _ok(imap.expunge(), "expunge")
+    with open_folder(mailbox, folder) as mails:
+        report, applied, refused = process_replies(store, config, transport, reencode,
+                                                   mails.messages())
+        mails.move([(applied, done_folder), (refused, refused_folder)])
         return report
-    finally:
-        with contextlib.suppress(OSError, imaplib.IMAP4.error):
-            imap.logout()

@@ -18,10 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +30,9 @@ from starlette.responses import Response
 
 from ..audience.invitations import open_link
 from ..content.i18n import Catalogue, catalogue, languages
-from ..content.layout import NEWS_DIR, news_files
+from ..content.layout import news_files
 from ..content.markup import to_html
 from ..content.model import SECTIONS
-from ..content.scaffold import title_slug
 from ..content.source import read_front_matter
 from ..content.submission import (
     FIELDS,
@@ -45,11 +40,14 @@ from ..content.submission import (
     REQUIRED,
     Submission,
     check_submission,
-    item_text,
+    header_of,
+    image_of,
+    news_dir,
+    scratch_image,
+    write_item,
 )
 from ..delivery.notices import send_notice
 from ..errors import InfoLettreError, ProblemsFound
-from ..fsutil import atomic_write
 from ..store import Invitation
 from .guard import RateLimit, client, cross_site
 from .pages import Service, lang
@@ -66,7 +64,6 @@ UPLOAD_LIMIT = MAX_IMAGE_BYTES + 256 * 1024
 #: POSTs an hour per link, and per client (an office behind one address has several
 #: contacts; a preview is a POST too).
 PER_LINK, PER_CLIENT = 30, 60
-_write_lock = threading.Lock()  # choosing a free name and writing it, one at a time
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class Contribute:
                                     t("contribute_refused_text"), status=403, error=True)
         inv = opened.invitation
         t = catalogue(inv.lang if inv.lang in languages() else "fr")
-        news = self._news_dir(inv)
+        news = news_dir(self.svc.config, inv.issue)
         if news is None:
             return self.svc.message(t, t("contribute_closed_title"),
                                     t("contribute_closed_text"), status=404, error=True)
@@ -141,16 +138,6 @@ class Contribute:
         centre = (self.svc.centres() or {}).get(slug)
         return centre.name if centre is not None else slug
 
-    def _news_dir(self, inv: Invitation) -> Path | None:
-        """``issues/ISSUE/news`` of the invitation's issue, when it is one."""
-        issues = self.svc.config.issues_dir.resolve()
-        if not inv.issue or inv.issue.startswith(".") or Path(inv.issue).name != inv.issue:
-            return None
-        folder = (issues / inv.issue).resolve()
-        if folder.parent != issues or not folder.is_dir():
-            return None
-        return folder / NEWS_DIR
-
     def _not_editable(self, t: Catalogue) -> Response:
         return self.svc.message(t, t("contribute_locked_title"), t("contribute_locked_text"),
                                 status=409, error=True)
@@ -175,7 +162,7 @@ class Contribute:
                 image = await run_in_threadpool(reencode, data)
             except Refused as refused:
                 errors["image"] = [t(refused.reason)]
-        kept = (await run_in_threadpool(_image_of, news / existing.name)
+        kept = (await run_in_threadpool(image_of, news / existing.name)
                 if existing is not None and image is None and "image" not in errors else "")
         preview = "preview" in form
         sub = _submission(inv, values, image_name="image." + image.suffix if image else kept)
@@ -187,7 +174,7 @@ class Contribute:
             shown = (self._preview(inv, sub) if preview else "")
             return self._form(request, t, inv, listed, values, errors=errors, preview=shown,
                               status=422 if errors and not preview else 200)
-        name = await run_in_threadpool(_write, news, inv, values, image, kept,
+        name = await run_in_threadpool(write_item, news, sub, image,
                                        existing.name if existing else None)
         log.info("contribution %s of %s for %s (%s)", name, inv.centre, inv.issue, inv.email)
         await run_in_threadpool(self._confirm, t, inv, request.url.path, values, name)
@@ -198,7 +185,7 @@ class Contribute:
                kept: str) -> dict[str, list[tuple[str, str]]]:
         centres = self.svc.centres()
         issue_lang = _issue_lang(news.parent)
-        with _scratch(image) as path:
+        with scratch_image(image) as path:
             source = path if image is not None else (news / kept if kept else None)
             return check_submission(sub, centres, issue_lang, self.svc.config, source)
 
@@ -264,17 +251,6 @@ def _submission(inv: Invitation, values: dict[str, str], image_name: str) -> Sub
                       image_alt=values["image_alt"].strip())
 
 
-@contextmanager
-def _scratch(image: WebImage | None) -> Iterator[Path | None]:
-    """A temporary file holding the re-encoded image for the checks, if any."""
-    if image is None:
-        yield None
-        return
-    with tempfile.NamedTemporaryFile(suffix="." + image.suffix) as tmp:
-        tmp.write(image.data)
-        tmp.flush()
-        yield Path(tmp.name)
-
 
 def _issue_lang(folder: Path) -> str:
     try:
@@ -284,35 +260,17 @@ def _issue_lang(folder: Path) -> str:
     return found if isinstance(found, str) else "fr"
 
 
-def _header(path: Path) -> dict[str, Any] | None:
-    try:
-        data = read_front_matter(path).data
-    except (ProblemsFound, OSError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _listed(news: Path, centre: str) -> list[Listed]:
     """The centre's items of the issue (``cdm: CENTRE``), by file name."""
     out = []
     for path in news_files(news)[0]:
-        data = _header(path)
+        data = header_of(path)
         if data is None or data.get("cdm") != centre:
             continue
         status = data.get("status") if data.get("status") in ("submitted", "returned") \
             else "approved"
         out.append(Listed(path.name, str(data.get("title") or path.stem), str(status)))
     return out
-
-
-def _image_of(path: Path) -> str:
-    """The image file beside an item, as its header names it ("" for none or another's)."""
-    data = _header(path) or {}
-    image = data.get("image")
-    src = image.get("src") if isinstance(image, dict) else image
-    if not isinstance(src, str) or Path(src).name != src or src.startswith("."):
-        return ""
-    return src if (path.parent / src).is_file() else ""
 
 
 def _values_of(path: Path, inv: Invitation) -> dict[str, str]:
@@ -330,30 +288,3 @@ def _values_of(path: Path, inv: Invitation) -> dict[str, str]:
                   image_alt=str(image.get("alt") or "") if isinstance(image, dict) else "")
     return values
 
-
-def _free_stem(news: Path, centre: str, title: str) -> str:
-    """``CENTRE-TITLESLUG`` with ``-2``, ``-3``… when a file of that name exists."""
-    slug = title_slug(title)
-    stem = f"{centre}-{slug}" if slug else centre
-    taken = {p.name.split(".", 1)[0] for p in news.iterdir()} if news.is_dir() else set()
-    candidate, n = stem, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{stem}-{n}"
-    return candidate
-
-
-def _write(news: Path, inv: Invitation, values: dict[str, str], image: WebImage | None,
-           kept: str, existing: str | None) -> str:
-    """Write the accepted item (and its image) in ``news``; its file name."""
-    with _write_lock:
-        stem = Path(existing).stem if existing else _free_stem(news, inv.centre, values["title"])
-        image_name = f"{stem}.{image.suffix}" if image is not None else kept
-        text, _ = item_text(_submission(inv, values, image_name))
-        before = _image_of(news / existing) if existing else ""
-        if image is not None:
-            atomic_write(news / image_name, image.data)
-        atomic_write(news / f"{stem}.md", text)
-        if before and before != image_name and before.startswith(f"{stem}."):
-            (news / before).unlink(missing_ok=True)  # its own image, replaced by another kind
-    return f"{stem}.md"
