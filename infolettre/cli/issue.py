@@ -57,12 +57,16 @@ def check(ctx: click.Context, path: Path, lang: str | None, output: str) -> None
               help="Leave the per-recipient %%placeholders%% unfilled.")
 @click.option("--include-submitted", is_flag=True,
               help="Show the contributions not approved yet too, marked (to review them).")
+@click.option("--no-pdf", is_flag=True,
+              help="Do not write the PDF edition (OUT/infolettre-ISSUE-LANG.pdf).")
 @click.pass_context
 def build(ctx: click.Context, issue_dir: Path, out: Path | None,
-          keep_placeholders: bool, include_submitted: bool) -> None:
-    """Build the email (HTML and text) and the web page of an issue.
+          keep_placeholders: bool, include_submitted: bool, no_pdf: bool) -> None:
+    """Build the email (HTML and text), the web page and the PDF edition of an issue.
 
-    Writes OUT/email.html (CSS inlined), OUT/email.txt and OUT/index.html.
+    Writes OUT/email.html (CSS inlined), OUT/email.txt, OUT/index.html and
+    OUT/infolettre-ISSUE-LANG.pdf (A4, with WeasyPrint: pip install
+    'infolettre[pdf]'); an issue of several editions, each in OUT/LANG/.
 
     \b
     Example:
@@ -72,13 +76,17 @@ def build(ctx: click.Context, issue_dir: Path, out: Path | None,
 
     out = out or Path("build") / issue_slug(issue_dir)
     built = build_issue(issue_dir, out, load(ctx), keep_placeholders=keep_placeholders,
-                        include_submitted=include_submitted)
+                        include_submitted=include_submitted, pdf=not no_pdf)
     for warning in built.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if built.pdf_missing:  # once, not per edition
+        click.echo(f"note: no PDF written: {built.pdf_missing}; or --no-pdf", err=True)
     click.echo(f"built {display_path(issue_dir)} into {display_path(out)}/ "
                f"(email.html {built.html_bytes / 1024:.1f} KB)")
     for path in built.files[:3]:
         click.echo(f"  {display_path(path)}")
+    for path in built.pdfs.values():
+        click.echo(f"  {display_path(path)} ({path.stat().st_size / 1024:.0f} KB)")
 
 
 @click.command("new-issue")

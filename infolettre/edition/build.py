@@ -44,6 +44,10 @@ class BuildReport:
     editions: dict[str, Path] = field(default_factory=dict)
     html_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: The PDF edition of each language written (``pdf.pdf_name``), when asked for.
+    pdfs: dict[str, Path] = field(default_factory=dict)
+    #: Why the PDF editions were asked for and not written (WeasyPrint missing), or "".
+    pdf_missing: str = ""
 
 
 def load_publishable(folder: Path, config: Config, *,
@@ -238,24 +242,42 @@ def write_files(out: Path, outputs: dict[str, str], assets: tuple[Asset, ...]) -
 
 
 def build_issue(folder: Path, out: Path, config: Config, *,
-                keep_placeholders: bool = False, include_submitted: bool = False
-                ) -> BuildReport:
+                keep_placeholders: bool = False, include_submitted: bool = False,
+                pdf: bool = False) -> BuildReport:
     """Check, render and write ``email.html``, ``email.txt``, ``index.html`` of each edition.
 
     An issue of one edition is written into ``out`` as before editions existed;
     with several, each goes into ``out/LANG/``, and the images, which every edition
-    shows from the issue's own address, into ``out`` once.
+    shows from the issue's own address, into ``out`` once. With ``pdf``, each
+    edition's PDF too (``infolettre-ISSUE-LANG.pdf`` beside its page), when
+    WeasyPrint is installed; else ``BuildReport.pdf_missing`` says how to install it.
     """
     issue = load_publishable(folder, config, include_submitted=include_submitted)
     if include_submitted:  # never under the key that send finds: that is approved items only
         with tempfile.TemporaryDirectory(prefix="infolettre-review-") as tmp:
             return _write_editions(issue, out, replace(config, cache_dir=Path(tmp)),
-                                   keep_placeholders)
-    return _write_editions(issue, out, config, keep_placeholders)
+                                   keep_placeholders, pdf)
+    return _write_editions(issue, out, config, keep_placeholders, pdf)
+
+
+def _write_pdfs(report: BuildReport, built: dict[str, ReadyEdition], slug: str,
+                config: Config) -> None:
+    """Write the PDF edition of each edition in ``built`` beside its web page (written
+    already, with its images under ``report.out``), or say why it cannot be."""
+    from . import pdf  # WeasyPrint only when the PDF is asked for
+
+    report.pdf_missing = pdf.available()
+    if report.pdf_missing:
+        return
+    for lang, edition in built.items():
+        target = report.editions[lang] / pdf.pdf_name(slug, lang)
+        report.pdfs[lang] = pdf.write_pdf(edition.web, target, config,
+                                          config.issue_url(slug), report.out)
+        report.files.append(target)
 
 
 def _write_editions(issue: Issue, out: Path, config: Config,
-                    keep_placeholders: bool) -> BuildReport:
+                    keep_placeholders: bool, pdf: bool = False) -> BuildReport:
     built = build_editions(issue, config)
     report = BuildReport(out)
     several = len(built) > 1
@@ -273,4 +295,6 @@ def _write_editions(issue: Issue, out: Path, config: Config,
     if several:  # a translation's text may show an image of its own
         report.files += write_files(out, {}, tuple({a.target: a for e in built.values()
                                                     for a in e.assets}.values()))
+    if pdf:
+        _write_pdfs(report, built, issue.slug, config)
     return report
