@@ -6,7 +6,9 @@ the @media and dark-mode rules left in the <style> block still win over the
 inlined declarations; classes are kept because those rules select them. The
 ``height`` attribute premailer would copy from the CSS is not written: the
 theme's ``height: auto`` (which keeps a narrowed image in proportion) became
-``height="auto"``, which is not valid HTML and overrode the template's pixels.
+``height="auto"``, which is not valid HTML and overrode the template's pixels; nor
+the ``width``, which made a fluid image's ``width: 100%`` ``width="100%"`` in place
+of the pixels Outlook for Windows lays it out by (the templates write every width).
 
 Every edition of an issue has the same stylesheet: the rules premailer draws from
 it, and the @media rules it writes back, are worked out once (``_Premailer``), not
@@ -62,7 +64,7 @@ def inline_css(html: str) -> str:
         remove_classes=False,
         keep_style_tags=False,
         disable_validation=True,
-        disable_basic_attributes=["height"],
+        disable_basic_attributes=["height", "width"],
         allow_network=False,
         exclude_pseudoclasses=True,
         cssutils_logging_level=logging.CRITICAL,

@@ -7,9 +7,12 @@ Everything here runs once per edition; per-recipient values stay placeholders.
 
 from __future__ import annotations
 
+import html as htmllib
+import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -26,11 +29,72 @@ from .assets import published_size
 from .ready import Asset
 
 __all__ = [
-    "Asset", "Rendered", "Shared", "asset_target", "render_edition", "shown_size",
+    "Asset", "Rendered", "Shared", "asset_target", "email_fragment", "first_paragraph",
+    "fluid_images", "render_edition",
+    "short_links", "short_url", "shown_size",
 ]
 
 EMAIL_WIDTH = 600
 CONTENT_WIDTH = 552  # EMAIL_WIDTH less the padding of a section
+#: The widest and tallest the logo is shown in the email's header.
+LOGO_WIDTH, LOGO_HEIGHT = 240, 80
+#: Where the configuration's logo is published, under the issue's address.
+LOGO_FOLDER = PurePosixPath("brand")
+#: The longest a bare address is shown as a link's text in the email.
+SHORT_URL_CHARS = 40
+
+_BARE_LINK_RE = re.compile(r'<a href="(https?://[^"]+)">([^<]+)</a>')
+_PARAGRAPH_RE = re.compile(r"<p>(.*?)</p>", re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def short_url(url: str, limit: int = SHORT_URL_CHARS) -> str:
+    """A web address as a reader wants to see it: host and path, without the scheme,
+    ``www.``, query or a final slash, ellipsised past ``limit`` characters. A long
+    address is a word no phone can wrap (``overflow-wrap`` is unsupported in Gmail,
+    Outlook and Yahoo), which widens the whole email."""
+    parts = urlsplit(url)
+    host = parts.netloc.removeprefix("www.")
+    text = (host + parts.path).rstrip("/") or url
+    return text if len(text) <= limit else text[:limit - 1].rstrip("/.-_") + "…"
+
+
+def short_links(fragment: str) -> Markup:
+    """``fragment`` (HTML) with each link whose text is its bare address shown shorter
+    (``short_url``); the address itself, and the text part, keep it in full."""
+    def shorter(m: re.Match[str]) -> str:
+        href, text = m.group(1), m.group(2)
+        if htmllib.unescape(text).strip() != htmllib.unescape(href):
+            return m.group(0)
+        return f'<a href="{href}">{htmllib.escape(short_url(htmllib.unescape(href)), False)}</a>'
+    return Markup(_BARE_LINK_RE.sub(shorter, str(fragment)))
+
+
+_SIZED_IMG_RE = re.compile(r'<img\b(?![^>]*\bstyle=)([^>]*?)\bwidth="(\d+)"')
+
+
+def fluid_images(fragment: str) -> Markup:
+    """``fragment`` (HTML) with each image of a given width made fluid: 100 % of the
+    column, at most its width. An image's width alone (even under ``max-width:
+    100%``) widens the table cells around it to that width on a phone; a width in per
+    cent does not. Outlook for Windows, which ignores it, keeps the attribute's."""
+    return Markup(_SIZED_IMG_RE.sub(
+        lambda m: f'<img style="width:100%;max-width:{m.group(2)}px;height:auto"'
+                  f'{m.group(1)}width="{m.group(2)}"', str(fragment)))
+
+
+def email_fragment(fragment: str) -> Markup:
+    """A text's HTML as the email shows it: short links, fluid images."""
+    return fluid_images(short_links(fragment))
+
+
+def first_paragraph(fragment: str) -> Markup:
+    """The first paragraph of ``fragment`` (HTML) that holds text: a digest's summary
+    of an item that gives none (an image alone in a paragraph is passed over)."""
+    for m in _PARAGRAPH_RE.finditer(str(fragment)):
+        if _TAG_RE.sub("", m.group(1)).strip():
+            return Markup(m.group(0))
+    return Markup("")
 
 
 @dataclass(frozen=True)
@@ -105,6 +169,8 @@ class _Item:
     image_url: str
     image_width: int
     image_height: int
+    #: What a digest shows of it: its ``summary:``, else its first paragraph.
+    summary_html: Markup
 
     def __init__(self, item: NewsItem, issue: Issue, issue_url: str,
                  same: _Item | None = None) -> None:
@@ -113,6 +179,7 @@ class _Item:
             self.assets, self.html, self.text = same.assets, same.html, same.text
             self.image_url, self.image_width = same.image_url, same.image_width
             self.image_height = same.image_height
+            self.summary_html = same.summary_html
             return
         self.assets = []
         folder = item.path.parent.relative_to(issue.path).as_posix()
@@ -125,6 +192,11 @@ class _Item:
                     sizes[src] = shown
         self.html = Markup(markup.to_html(item.body, base, image_sizes=sizes))
         self.text = markup.to_text(item.body, base)
+        # The summary is in the item's own language: a translation shown instead of the
+        # original (``editions``) is summed up by its own first paragraph.
+        summary = item.summary if item.translations.get(item.lang) is None else ""
+        self.summary_html = (Markup(markup.to_html(summary, base)) if summary.strip()
+                             else first_paragraph(self.html))
         self.image_url, self.image_width, self.image_height = "", CONTENT_WIDTH, 0
         if item.image:
             self.image_url = item.image.src
@@ -161,6 +233,9 @@ def render_edition(issue: Issue, config: Config, url: str = "",
     shared = shared if shared is not None else Shared()
     if shared.env is None:
         shared.env = environment(config.templates_dir)
+        shared.env.filters["short_links"] = short_links
+        shared.env.filters["email_fragment"] = email_fragment
+        shared.env.filters["short_url"] = short_url
     env = shared.env
     issue_url = config.issue_url(issue.slug)
     items = {}
@@ -168,6 +243,7 @@ def render_edition(issue: Issue, config: Config, url: str = "",
         same = shared.items.get((item.path, item.lang))
         items[item.path] = shared.items[item.path, item.lang] = _Item(item, issue, issue_url,
                                                                       same)
+    brand = _brand(config, issue_url)
     t = catalogue(issue.lang)
     nonce = placeholders.new_nonce()  # contributor text cannot foresee the tokens
     sections = [(name, t(f"section_{name}"), [items[i.path] for i in issue.section(name)])
@@ -186,19 +262,52 @@ def render_edition(issue: Issue, config: Config, url: str = "",
         **{name: placeholders.marked(name, nonce) for name in placeholders.NAMES},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
+        "text_dir": "rtl" if issue.lang in _RTL else "ltr",
+        "logo": brand[0],
+        "postal_lines": [line.strip() for line in config.postal_address.splitlines()
+                         if line.strip()],
+        "social_links": config.social_links,
     }
     try:
         render = partial(_render, env, context)
         text = placeholders.seal(render("email.txt.j2"), nonce, html=False)
         edition = Rendered(html=render("email.html.j2"), text=text,
                           web=render("web.html.j2"), stylesheet=render("web.css"),
-                          assets=tuple({a.target: a for i in items.values()
-                                        for a in i.assets}.values()), nonce=nonce)
+                          assets=tuple({a.target: a for a in (
+                              *brand[1], *(a for i in items.values() for a in i.assets))
+                          }.values()), nonce=nonce)
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if isinstance(
             exc, jinja2.TemplateSyntaxError) and exc.filename else ""
         raise InfoLettreError(f"{where}template error: {exc}") from None
     return edition
+
+
+#: Languages written right to left (none has a catalogue yet: ``dir`` is ready for them).
+_RTL = frozenset({"ar", "fa", "he", "ur"})
+
+
+@dataclass(frozen=True)
+class Logo:
+    """The configuration's logo as the email shows it."""
+
+    url: str
+    alt: str
+    width: int
+    height: int
+
+
+def _brand(config: Config, issue_url: str) -> tuple[Logo | None, tuple[Asset, ...]]:
+    """The logo of the email's header, and the asset that publishes it with the issue's
+    images (None, (): no logo set, and the header shows the network's name as text)."""
+    if config.logo is None:
+        return None, ()
+    target = LOGO_FOLDER / config.logo.name
+    width, height = published_size(config.logo) or (LOGO_WIDTH, LOGO_HEIGHT)
+    scale = min(1.0, LOGO_WIDTH / max(width, 1), LOGO_HEIGHT / max(height, 1))
+    return (Logo(markup.public_url(issue_url, target), config.logo_alt,
+                 max(1, round(width * scale)), max(1, round(height * scale))),
+            (Asset(config.logo, target),))
 
 
 def _edito_lang(issue: Issue) -> str:

@@ -365,9 +365,11 @@ def test_a_spanish_edition_shows_french_items_marked_with_a_note(
     text = (tmp_path / "es" / "email.txt").read_text(encoding="utf-8")
     web = (tmp_path / "es" / "index.html").read_text(encoding="utf-8")
     items = len(load_publishable(SAMPLE, config).news)
+    assert len(re.findall(r'<div class="item" id="[^"]+" lang="fr"', web)) == items
+    # The email's items are table cells, the language on the table around each.
+    assert len(re.findall(r'<table [^>]*lang="fr"[^>]*>\s*<tr><td class="item"', html)) == items
     for out in (html, web):
         assert out.startswith("<!DOCTYPE html>\n<html lang=\"es\"")
-        assert len(re.findall(r'<div class="item" id="[^"]+" lang="fr"', out)) == items
         assert len(re.findall(r'<p class="lang-note role" lang="es"[^>]*>'
                               r"Esta noticia está en francés\.</p>", out)) == items
         assert "Noticias de las Ciudades de los Oficios" in out and "Nouvelles des" not in out
