@@ -116,3 +116,31 @@ def test_the_email_fits_a_phone_with_and_without_its_style_block(chromium, tmp_p
             assert width <= 375, (name, width)
     finally:
         page.close()
+
+
+def test_the_web_edition_never_scrolls_sideways_on_a_phone(chromium, sample: Path,
+                                                           tmp_path: Path) -> None:
+    """At 320 px, the narrowest phone, long words and links wrap: the page is no wider
+    than the screen (a long link made it 516 px at 375 px)."""
+    from infolettre.config import Config
+    from infolettre.content.i18n import catalogue
+    from infolettre.edition.build import build_issue
+
+    item = sample / "news" / "en-poche-ton-job.md"
+    long_link = "https://www.example.org/" + "telechargements-du-guide-" * 4 + "2018.pdf"
+    item.write_text(item.read_text(encoding="utf-8") + f"\nLe guide : <{long_link}>\n\n"
+                    "Un mot sans fin : " + "intercompréhensibilité" * 4 + ".\n",
+                    encoding="utf-8")
+    build_issue(sample, tmp_path / "out", Config(cache_dir=tmp_path / "cache"))
+    page = chromium.new_page(viewport={"width": 320, "height": 640})
+    try:
+        for lang in ("fr", "en", "es"):
+            page.goto((tmp_path / "out" / lang / "index.html").as_uri())
+            page.wait_for_load_state()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 320, lang
+        switch = page.get_by_role("navigation", name=catalogue("es")("editions_label"))
+        assert switch.is_visible()
+        page.emulate_media(media="print")  # the print stylesheet: no language switch
+        assert not switch.is_visible()
+    finally:
+        page.close()
