@@ -62,6 +62,7 @@ def edition_keys(folder: Path, config: Config) -> Callable[[str], str]:
         ("templates", config.templates_dir, _files(config.templates_dir)),
         ("issue", folder, _files(folder)),
         ("centres", centres.parent if centres else None, [centres] if centres else []),
+        ("logo", None, [config.logo] if config.logo else []),
     ]
     for name, root, files in groups:
         digest.update(f"\0{name}\0".encode())
@@ -70,7 +71,9 @@ def edition_keys(folder: Path, config: Config) -> Callable[[str], str]:
             digest.update(f"{relative}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
     settings = {"base_url": config.base_url, "max_body_chars": config.max_body_chars,
                 "slug": issue_slug(folder), "languages": list(config.languages),
-                "fallback": {k: list(v) for k, v in config.fallback.items()}}
+                "fallback": {k: list(v) for k, v in config.fallback.items()},
+                "logo_alt": config.logo_alt, "postal_address": config.postal_address,
+                "social_links": [list(link) for link in config.social_links]}
     digest.update(json.dumps(settings, sort_keys=True).encode())
 
     def key(lang: str) -> str:
