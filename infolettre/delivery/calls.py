@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
 from .. import theme
@@ -174,13 +175,16 @@ def compose(config: Config, info: IssueInfo, mail: Mail, deadline: dt.date, url:
             reminder: bool = False) -> tuple[str, str]:
     """The subject and text of the call (or reminder) to ``mail``'s contact, in their
     language: the link, the deadline and when the link stops working, what makes a
-    good item."""
+    good item. When replies become items (``contribute_reply_to``), the text says so,
+    and that questions go to the editorial team's own address, not to the reply."""
     t = i18n.catalogue(mail.lang)
+    editorial = (parseaddr(config.reply_to or config.sender)[1]
+                 if config.contribute_reply_to else "")
     issue = t.issue_title(info.date) if info.date else info.title or info.slug
     values = {"issue": issue, "centre": mail.centre.name, "deadline": t.day(deadline)}
     subject = t("remind_mail_subject" if reminder else "call_mail_subject", **values)
     text = theme.environment(config.templates_dir).get_template(TEMPLATE).render(
-        t=t, reminder=reminder, name=mail.name, url=url,
+        t=t, reminder=reminder, name=mail.name, url=url, editorial=editorial,
         expires=t.day(deadline + dt.timedelta(days=GRACE_DAYS)), **values)
     return subject, text
 

@@ -104,6 +104,19 @@ def test_the_call_s_reply_to_carries_the_link_token(called) -> None:
         == config.reply_to
 
 
+def test_the_call_says_a_reply_becomes_the_item_and_where_questions_go(
+        called, tmp_path: Path) -> None:
+    """"A question? Just reply" would turn every question into a submitted item."""
+    from email.utils import parseaddr
+
+    config = called[0]
+    [anne] = [m for m in outbox(tmp_path) if str(m["To"]).lower() == ANNE.lower()]
+    text = " ".join(anne.get_content().replace("\xa0", " ").split())
+    assert "répondre à ce message avec votre texte et vos photos" in text
+    editorial = parseaddr(config.reply_to or config.sender)[1]
+    assert f"Écrivez à {editorial}" in text and "Une question ? Répondez" not in text
+
+
 def test_a_reply_becomes_a_checked_item_and_strangers_are_moved_aside(
         called, dovecot, tmp_path: Path) -> None:  # noqa: F811
     config, transport, store, reply_to = called
