@@ -14,11 +14,15 @@ written by an earlier run, when it passed, stays).
 An issue of several editions is published at ``BASE_URL/LANG/ISSUE/`` for each,
 with an index and a feed per language (``BASE_URL/LANG/``); ``BASE_URL/ISSUE/``
 sends to the source language's edition, so that links already sent keep working.
+
+Each edition's PDF (``pdf.pdf_name``) is written beside its page when WeasyPrint is
+installed, and only again when the page changed; the indexes link it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Collection
@@ -34,7 +38,9 @@ from ..content.scaffold import issue_folders
 from ..errors import InfoLettreError, ProblemsFound
 from ..store import Store
 from ..theme import environment
+from . import pdf
 from .build import WEB_CSS, WEB_HTML, build_editions, load_publishable, write_files
+from .ready import ReadyEdition
 
 __all__ = ["Archive", "build_archive", "published_issues", "set_published"]
 
@@ -57,6 +63,10 @@ class Archive:
     redirects: dict[str, str] = field(default_factory=dict)
     #: Per language, every edition in it (the edition, its address), in issue order.
     editions: dict[str, list[tuple[Issue, str]]] = field(default_factory=dict)
+    #: Per issue, the PDF of each of its editions by language, source first.
+    pdfs: dict[str, dict[str, Path]] = field(default_factory=dict)
+    #: Why PDFs that were needed could not be written (WeasyPrint missing), or "".
+    pdf_missing: str = ""
 
 
 def published_issues(store: Store) -> set[str]:
@@ -107,7 +117,31 @@ def _remove_editions(out: Path, slug: str, keep: Collection[str] = ()) -> None:
             _remove(out / lang / slug)
 
 
-def _publish(archive: Archive, issue: Issue, config: Config) -> str:
+def _write_page(archive: Archive, folder: Path, edition: ReadyEdition, slug: str,
+                config: Config, with_pdf: bool) -> None:
+    """Write an edition's page and stylesheet into ``folder``, and its PDF beside them
+    (its images are in ``out/ISSUE/``): made again only when the page changed, since
+    the service rebuilds the archive whenever any issue changes."""
+    target = folder / pdf.pdf_name(slug, edition.lang)
+    same = target.is_file() and all(
+        (folder / name).is_file() and (folder / name).read_text(encoding="utf-8") == text
+        for name, text in ((WEB_HTML, edition.web), (WEB_CSS, edition.stylesheet)))
+    write_files(folder, {WEB_HTML: edition.web, WEB_CSS: edition.stylesheet}, ())
+    if not with_pdf:
+        target.unlink(missing_ok=True)
+        return
+    if not same:
+        target.unlink(missing_ok=True)  # never a PDF of what the page no longer says
+        missing = pdf.available()
+        if missing:
+            archive.pdf_missing = missing
+            return
+        pdf.write_pdf(edition.web, target, config, config.issue_url(slug),
+                      archive.out / slug)
+    archive.pdfs.setdefault(slug, {})[edition.lang] = target
+
+
+def _publish(archive: Archive, issue: Issue, config: Config, with_pdf: bool) -> str:
     """Write the issue's web version, or each of its editions: ``out/ISSUE/`` alone for
     an issue of one edition, as before editions; else ``out/LANG/ISSUE/`` for each, and
     in ``out/ISSUE/`` the images every edition shows and a page that sends the reader
@@ -119,19 +153,20 @@ def _publish(archive: Archive, issue: Issue, config: Config) -> str:
     if len(built) == 1:
         [edition] = built.values()
         _remove_editions(out, slug)
-        write_files(out / slug, {WEB_HTML: edition.web, WEB_CSS: edition.stylesheet},
-                    edition.assets)
+        write_files(out / slug, {}, edition.assets)
+        _write_page(archive, out / slug, edition, slug, config, with_pdf)
     else:
         _remove_editions(out, slug, keep=built)
-        for lang, edition in built.items():
-            write_files(out / lang / slug, {WEB_HTML: edition.web,
-                                            WEB_CSS: edition.stylesheet}, ())
+        write_files(out / slug, {}, tuple(
+            {a.target: a for e in built.values() for a in e.assets}.values()))
+        for edition in built.values():
+            _write_page(archive, out / edition.lang / slug, edition, slug, config,
+                        with_pdf)
         source = next(iter(built.values()))
         page = environment(config.templates_dir).get_template("redirect.html.j2").render(
             t=catalogue(source.lang), issue=editions[source.lang], url=source.url,
             alternates={lang: e.url for lang, e in built.items()})
-        write_files(out / slug, {WEB_HTML: page, WEB_CSS: source.stylesheet}, tuple(
-            {a.target: a for e in built.values() for a in e.assets}.values()))
+        write_files(out / slug, {WEB_HTML: page, WEB_CSS: source.stylesheet}, ())
         archive.redirects[slug] = source.url
     for lang, edition in built.items():
         archive.editions.setdefault(lang, []).append((editions[lang], edition.url or
@@ -141,21 +176,27 @@ def _publish(archive: Archive, issue: Issue, config: Config) -> str:
 
 def _index(config: Config, out: Path, lang: str, entries: list[tuple[Issue, str]],
            stylesheet: str, base: str, links: dict[str, str] | None = None,
-           alternates: dict[str, str] | None = None) -> None:
+           alternates: dict[str, str] | None = None,
+           pdfs_found: dict[str, dict[str, Path]] | None = None) -> None:
     """Write ``index.html``, ``style.css`` and ``feed.atom`` of ``entries`` into ``out``;
-    the index links each issue at ``links`` (relative), else at ``ISSUE/``, and the
-    indexes in other languages at ``alternates`` (``hreflang``, a language switch)."""
+    the index links each issue at ``links`` (relative), else at ``ISSUE/``, the
+    indexes in other languages at ``alternates`` (``hreflang``, a language switch),
+    and each issue's PDF in ``pdfs_found`` (``Archive.pdfs``): its edition in ``lang``,
+    else its source's."""
     t = catalogue(lang)
+    pdfs = {slug: Path(os.path.relpath(found.get(lang) or next(iter(found.values())),
+                                       out)).as_posix()
+            for slug, found in (pdfs_found or {}).items() if found}
     page = environment(config.templates_dir).get_template("archive.html.j2").render(
         t=t, issues=[issue for issue, _ in entries], links=links or {},
-        alternates=alternates or {},
+        alternates=alternates or {}, pdfs=pdfs,
         base_url=config.base_url.rstrip("/"))
     write_files(out, {"index.html": page, WEB_CSS: stylesheet,
                       "feed.atom": _feed(entries, base, t("archive_title"))}, ())
 
 
 def build_archive(config: Config, out: Path, published: Collection[str],
-                  lang: str = "fr") -> Archive:
+                  lang: str = "fr", *, with_pdf: bool = True) -> Archive:
     """Write the web version of every issue in ``published``, ``index.html`` and ``feed.atom``.
 
     ``published`` is what ``published_issues`` returns; the web version of any
@@ -163,7 +204,8 @@ def build_archive(config: Config, out: Path, published: Collection[str],
     and feed at the root list every issue at ``BASE_URL/ISSUE/`` in ``lang``; each
     language an issue has an edition in gets its own, ``out/LANG/index.html`` and
     ``feed.atom``, of the issues' editions in that language, when some issue has
-    several editions.
+    several editions. Each edition's PDF is written and linked too, unless
+    ``with_pdf`` is false (or WeasyPrint is missing: ``Archive.pdf_missing``).
     """
     archive = Archive(out)
     try:
@@ -185,12 +227,12 @@ def build_archive(config: Config, out: Path, published: Collection[str],
             archive.skipped.append(f"{slug}: {len(exc.problems)} problems "
                                    f"(first: {exc.problems[0]})")
             continue
-        stylesheet = _publish(archive, issue, config)
+        stylesheet = _publish(archive, issue, config, with_pdf)
         archive.issues.append(issue)
     archive.issues.sort(key=lambda i: (i.date, i.slug), reverse=True)
     base = config.base_url.rstrip("/") + "/"
     _index(config, out, lang, [(i, config.issue_url(i.slug)) for i in archive.issues],
-           stylesheet, base)
+           stylesheet, base, pdfs_found=archive.pdfs)
     several = bool(archive.redirects)
     indexes = {x: f"{base}{x}/" for x in languages() if several and archive.editions.get(x)}
     for edition_lang in languages():
@@ -200,7 +242,9 @@ def build_archive(config: Config, out: Path, published: Collection[str],
             links = {i.slug: f"{i.slug}/" if i.slug in archive.redirects else f"../{i.slug}/"
                      for i, _ in entries}  # an issue of one edition is at BASE_URL/ISSUE/
             _index(config, out / edition_lang, edition_lang, entries, stylesheet,
-                   f"{base}{edition_lang}/", links, indexes)
+                   f"{base}{edition_lang}/", links, indexes,
+                   {i.slug: {edition_lang: archive.pdfs[i.slug][edition_lang]}
+                    for i, _ in entries if edition_lang in archive.pdfs.get(i.slug, {})})
         elif (out / edition_lang / "feed.atom").is_file():  # no edition left in it
             for name in ("index.html", WEB_CSS, "feed.atom"):
                 (out / edition_lang / name).unlink(missing_ok=True)

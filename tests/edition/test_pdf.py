@@ -20,6 +20,7 @@ from infolettre.config import Config
 from infolettre.content.i18n import catalogue
 from infolettre.content.load import load_issue
 from infolettre.edition import pdf
+from infolettre.edition.archive import build_archive
 from infolettre.edition.build import build_issue
 
 from ..conftest import SAMPLE
@@ -156,3 +157,38 @@ def test_the_page_given_to_weasyprint(tmp_path: Path) -> None:
     assert '<a href="https://ex.org/x/" class="url-shown">' in prepared
     assert '<a class="k url-shown" href="mailto:a@ex.org">' in prepared
     assert '<a href="https://ex.org/y">the y page' in prepared
+
+
+def test_the_archive_links_each_editions_pdf(tmp_path: Path, issues: Path) -> None:
+    _require_pdf_tools()
+    config = Config(base_url="https://x.org/nl", issues_dir=issues,
+                    cache_dir=tmp_path / "cache")
+    out = tmp_path / "site"
+    archive = build_archive(config, out, {"2018-06"})
+    assert archive.pdf_missing == ""
+    pdfs = {lang: out / lang / "2018-06" / f"infolettre-2018-06-{lang}.pdf"
+            for lang in ("fr", "en", "es")}
+    assert archive.pdfs == {"2018-06": pdfs}
+    assert all(p.read_bytes().startswith(b"%PDF-") for p in pdfs.values())
+    root = (out / "index.html").read_text(encoding="utf-8")
+    assert '<a href="fr/2018-06/infolettre-2018-06-fr.pdf" type="application/pdf">' in root
+    for lang in ("en", "es"):  # each language's index, its own edition's
+        index = (out / lang / "index.html").read_text(encoding="utf-8")
+        assert f'<a href="2018-06/infolettre-2018-06-{lang}.pdf"' in index
+    made = {lang: p.stat().st_mtime_ns for lang, p in pdfs.items()}
+    build_archive(config, out, {"2018-06"})  # the service rebuilds on any change
+    assert {lang: p.stat().st_mtime_ns for lang, p in pdfs.items()} == made
+    build_archive(config, out, {"2018-06"}, with_pdf=False)
+    assert not any(p.exists() for p in pdfs.values())
+    assert ".pdf" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_archive_without_weasyprint_links_no_pdf(tmp_path: Path, issues: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    config = Config(base_url="https://x.org/nl", issues_dir=issues,
+                    cache_dir=tmp_path / "cache")
+    archive = build_archive(config, tmp_path / "site", {"2018-06"})
+    assert "pip install 'infolettre[pdf]'" in archive.pdf_missing
+    assert archive.pdfs == {} and not list((tmp_path / "site").rglob("*.pdf"))
+    assert ".pdf" not in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
