@@ -141,7 +141,9 @@ def test_footer_shows_the_postal_address_and_links(sample: Path, tmp_path: Path,
     _one_edition(sample)
     config = replace(config, postal_address="Cité des sciences\n30 avenue Corentin-Cariou\n"
                      "75019 Paris", social_links=(("Mastodon", "https://mastodon.example/@cdm"),))
-    html, _ = _built(sample, tmp_path / "out", config)
+    html, text = _built(sample, tmp_path / "out", config)
+    assert "\n--\nCité des sciences\n30 avenue Corentin-Cariou\n75019 Paris\n\n" \
+           "Mastodon: https://mastodon.example/@cdm\n\nVous recevez" in text
     footer = html[html.index('class="footer"'):]
     assert re.search(r"Cité des sciences<br>30 avenue Corentin-Cariou<br>75019 Paris", footer)
     assert re.search(r'<a href="https://mastodon.example/@cdm"[^>]*>Mastodon</a>', footer)
