@@ -94,28 +94,39 @@ def test_choose_a_centre_on_the_preferences_page(chromium, tmp_path: Path) -> No
 
 def test_the_email_fits_a_phone_with_and_without_its_style_block(chromium, tmp_path: Path,
                                                                    config) -> None:
-    """At 375 px the email is no wider than the screen, with its <style> block and
-    without it, as the Gmail apps show it for other accounts: the layout is fluid by
-    its inline styles, not by the @media rules alone."""
+    """At 375 and 320 px the email, in full and digest layout, is no wider than the
+    screen, with its <style> block and without it, as the Gmail apps show it for other
+    accounts: the layout is fluid by its inline styles, not by the @media rules alone."""
     import re
+    import shutil
 
     from infolettre.edition.build import build_issue
 
     from ..conftest import SAMPLE
 
     build_issue(SAMPLE, tmp_path / "out", config)
-    html = (tmp_path / "out" / "fr" / "email.html").read_text(encoding="utf-8")
-    stripped = re.sub(r"<style\b.*?</style>", "", html, flags=re.S)
-    assert "@media" in html and "@media" not in stripped
-    page = chromium.new_page(viewport={"width": 375, "height": 800})
-    try:
-        for name, text in (("styled", html), ("unstyled", stripped)):
-            page.set_content(text)
-            width = page.evaluate("document.documentElement.scrollWidth")
-            page.screenshot(path=str(tmp_path / f"email-375-{name}.png"), full_page=True)
-            assert width <= 375, (name, width)
-    finally:
-        page.close()
+    digest = tmp_path / "digest"
+    shutil.copytree(SAMPLE.parent, digest)
+    meta = digest / SAMPLE.name / "issue.md"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("lang: fr\n", "lang: fr\n"
+                                                             "layout: digest\n", 1),
+                    encoding="utf-8")
+    build_issue(digest / SAMPLE.name, tmp_path / "digest-out", config)
+    for layout, out in (("full", tmp_path / "out"), ("digest", tmp_path / "digest-out")):
+        html = (out / "fr" / "email.html").read_text(encoding="utf-8")
+        stripped = re.sub(r"<style\b.*?</style>", "", html, flags=re.S)
+        assert "@media" in html and "@media" not in stripped
+        for viewport in (375, 320):
+            page = chromium.new_page(viewport={"width": viewport, "height": 800})
+            try:
+                for name, text in (("styled", html), ("unstyled", stripped)):
+                    page.set_content(text)
+                    width = page.evaluate("document.documentElement.scrollWidth")
+                    page.screenshot(path=str(tmp_path / f"email-{layout}-{viewport}-{name}.png"),
+                                    full_page=True)
+                    assert width <= viewport, (layout, viewport, name, width)
+            finally:
+                page.close()
 
 
 def test_the_web_edition_never_scrolls_sideways_on_a_phone(chromium, sample: Path,
