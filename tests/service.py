@@ -38,11 +38,12 @@ class Service:
 
 def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
                   issues: Path | None = None, args: tuple[str, ...] = (),
-                  publish: tuple[str, ...] = ()) -> Service:
+                  publish: tuple[str, ...] = (), pdf: bool = False) -> Service:
     """``infolettre serve`` on a free port, its database and outbox in ``folder``.
 
     The issues in ``publish`` are published in the archive first (as
-    ``infolettre archive --publish`` does): an issue not sent is not shown.
+    ``infolettre archive --publish`` does): an issue not sent is not shown. The
+    archive's PDFs (seconds each) only with ``pdf``: the tests of the PDF ask for them.
     """
     if publish:
         with Store(folder / "db.sqlite") as store:
@@ -61,7 +62,8 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
     env.update({"INFOLETTRE_CONFIG": str(conf), **(extra_env or {})})
     log = (folder / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "infolettre", "serve", "--port", str(port),
-                                *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                *(() if pdf else ("--no-pdf",)), *args], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -21,9 +21,12 @@ from .common import PathArg, load, open_store
                    "setting, which trusts none.")
 @click.option("--archive-check", default=5.0, show_default=True, metavar="SECONDS",
               help="How often, at most, the issues folder is looked at for changes.")
+@click.option("--no-pdf", is_flag=True,
+              help="Publish the archive's pages without their PDF editions (quicker; "
+                   "the PDFs need WeasyPrint: pip install 'infolettre[pdf]').")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | None,
-          archive_check: float) -> None:
+          archive_check: float, no_pdf: bool) -> None:
     """Run the web service: unsubscribe, subscribe, preferences, webhooks, archive.
 
     Serves at BASE_URL: /unsubscribe/TOKEN (one-click), /subscribe,
@@ -53,7 +56,8 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
     with tempfile.TemporaryDirectory(prefix="infolettre-archive-") as tmp:
         click.echo(f"serving {config.base_url} at http://{host}:{port}/ (the archive is "
                    "rebuilt when an issue changes)", err=True)
-        app = create_app(config, Path(tmp), archive_interval=archive_check)
+        app = create_app(config, Path(tmp), archive_interval=archive_check,
+                         archive_pdf=not no_pdf)
         # The application reads X-Forwarded-For itself, from forwarded_allow_ips only:
         # uvicorn's own reading (on by default, trusting 127.0.0.1) stays off.
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
@@ -66,8 +70,10 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
               help="Show ISSUE in the archive before (or without) sending it.")
 @click.option("--unpublish", metavar="ISSUE", default=None,
               help="Withdraw ISSUE from the archive, even if it was sent.")
+@click.option("--no-pdf", is_flag=True, help="Leave out each edition's PDF.")
 @click.pass_context
-def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str | None) -> None:
+def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str | None,
+            no_pdf: bool) -> None:
     """Export the web archive (index, every published issue's web version, Atom feed).
 
     An issue is in the archive once it has been sent to at least one subscriber,
@@ -99,9 +105,11 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
         return
     with open_store(ctx) as store:
         published = published_issues(store)
-    result = build_archive(config, out, published)
+    result = build_archive(config, out, published, with_pdf=not no_pdf)
     for line in result.skipped:
         click.echo(f"left out {line}", err=True)
+    if result.pdf_missing:
+        click.echo(f"no PDF editions: {result.pdf_missing}", err=True)
     if result.unpublished:
         click.echo(f"left out, neither sent nor published: {', '.join(result.unpublished)} "
                    "(infolettre archive --publish ISSUE shows one)", err=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..errors import InfoLettreError, ProblemsFound
+from ..errors import InfoLettreError, ProblemsFound, display_path
 from ..fsutil import atomic_write
 from . import placeholders
 from .assets import publish
@@ -271,8 +271,12 @@ def _write_pdfs(report: BuildReport, built: dict[str, ReadyEdition], slug: str,
         return
     for lang, edition in built.items():
         target = report.editions[lang] / pdf.pdf_name(slug, lang)
-        report.pdfs[lang] = pdf.write_pdf(edition.web, target, config,
-                                          config.issue_url(slug), report.out)
+        try:
+            report.pdfs[lang] = pdf.write_pdf(edition.web, target, config,
+                                              config.issue_url(slug), report.out)
+        except InfoLettreError as exc:  # the other outputs stand: say what is missing
+            report.warnings.append(f"{display_path(target)}: not written: {exc}")
+            continue
         report.files.append(target)
 
 

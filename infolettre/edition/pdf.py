@@ -89,7 +89,12 @@ def render_pdf(page: str, folder: Path, config: Config, issue_url: str,
     extra = environment(config.templates_dir).get_template("pdf.css").render()
     html = weasyprint.HTML(string=_prepared(page, issue_url, images),
                            base_url=folder.resolve().as_uri() + "/")
-    return html.write_pdf(stylesheets=[weasyprint.CSS(string=extra)])
+    try:
+        return html.write_pdf(stylesheets=[weasyprint.CSS(string=extra)])
+    except RecursionError:  # WeasyPrint lays boxes out recursively: a text nested deep
+        raise InfoLettreError("the PDF cannot be laid out: a text nests lists or quotes "
+                              "too deeply for it (the email and the web page are written)"
+                              ) from None
 
 
 def write_pdf(page: str, target: Path, config: Config, issue_url: str,

@@ -57,8 +57,10 @@ Action = Callable[[Request, Subscriber, Catalogue], Awaitable[Response]]
 
 
 def create_app(config: Config, archive_dir: Path, *, transport: Transport | None = None,
-               rate: RateLimit | None = None, archive_interval: float = 5.0) -> ASGIApp:
-    """The application; it builds and serves the archive in ``archive_dir`` at the root."""
+               rate: RateLimit | None = None, archive_interval: float = 5.0,
+               archive_pdf: bool = True) -> ASGIApp:
+    """The application; it builds and serves the archive in ``archive_dir`` at the root
+    (with each edition's PDF unless ``archive_pdf`` is false)."""
     svc = Service(config, transport, rate or RateLimit())
     trusted = frozenset({origin(config.base_url),
                          *(origin(o) for o in config.trusted_origins)})
@@ -204,7 +206,7 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         Route("/webhooks/{provider}", webhook, methods=["POST"]),
         Route("/healthz", health),
         Mount("/", LiveArchive(config, archive_dir, lambda: published_issues(svc.store),
-                               archive_interval)),
+                               archive_interval, with_pdf=archive_pdf)),
     ]
     app: ASGIApp = Guard(Starlette(routes=routes), config.webhook_body_limit, form_limit,
                          upload_limit=UPLOAD_LIMIT + form_limit)

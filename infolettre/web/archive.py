@@ -36,10 +36,11 @@ class LiveArchive(StaticFiles):
     """The archive's files in ``directory``, rebuilt when an issue is added or changed."""
 
     def __init__(self, config: Config, directory: Path, published: Callable[[], set[str]],
-                 interval: float = 5.0) -> None:
+                 interval: float = 5.0, *, with_pdf: bool = True) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         super().__init__(directory=directory, html=True, check_dir=False)
         self.config, self.out, self.interval = config, directory, interval
+        self.with_pdf = with_pdf
         self.published = published
         self.lock = threading.Lock()
         self.checked = 0.0
@@ -58,7 +59,10 @@ class LiveArchive(StaticFiles):
                 [self.config.templates_dir] if self.config.templates_dir else [])),
                 sorted(published))
             if current != self.seen:
-                archive = build_archive(self.config, self.out, published)
+                archive = build_archive(self.config, self.out, published,
+                                        with_pdf=self.with_pdf)
+                if archive.pdf_missing:
+                    log.warning("archive: no PDF editions: %s", archive.pdf_missing)
                 for line in archive.skipped:
                     log.warning("archive: left out %s", line)
                 self.seen, self.redirects = current, archive.redirects

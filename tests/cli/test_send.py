@@ -43,7 +43,8 @@ def test_dry_run_shows_audience_and_a_message_and_sends_nothing(sample: Path,
 
 def test_send_after_build_then_again_sends_each_once(sample: Path, tmp_path: Path) -> None:
     conf = _config_file(tmp_path)
-    assert _run(conf, "build", str(sample), "--out", str(tmp_path / "out")).exit_code == 0
+    assert _run(conf, "build", str(sample), "--out", str(tmp_path / "out"),
+                "--no-pdf").exit_code == 0
     first = _run(conf, "send", str(sample), "--yes")
     assert first.exit_code == 0, first.output
     assert "this run 5 attempts" in first.output and "in all: 5 sent" in first.output
@@ -56,7 +57,8 @@ def test_send_after_build_then_again_sends_each_once(sample: Path, tmp_path: Pat
 
 def test_send_refuses_an_issue_broken_after_its_build(sample: Path, tmp_path: Path) -> None:
     conf = _config_file(tmp_path)
-    assert _run(conf, "build", str(sample), "--out", str(tmp_path / "out")).exit_code == 0
+    assert _run(conf, "build", str(sample), "--out", str(tmp_path / "out"),
+                "--no-pdf").exit_code == 0
     item = sample / "news" / "charleroi-album-jeunesse.md"
     item.write_text(item.read_text(encoding="utf-8").replace("cdm: charleroi", "cdm: charleroy"),
                     encoding="utf-8")
@@ -119,7 +121,8 @@ def test_send_refuses_images_not_yet_published_and_sends_once_they_are(
             assert f"error: image not published: {image}" in refused.output
             assert "--skip-image-check" in refused.output
             assert "not sent yet" in _run(conf, "status", str(sample)).output
-            built = _run(conf, "build", str(sample), "--out", str(tmp_path / "site" / "2018-06"))
+            built = _run(conf, "build", str(sample), "--out", str(tmp_path / "site" / "2018-06"),
+                         "--no-pdf")
             assert built.exit_code == 0, built.output
             sent = _run(conf, "send", str(sample), "--yes")
             assert sent.exit_code == 0, sent.output

@@ -102,7 +102,8 @@ def test_control_characters_in_a_one_line_field_fail_check(
 
 def test_an_injected_subject_is_not_built(sample: Path, tmp_path: Path) -> None:
     _edit(sample / "issue.md", 'subject: "InfoLettre du Réseau', f'subject: "{INJECTION}"\nx: "')
-    result = CliRunner().invoke(cli, ["build", str(sample), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(cli, ["build", str(sample), "--out", str(tmp_path / "out"),
+                                      "--no-pdf"])
     assert result.exit_code == 1 and "issue.md:5: 'subject' holds a carriage return" \
         in result.output
     assert not (tmp_path / "out").exists()
@@ -146,10 +147,28 @@ def test_deep_nesting_checks_and_builds(sample: Path, tmp_path: Path, body: str)
     header, _ = item.read_text(encoding="utf-8").rsplit("---\n", 1)
     item.write_text(header + "---\n" + body, encoding="utf-8")
     assert check_path(sample, Config()) == []
-    result = CliRunner().invoke(cli, ["build", str(sample), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(cli, ["build", str(sample), "--out", str(tmp_path / "out"),
+                                      "--no-pdf"])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "out" / "fr" / "email.txt").read_text(encoding="utf-8")  # the source's
     assert max(len(line) for line in text.split("\n")) <= 200
+
+
+def test_a_text_too_deep_for_the_pdf_builds_everything_else(sample: Path, tmp_path: Path,
+                                                            config: Config) -> None:
+    """WeasyPrint lays boxes out recursively: 200 nested bullets raised RecursionError
+    out of ``build``, a traceback, and the other editions' files unwritten."""
+    from infolettre.edition import pdf
+
+    if pdf.available():
+        pytest.skip(pdf.available())
+    item = sample / ITEM
+    header, _ = item.read_text(encoding="utf-8").rsplit("---\n", 1)
+    item.write_text(header + "---\n" + "- " * 200 + "x\n", encoding="utf-8")
+    report = build_issue(sample, tmp_path / "out", config, pdf=True)
+    assert (tmp_path / "out" / "fr" / "email.html").is_file()
+    assert any("not written: the PDF cannot be laid out" in w for w in report.warnings)
+    assert "fr" not in report.pdfs and (tmp_path / "out" / "en" / "index.html").is_file()
 
 
 def test_text_never_wraps_below_the_minimum_width() -> None:

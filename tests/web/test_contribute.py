@@ -338,7 +338,7 @@ def _call_link(service: Service, issue: Path) -> str:
 
 def _build_has(service: Service, issue: Path, out: Path, title: str) -> bool:
     built = subprocess.run([sys.executable, "-m", "infolettre", "build", str(issue),
-                            "--out", str(out)], env=service.env, capture_output=True,
+                            "--out", str(out), "--no-pdf"], env=service.env, capture_output=True,
                            text=True, timeout=120)
     assert built.returncode == 0, built.stdout + built.stderr
     return title in html.unescape((out / "fr" / "email.html").read_text(encoding="utf-8"))

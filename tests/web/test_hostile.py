@@ -67,7 +67,7 @@ def config(tmp_path: Path, sendgrid_key) -> Config:
 
 @pytest.fixture
 def client(config: Config, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(config, tmp_path / "archive", archive_interval=0)
+    app = create_app(config, tmp_path / "archive", archive_interval=0, archive_pdf=False)
     with TestClient(app, base_url=BASE, raise_server_exceptions=False) as c:
         yield c
 
