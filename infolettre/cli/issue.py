@@ -175,21 +175,42 @@ def preview(ctx: click.Context, issue_dir: Path, host: str, port: int,
 @click.command()
 @click.argument("issue_dir", type=PathArg)
 @click.option("--out", type=PathArg, default=Path("build/proof"), show_default=True,
-              help="Folder for the screenshots.")
+              help="Folder for the screenshots and proofs.html.")
 @click.option("--width", "widths", type=int, multiple=True,
-              help="Viewport width in pixels (repeatable; default: 600 and 375).")
+              help="Viewport width in pixels of the plain views (repeatable; default: "
+                   "600 and 375).")
+@click.option("--lang", default=None,
+              help="Proof the edition in this language (default: the source language's).")
+@click.option("--all-editions", is_flag=True,
+              help="Proof every edition, each into OUT/LANG/.")
 @click.pass_context
-def proof(ctx: click.Context, issue_dir: Path, out: Path, widths: tuple[int, ...]) -> None:
-    """Screenshot the email at desktop and phone widths with headless Chromium.
+def proof(ctx: click.Context, issue_dir: Path, out: Path, widths: tuple[int, ...],
+          lang: str | None, all_editions: bool) -> None:
+    """Screenshot the email as clients show it, with headless Chromium.
+
+    Writes email-600.png and email-375.png (or one per --width), then the
+    views of clients that change the email: email-375-nostyle.png (without
+    its <style> block, as the Gmail apps show it for accounts other than
+    Google's), email-dark.png (prefers-color-scheme: dark, 375 px) and
+    email-noimages.png (images blocked, 600 px: alt texts and reserved sizes
+    only), and proofs.html, which shows them side by side (open it from the
+    folder). The source language's edition only, unless --lang names another
+    or --all-editions takes every one (each into OUT/LANG/, one proofs.html).
 
     \b
     Example:
       infolettre proof issues/2018-06 --out build/proof
+      infolettre proof issues/2018-06 --all-editions
     """
     from ..edition.proof import WIDTHS
     from ..edition.proof import proof as take
 
-    for shot in take(issue_dir, out, load(ctx), widths or WIDTHS):
+    if lang is not None and all_editions:
+        raise click.UsageError("--lang and --all-editions: give one or the other")
+    proofs = take(issue_dir, out, load(ctx), widths or WIDTHS, lang=lang,
+                  all_editions=all_editions)
+    for shot in proofs.shots:
         note = f" (page is {shot.page_width}px wide: it scrolls sideways)" \
             if shot.overflows else ""
         click.echo(f"{display_path(shot.path)}{note}")
+    click.echo(display_path(proofs.sheet))
