@@ -32,7 +32,8 @@ from ..errors import InfoLettreError
 from .build import EMAIL_HTML, build_issue
 
 __all__ = ["CLIENT_VIEWS", "SHEET", "WIDTHS", "Proofs", "Shot", "View", "browser",
-           "contact_sheet", "find_chromium", "proof", "screenshot", "strip_styles"]
+           "contact_sheet", "editions_to_proof", "find_chromium", "proof", "screenshot",
+           "strip_styles"]
 
 WIDTHS = (600, 375)
 SHEET = "proofs.html"
@@ -217,7 +218,8 @@ def strip_styles(text: str) -> str:
     return _STYLE.sub("", text)
 
 
-def _editions(built: dict[str, Path], lang: str | None, all_editions: bool) -> dict[str, Path]:
+def editions_to_proof(built: dict[str, Path], lang: str | None,
+                      all_editions: bool) -> dict[str, Path]:
     """The editions to proof: every one, the one in ``lang``, else the source's."""
     if all_editions:
         return built
@@ -261,7 +263,7 @@ def proof(issue_dir: Path, out: Path, config: Config, widths: tuple[int, ...] = 
         # entry for this temporary address would replace, and send render again.
         local = replace(config, base_url=root.as_uri(), cache_dir=root / "cache")
         built = build_issue(issue_dir, root / issue_slug(issue_dir), local)
-        chosen = _editions(built.editions, lang, all_editions)
+        chosen = editions_to_proof(built.editions, lang, all_editions)
         several = len(chosen) > 1
         with browser() as instance:
             pages = _Pages(instance)
@@ -288,14 +290,14 @@ def contact_sheet(shots: list[Shot], out: Path, title: str) -> str:
     rows: dict[str, list[str]] = {}
     for shot in shots:
         href = html.escape(shot.path.relative_to(out).as_posix())
-        note = (f" The page is {shot.page_width} px wide: it scrolls sideways."
-                if shot.overflows else "")
+        name = html.escape(shot.path.name)
+        note = (f" <strong>The page is {shot.page_width} px wide: it scrolls sideways."
+                "</strong>" if shot.overflows else "")
         rows.setdefault(shot.lang, []).append(
             f'<figure style="width: {shot.width // 2}px"><figcaption>'
-            f'<a href="{href}">{html.escape(shot.path.name)}</a>: '
-            f'{html.escape(shot.caption)}.<strong>{html.escape(note)}</strong></figcaption>'
+            f'<a href="{href}">{name}</a>: {html.escape(shot.caption)}.{note}</figcaption>'
             f'<a href="{href}"><img src="{href}" width="{shot.width // 2}" '
-            f'alt="{html.escape(shot.caption)}"></a></figure>')
+            f'alt="{name} at full size"></a></figure>')
     sections = "".join(
         f'<section><h2>Edition {html.escape(lang)}</h2><div class="row">{"".join(figures)}'
         "</div></section>" for lang, figures in rows.items())
@@ -309,7 +311,7 @@ def contact_sheet(shots: list[Shot], out: Path, title: str) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 1rem; color: #222; background: #eee; }}
 .row {{ display: flex; gap: 1.5rem; align-items: flex-start; overflow-x: auto; }}
 figure {{ margin: 0; flex: none; }}
-figcaption {{ font-size: .875rem; min-height: 6em; }}
+figcaption {{ font-size: .875rem; min-height: 10em; }}
 figcaption strong {{ color: #a00000; }}
 img {{ display: block; height: auto; border: 1px solid #999; background: #fff; }}
 </style>
