@@ -176,7 +176,7 @@ def preview(ctx: click.Context, issue_dir: Path, host: str, port: int,
 @click.argument("issue_dir", type=PathArg)
 @click.option("--out", type=PathArg, default=Path("build/proof"), show_default=True,
               help="Folder for the screenshots and proofs.html.")
-@click.option("--width", "widths", type=int, multiple=True,
+@click.option("--width", "widths", type=click.IntRange(min=1), multiple=True,
               help="Viewport width in pixels of the plain views (repeatable; default: "
                    "600 and 375).")
 @click.option("--lang", default=None,
