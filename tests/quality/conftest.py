@@ -57,6 +57,24 @@ def node() -> str:
 
 
 @pytest.fixture(scope="session")
+def axe_core() -> Path:
+    """The installed axe-core (asked for before the build, so that a skip is quick)."""
+    return module("axe-core")
+
+
+@pytest.fixture(scope="session")
+def html_validate(node: str) -> Path:
+    """The installed html-validate's command-line entry point."""
+    return module("html-validate") / "bin" / "html-validate.mjs"
+
+
+@pytest.fixture(scope="session")
+def caniemail(node: str) -> Path:
+    """The installed caniemail package."""
+    return module("caniemail")
+
+
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample issue built once, without its PDF: ``LANG/email.html``, ``LANG/index.html``."""
     out = tmp_path_factory.mktemp("quality") / "out"
@@ -65,7 +83,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """``infolettre serve`` with the sample issue published in its archive."""
     running = start_service(tmp_path_factory.mktemp("service"), publish=("2018-06",))

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from .conftest import module, service_pages
+from .conftest import service_pages
 
 #: axe's own tags for what it checks; best-practice rules are not WCAG criteria but
 #: are held to here as well.
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
-@pytest.fixture(scope="module")
-def axe_source() -> str:
+@pytest.fixture(scope="session")
+def axe_source(axe_core: Path) -> str:
     """axe.min.js from the pinned axe-core, to inject into each page."""
-    return (module("axe-core") / "axe.min.js").read_text(encoding="utf-8")
+    return (axe_core / "axe.min.js").read_text(encoding="utf-8")
 
 
 def audit(chromium: Any, axe_source: str, url: str, width: int) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def ran_best_practice(results: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize(("lang", "width"), [("fr", 600), ("fr", 375), ("en", 375), ("es", 375)])
 @pytest.mark.parametrize("name", ["email.html", "index.html"])
-def test_the_sample_editions_have_no_axe_violations(chromium, axe_source: str, built: Path,
+def test_the_sample_editions_have_no_axe_violations(axe_source: str, chromium, built: Path,
                                                     name: str, lang: str, width: int) -> None:
     """Each edition on a phone (the email's @media rules apply), French on a desktop too."""
     results = audit(chromium, axe_source, url=(built / lang / name).as_uri(), width=width)
@@ -62,7 +62,7 @@ def test_the_sample_editions_have_no_axe_violations(chromium, axe_source: str, b
     assert violations(results) == []
 
 
-def test_the_service_pages_have_no_axe_violations(chromium, axe_source: str, service) -> None:
+def test_the_service_pages_have_no_axe_violations(axe_source: str, chromium, service) -> None:
     """The subscription form, the token pages (preferences, unsubscribe, contribute),
     the editorial sign-in and the archive, with their stylesheets, on a phone."""
     pages = service_pages(service)

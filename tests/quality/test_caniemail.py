@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import HERE, module
+from .conftest import HERE
 
 CLIENTS = ("gmail.desktop-webmail", "gmail.ios", "gmail.android",
            "outlook.windows", "outlook.macos",
@@ -60,7 +60,6 @@ FALLBACKS: dict[str, tuple[frozenset[str], str]] = {
 
 def unsupported(node: str, email: Path) -> dict[str, set[str]]:
     """caniemail's findings of support "none": feature title -> the clients."""
-    module("caniemail")
     done = subprocess.run([node, str(HERE / "caniemail-check.mjs"), str(email), *CLIENTS],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -74,7 +73,7 @@ def unsupported(node: str, email: Path) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_email_uses_nothing_the_main_clients_lack_without_a_fallback(
-        node: str, built: Path, lang: str) -> None:
+        node: str, caniemail: Path, built: Path, lang: str) -> None:
     found = unsupported(node, built / lang / "email.html")
     assert "outlook.windows" in found["@media"]  # the checker did look: the hybrid's media query
     unexpected = {title: sorted(clients - FALLBACKS.get(title, (frozenset(), ""))[0])

@@ -13,7 +13,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from .conftest import HERE, module, service_pages
+from .conftest import HERE, service_pages
 
 CONFIG = HERE / "htmlvalidate.json"
 #: A page with an error the recommended rules must report, so that a validator that
@@ -22,9 +22,8 @@ CANARY = ('<!DOCTYPE html><html lang="fr"><head><title>t</title></head><body>'
           '<table><tr><td width="150">x</td></tr></table></body></html>')
 
 
-def validate(node: str, files: list[Path]) -> dict[str, list[str]]:
-    """html-validate's errors for each file, one line per error."""
-    cli = module("html-validate") / "bin" / "html-validate.mjs"
+def validate(node: str, cli: Path, files: list[Path]) -> dict[str, list[str]]:
+    """html-validate's errors (run by ``node`` from ``cli``) for each file, one a line."""
     done = subprocess.run([node, str(cli), "--config", str(CONFIG), "--formatter", "json",
                            *map(str, files)], capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 1), done.stderr  # 1: errors found; else it failed
@@ -36,7 +35,8 @@ def validate(node: str, files: list[Path]) -> dict[str, list[str]]:
     return errors
 
 
-def test_the_web_edition_and_the_service_pages_are_valid_html(node: str, built: Path, service,
+def test_the_web_edition_and_the_service_pages_are_valid_html(node: str, html_validate: Path,
+                                                              built: Path, service,
                                                               tmp_path: Path) -> None:
     files = [built / lang / "index.html" for lang in ("fr", "en", "es")]
     for name, (_, html) in service_pages(service).items():
@@ -44,6 +44,6 @@ def test_the_web_edition_and_the_service_pages_are_valid_html(node: str, built: 
         files[-1].write_text(html, encoding="utf-8")
     canary = tmp_path / "canary.html"
     canary.write_text(CANARY, encoding="utf-8")
-    errors = validate(node, [*files, canary])
+    errors = validate(node, html_validate, [*files, canary])
     assert any("no-deprecated-attr" in e for e in errors.pop(str(canary)))
     assert errors == {str(f): [] for f in files}
