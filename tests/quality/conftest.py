@@ -84,6 +84,23 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def digest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample issue in ``layout: digest`` (a "Read more" button per item), built."""
+    folder = tmp_path_factory.mktemp("digest")
+    shutil.copytree(SAMPLE.parent, folder / "issues")
+    meta = folder / "issues" / SAMPLE.name / "issue.md"
+    text = meta.read_text(encoding="utf-8")
+    assert "\nlayout:" not in text
+    meta.write_text(text.replace("lang: fr\n", "lang: fr\nlayout: digest\n", 1), encoding="utf-8")
+    out = folder / "out"
+    build_issue(folder / "issues" / SAMPLE.name, out,
+                Config(base_url=BASE_URL, cache_dir=folder / "cache"))
+    # A button per item, beside the full layout's one (the subscription callout's).
+    assert (out / "fr" / "email.html").read_text(encoding="utf-8").count('class="button-cell"') > 5
+    return out
+
+
+@pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """``infolettre serve`` with the sample issue published in its archive."""
     running = start_service(tmp_path_factory.mktemp("service"), publish=("2018-06",))

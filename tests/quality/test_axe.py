@@ -62,6 +62,16 @@ def test_the_sample_editions_have_no_axe_violations(axe_source: str, chromium, b
     assert violations(results) == []
 
 
+@pytest.mark.parametrize("width", [600, 375])
+def test_the_digest_email_has_no_axe_violations(axe_source: str, chromium, digest: Path,
+                                                width: int) -> None:
+    """``layout: digest``: a summary and a "Read more" button for each item."""
+    results = audit(chromium, axe_source, url=(digest / "fr" / "email.html").as_uri(),
+                    width=width)
+    assert ran_best_practice(results)
+    assert violations(results) == []
+
+
 def test_the_service_pages_have_no_axe_violations(axe_source: str, chromium, service) -> None:
     """The subscription form, the token pages (preferences, unsubscribe, contribute),
     the editorial sign-in and the archive, with their stylesheets, on a phone."""
