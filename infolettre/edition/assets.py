@@ -21,11 +21,15 @@ import functools
 import io
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..content.images import image_size
 from ..fsutil import atomic_write
 
-__all__ = ["JPEG_QUALITY", "MAX_WIDTH", "publish", "published_size", "web_copy"]
+if TYPE_CHECKING:
+    from PIL.Image import Image as Picture
+
+__all__ = ["JPEG_QUALITY", "MAX_WIDTH", "encode_web", "publish", "published_size", "web_copy"]
 
 MAX_WIDTH = 1200  # twice the email's 600 px column
 JPEG_QUALITY = 82
@@ -45,31 +49,40 @@ def web_copy(path: Path) -> tuple[bytes, tuple[int, int]] | None:
     return _web_copy(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+def encode_web(original: Picture, kind: str) -> tuple[bytes, tuple[int, int]]:
+    """An opened JPEG or PNG (a Pillow image of format ``kind``) as the web gets it:
+    turned as its EXIF says, at most ``MAX_WIDTH`` wide, re-encoded without metadata;
+    and the copy's (width, height). Used for the issue's images and for uploads."""
+    from PIL import Image, ImageOps
+
+    picture = ImageOps.exif_transpose(original)
+    if picture.width > MAX_WIDTH:
+        height = max(1, round(picture.height * MAX_WIDTH / picture.width))
+        picture = picture.resize((MAX_WIDTH, height), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if kind == "JPEG":
+        if picture.mode not in ("RGB", "L"):
+            picture = picture.convert("RGB")
+        # No exif= nor icc_profile=: the copy carries no metadata.
+        picture.save(out, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
+    else:
+        if picture.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            picture = picture.convert("RGBA")
+        picture.save(out, "PNG", optimize=True)
+    return out.getvalue(), (picture.width, picture.height)
+
+
 @functools.lru_cache(maxsize=32)
 def _web_copy(path: str, _mtime_ns: int, size: int) -> tuple[bytes, tuple[int, int]] | None:
     """``web_copy``, kept per file version: ``render`` and ``write_files`` both ask."""
-    from PIL import Image, ImageOps  # only when an issue has images
+    from PIL import Image  # only when an issue has images
 
     try:
         with Image.open(path) as original:
             kind = original.format
             if kind not in _FORMATS:
                 return None
-            picture = ImageOps.exif_transpose(original)
-            if picture.width > MAX_WIDTH:
-                height = max(1, round(picture.height * MAX_WIDTH / picture.width))
-                picture = picture.resize((MAX_WIDTH, height), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            if kind == "JPEG":
-                if picture.mode not in ("RGB", "L"):
-                    picture = picture.convert("RGB")
-                # No exif= nor icc_profile=: the copy carries no metadata.
-                picture.save(out, "JPEG", quality=JPEG_QUALITY, progressive=True,
-                             optimize=True)
-            else:
-                picture.save(out, "PNG", optimize=True)
-            data = out.getvalue()
-            dimensions = (picture.width, picture.height)
+            data, dimensions = encode_web(original, kind)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None  # not an image Pillow reads: published as it is
     return (data, dimensions) if len(data) < size else None

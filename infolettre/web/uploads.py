@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from ..edition.assets import JPEG_QUALITY, MAX_WIDTH
+from ..edition.assets import encode_web
 from ..errors import InfoLettreError
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_PIXELS", "Refused", "WebImage", "reencode"]
@@ -47,7 +47,7 @@ class WebImage:
 
 def reencode(data: bytes) -> WebImage:
     """The web-ready image for an upload's bytes, or ``Refused``."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     if len(data) > MAX_IMAGE_BYTES:
         raise Refused("contribute_image_too_big")
@@ -59,21 +59,8 @@ def reencode(data: bytes) -> WebImage:
             if original.width * original.height > MAX_PIXELS:
                 raise Refused("contribute_image_too_big")
             original.load()
-            picture = ImageOps.exif_transpose(original)
-            if picture.width > MAX_WIDTH:
-                height = max(1, round(picture.height * MAX_WIDTH / picture.width))
-                picture = picture.resize((MAX_WIDTH, height), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            if kind == "JPEG":
-                if picture.mode not in ("RGB", "L"):
-                    picture = picture.convert("RGB")
-                # No exif= nor icc_profile=: the copy carries no metadata.
-                picture.save(out, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
-            else:
-                if picture.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-                    picture = picture.convert("RGBA")
-                picture.save(out, "PNG", optimize=True)
-            return WebImage(out.getvalue(), _KINDS[kind], (picture.width, picture.height))
+            data, size = encode_web(original, kind)
+            return WebImage(data, _KINDS[kind], size)
     except Refused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError):
