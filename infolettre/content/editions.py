@@ -25,7 +25,17 @@ from ..errors import Problem
 from ..messages import LanguageName, say
 from .i18n import catalogue
 from .layout import ISSUE_FILE
-from .model import AgendaEntry, Image, Issue, IssueText, Movement, NewsItem, Translated
+from .markup import strip_comments
+from .model import (
+    AgendaEntry,
+    Image,
+    Issue,
+    IssueText,
+    ItemText,
+    Movement,
+    NewsItem,
+    Translated,
+)
 from .translations import ISSUE_TEXT_KEYS, issue_hash, item_hash
 
 __all__ = ["Missing", "Stale", "TranslationReport", "chain", "editions", "fallback_chain",
@@ -192,7 +202,11 @@ def _units(issue: Issue) -> list[tuple[Path, str, frozenset[str], Path | None]]:
                         frozenset(lang for lang, t in head.items() if key in t.texts),
                         issue_file))
     for item in issue.news:
-        out.append((item.path, f"'{item.title}'", frozenset(item.translations),
+        # A file new-translation wrote holds a copy of the original until someone
+        # translates it: that is not a translation yet.
+        done = frozenset(lang for lang, t in item.translations.items()
+                         if not _still_the_original(item, t))
+        out.append((item.path, f"'{item.title}'", done,
                     item.path.with_name(item.path.stem + ".{lang}.md")))
     for entry in (*issue.internal, *issue.external):
         out.append((issue.path / "agenda.yaml", f"'{entry.title}'",
@@ -202,6 +216,14 @@ def _units(issue: Issue) -> list[tuple[Path, str, frozenset[str], Path | None]]:
             out.append((issue.path / "movements.yaml", f"'{m.role}'",
                         frozenset(lang for lang, t in m.texts.items() if "role" in t), None))
     return out
+
+
+def _still_the_original(item: NewsItem, translated: ItemText) -> bool:
+    """Whether a translation's title and text are still the original's, word for word
+    (the HTML comments new-translation puts in are not text)."""
+    return (" ".join(translated.title.split()) == " ".join(item.title.split())
+            and " ".join(strip_comments(translated.body).split())
+            == " ".join(strip_comments(item.body).split()))
 
 
 def report(issue: Issue, config: Config) -> TranslationReport:

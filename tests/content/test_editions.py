@@ -145,6 +145,13 @@ def test_new_translation_writes_a_file_ready_to_translate(sample: Path) -> None:
     issue = _issue(sample)
     assert "en" in next(i for i in issue.news if i.path == item).translations
     assert report(issue, Config()).stale == []
+    # until someone translates it, the copy of the original is no translation
+    assert "summit-cdm21-rouen.md" in {m.path.name for m in report(issue, Config()).missing
+                                       if m.lang == "en"}
+    written.write_text(text.replace("\ntitle: SUMMIT CDM 21 à Rouen", "\ntitle: The CDM21 "
+                                    "summit in Rouen"), encoding="utf-8")
+    assert "summit-cdm21-rouen.md" not in {m.path.name for m in report(
+        _issue(sample), Config()).missing if m.lang == "en"}
     result = CliRunner().invoke(cli, ["new-translation", str(item), "--lang", "en"])
     assert result.exit_code == 2 and "[E069]" in result.output  # never overwritten
     result = CliRunner().invoke(cli, ["new-translation", str(sample / "issue.md"),
