@@ -11,8 +11,9 @@ database), 130 interrupted.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -22,10 +23,14 @@ from ..errors import InfoLettreError, Problem, ProblemsFound, display_path
 from ..messages import Count, say
 
 if TYPE_CHECKING:
+    from ..audience.mailbox import Mailbox
     from ..store import Store
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = ["DATABASE_EXIT", "INTERRUPTED_EXIT", "LangOption", "PathArg", "Reported",
-           "ReportingGroup", "language", "load", "open_store", "problems_json",
+           "ReportingGroup", "imap_options", "language", "load", "mailbox", "open_store",
+           "problems_json",
            "report_error", "report_problems", "speak", "warn"]
 
 PathArg = click.Path(path_type=Path)
@@ -48,6 +53,36 @@ def open_store(ctx: click.Context) -> Store:
 
     config = load(ctx)
     return Store(config.db, config.secrets.get("INFOLETTRE_SECRET"))
+
+
+def imap_options(done_folder: str, done_help: str) -> Callable[[F], F]:
+    """The options of a command that reads a mailbox over IMAPS (``bounces fetch``,
+    ``replies fetch``): server, user, folder, where read mails go, CA bundle."""
+    def decorate(command: F) -> F:
+        for option in reversed((
+                click.option("--host", required=True, help="IMAP server (TLS on port 993)."),
+                click.option("--port", default=993, show_default=True),
+                click.option("--user", required=True,
+                             help="Mailbox user; password in $INFOLETTRE_IMAP_PASSWORD."),
+                click.option("--folder", default="INBOX", show_default=True,
+                             help="Folder to read."),
+                click.option("--done-folder", default=done_folder, show_default=True,
+                             help=done_help),
+                click.option("--cafile", type=PathArg, default=None,
+                             help="CA bundle to verify the server."))):
+            command = option(command)
+        return command
+    return decorate
+
+
+def mailbox(config: Config, host: str, port: int, user: str, cafile: Path | None) -> Mailbox:
+    """The mailbox the IMAP options name, its password from the environment."""
+    from ..audience.mailbox import Mailbox
+
+    password = config.secrets.get("INFOLETTRE_IMAP_PASSWORD")
+    if not password:
+        raise InfoLettreError("set $INFOLETTRE_IMAP_PASSWORD to the mailbox's password")
+    return Mailbox(host, port, user, password, cafile)
 
 
 LangOption = click.option(

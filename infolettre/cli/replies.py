@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .common import PathArg, load, open_store
+from .common import imap_options, load, mailbox, open_store
 
 
 @click.group()
@@ -30,15 +30,9 @@ def replies() -> None:
 
 
 @replies.command("fetch")
-@click.option("--host", required=True, help="IMAP server (TLS on port 993).")
-@click.option("--port", default=993, show_default=True)
-@click.option("--user", required=True, help="Mailbox user; password in $INFOLETTRE_IMAP_PASSWORD.")
-@click.option("--folder", default="INBOX", show_default=True, help="Folder to read.")
-@click.option("--done-folder", default="INBOX.done", show_default=True,
-              help="Folder the applied replies are moved to (created if needed).")
+@imap_options("INBOX.done", "Folder the applied replies are moved to (created if needed).")
 @click.option("--refused-folder", default="INBOX.refused", show_default=True,
               help="Folder the mails not applied are moved to (created if needed).")
-@click.option("--cafile", type=PathArg, default=None, help="CA bundle to verify the server.")
 @click.pass_context
 def replies_fetch(ctx: click.Context, host: str, port: int, user: str, folder: str,
                   done_folder: str, refused_folder: str, cafile: Path | None) -> None:
@@ -56,24 +50,20 @@ def replies_fetch(ctx: click.Context, host: str, port: int, user: str, folder: s
     Example:
       infolettre replies fetch --host imap.example.org --user infolettre
     """
-    from ..audience.bounces import Mailbox
     from ..delivery.replies import fetch_replies
     from ..delivery.transports import from_dsn
     from ..errors import InfoLettreError
     from ..web.uploads import reencode
 
     config = load(ctx)
-    password = config.secrets.get("INFOLETTRE_IMAP_PASSWORD")
-    if not password:
-        raise InfoLettreError("set $INFOLETTRE_IMAP_PASSWORD to the mailbox's password")
+    box = mailbox(config, host, port, user, cafile)
     if not config.contribute_reply_to:
         raise InfoLettreError('set contribute_reply_to (such as "infolettre+{token}@example.org")'
                               ": without it the call's replies carry no token to read")
     transport = from_dsn(config.transport, config.secrets)
     with open_store(ctx) as store:
-        report = fetch_replies(store, config, transport, reencode,
-                               Mailbox(host, port, user, password, cafile),
-                               folder, done_folder, refused_folder)
+        report = fetch_replies(store, config, transport, reencode, box, folder, done_folder,
+                               refused_folder)
     click.echo(f"{report.messages} mails read: {len(report.applied)} applied (moved to "
                f"{done_folder}), {len(report.refused)} not applied (moved to {refused_folder})")
     for line in report.applied:

@@ -9,7 +9,7 @@ import click
 
 from ..content.layout import issue_slug
 from ..errors import display_path
-from .common import PathArg, load, open_store
+from .common import PathArg, imap_options, load, mailbox, open_store
 
 
 @click.command()
@@ -31,7 +31,9 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
 
     Serves at BASE_URL: /unsubscribe/TOKEN (one-click), /subscribe,
     /confirm/TOKEN, /preferences/TOKEN, /webhooks/{brevo,postmark,mailgun,sendgrid},
-    and the archive of the issues sent or published (/, /feed.atom, /ISSUE/).
+    /contribute/TOKEN (a centre's contact sends their news), /editorial/ (the
+    editorial team's review), and the archive of the issues sent or published
+    (/, /feed.atom, /LANG/ISSUE/ for each edition, /ISSUE/ to the source's).
 
     Behind a reverse proxy, name it with --forwarded-allow-ips (or the
     forwarded_allow_ips setting): without it, X-Forwarded-For is ignored and
@@ -128,13 +130,7 @@ def bounces() -> None:
 
 
 @bounces.command("fetch")
-@click.option("--host", required=True, help="IMAP server (TLS on port 993).")
-@click.option("--port", default=993, show_default=True)
-@click.option("--user", required=True, help="Mailbox user; password in $INFOLETTRE_IMAP_PASSWORD.")
-@click.option("--folder", default="INBOX", show_default=True, help="Folder to read.")
-@click.option("--done-folder", default="Processed", show_default=True,
-              help="Folder processed mails are moved to (created if needed).")
-@click.option("--cafile", type=PathArg, default=None, help="CA bundle to verify the server.")
+@imap_options("Processed", "Folder processed mails are moved to (created if needed).")
 @click.pass_context
 def bounces_fetch(ctx: click.Context, host: str, port: int, user: str, folder: str,
                   done_folder: str, cafile: Path | None) -> None:
@@ -147,16 +143,12 @@ def bounces_fetch(ctx: click.Context, host: str, port: int, user: str, folder: s
     Example:
       infolettre bounces fetch --host imap.example.org --user bounces
     """
-    from ..audience.bounces import Mailbox, process_mailbox
-    from ..errors import InfoLettreError
+    from ..audience.bounces import process_mailbox
 
     config = load(ctx)
-    password = config.secrets.get("INFOLETTRE_IMAP_PASSWORD")
-    if not password:
-        raise InfoLettreError("set $INFOLETTRE_IMAP_PASSWORD to the mailbox's password")
+    box = mailbox(config, host, port, user, cafile)
     with open_store(ctx) as store:
-        report = process_mailbox(store, Mailbox(host, port, user, password, cafile),
-                                 folder, done_folder)
+        report = process_mailbox(store, box, folder, done_folder)
     click.echo(f"{report.messages} mails read: {report.hard} hard bounces, {report.soft} soft, "
                f"{report.unsubscribes} unsubscribes, {report.ignored} not understood "
                f"(left in {folder})")
