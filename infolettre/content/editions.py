@@ -60,15 +60,22 @@ def fallback_chain(lang: str, source: str, config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys((lang, *config.fallback.get(lang, ()), source)))
 
 
+def _chosen(langs: tuple[str, ...], source: str, original: str, texts: Translated,
+            name: str) -> tuple[str, str]:
+    """The text of ``name`` in the first language of ``langs`` that has it, and that
+    language."""
+    for lang in langs:
+        if lang == source:
+            return original, source
+        if texts.get(lang, {}).get(name):
+            return texts[lang][name], lang
+    return original, source
+
+
 def _text(langs: tuple[str, ...], source: str, original: str, texts: Translated,
           name: str) -> str:
     """The text of ``name`` in the first language of ``langs`` that has it."""
-    for lang in langs:
-        if lang == source:
-            return original
-        if texts.get(lang, {}).get(name):
-            return texts[lang][name]
-    return original
+    return _chosen(langs, source, original, texts, name)[0]
 
 
 def _item(item: NewsItem, langs: tuple[str, ...]) -> NewsItem:
@@ -124,7 +131,8 @@ def localize(issue: Issue, lang: str, config: Config) -> Issue:
         team = tuple(replace(p, role=r or p.role) for p, r in zip(team, roles, strict=False))
 
     def entry(e: AgendaEntry) -> AgendaEntry:
-        return replace(e, title=_text(langs, source, e.title, e.texts, "title"),
+        title, shown_in = _chosen(langs, source, e.title, e.texts, "title")
+        return replace(e, title=title, lang=shown_in,
                        place=_text(langs, source, e.place, e.texts, "place"))
 
     def movement(m: Movement) -> Movement:

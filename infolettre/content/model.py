@@ -110,6 +110,9 @@ class AgendaEntry:
     place: str = ""
     #: ``title`` and ``place`` in other languages (``title: {fr: …, en: …}``).
     texts: Translated = field(default_factory=dict)
+    #: In an edition, the language its title is shown in ("" in the issue as written):
+    #: a French title in the English edition is marked so for screen readers.
+    lang: str = ""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ def test_an_edition_nobody_translated_has_its_own_fixed_strings_and_french_texts
     assert es.lang == "es" and all(item.lang == "fr" for item in es.news)
     assert es.title == "InfoLettre — junio 2018"  # the catalogue's, in Spanish
     assert es.subject == issue.subject and es.edito == issue.edito
+    assert {e.lang for e in es.internal} == {"fr"}  # shown in French: marked so
+    assert {e.lang for e in localize(issue, "en", Config()).internal} == {"en"}
     # with English before French in its chain, Spanish readers get the English texts
     es = localize(issue, "es", Config(fallback={"es": ("en",)}))
     album = next(i for i in es.news if i.path.name == "charleroi-album-jeunesse.md")
