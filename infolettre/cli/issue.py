@@ -83,8 +83,12 @@ def build(ctx: click.Context, issue_dir: Path, out: Path | None,
         click.echo(f"note: no PDF written: {built.pdf_missing}; or --no-pdf", err=True)
     click.echo(f"built {display_path(issue_dir)} into {display_path(out)}/ "
                f"(email.html {built.html_bytes / 1024:.1f} KB)")
-    for path in built.files[:3]:
-        click.echo(f"  {display_path(path)}")
+    if len(built.editions) > 1:  # one line per edition: where to look in each language
+        for lang, folder in built.editions.items():
+            click.echo(f"  {lang}: {display_path(folder)}/email.html, email.txt, index.html")
+    else:
+        for path in built.files[:3]:
+            click.echo(f"  {display_path(path)}")
     for path in built.pdfs.values():
         click.echo(f"  {display_path(path)} ({path.stat().st_size / 1024:.0f} KB)")
 
