@@ -25,7 +25,8 @@ A mail refused, or whose item fails the checks, is moved aside (``refused_folder
 with the reason in the report, and nothing is written; an applied one is moved to
 ``done_folder``. A mail is applied once even if a crash left it in the inbox: its
 Message-ID is remembered (in the store's table of mails already read, prefixed
-``reply:``). Nothing is ever sent to the sender of a refused mail: it may be anyone.
+``reply:``). Nothing is ever sent to the sender of a refused mail, who may be anyone;
+the invited contact whose reply fails the checks is told what to change, with their page.
 
 The image re-encoder is given by the caller: it is the submission page's
 (``web.uploads.reencode``), a stage above this one.
@@ -205,6 +206,13 @@ def _apply(store: Store, config: Config, transport: Transport, reencode: Reencod
     with scratch_image(image) as path:
         problems = check_submission(sub, _centres(news.parent), info.lang, config, path)
     if problems:
+        # The sender is the invited contact (token and address checked): they are told
+        # what to change, and given their page, rather than left to wonder.
+        t = i18n.catalogue(lang)
+        send_notice(config, transport, inv.email, t("reply_failed_subject", issue=inv.issue),
+                    t("reply_failed_text", problems="\n".join(
+                        f"- {message}" for said in problems.values() for message, _ in said),
+                      url=contribute_url(store, config.base_url, inv)), t.lang)
         raise _Refused(f"the item fails the checks: {_said(problems)}")
     with store.transaction():  # remembered only if the item is written
         if not store.remember_bounce_mail(raw_key):

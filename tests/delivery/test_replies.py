@@ -184,6 +184,9 @@ def test_a_reply_that_fails_the_checks_is_refused_and_writes_nothing(called) -> 
     assert applied == [] and refused == ["7"]
     assert report.refused[0].reason.startswith("the item fails the checks: title")
     assert sorted(news.iterdir()) == before
+    # the invited contact (token and address checked) is told why, with their page
+    [told] = [m for m in outbox(config.db.parent) if "n'a pas pu devenir" in str(m["Subject"])]
+    assert str(told["To"]).lower() == ANNE.lower() and "/contribute/" in told.get_content()
 
 
 def test_an_html_only_reply_is_converted_to_markdown(called) -> None:
