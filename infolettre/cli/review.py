@@ -21,18 +21,13 @@ def contributions(ctx: click.Context, issue_dir: Path) -> None:
     Example:
       infolettre contributions issues/2019-04
     """
-    from ..content.check import load_checked
-    from ..content.layout import find_centres_file, issue_slug
-    from ..content.load import load_centres
-    from ..content.review import review
+    from ..content.layout import issue_slug
+    from ..content.review import review_issue
 
     config = load(ctx)
-    loaded = load_checked(issue_dir, config)
-    found = find_centres_file(issue_dir)
-    centres = load_centres(found, []) if found else {}
     with open_store(ctx) as store:
         invitations = store.invitations(issue_slug(issue_dir))
-    for entry in review(centres, loaded.drafts, loaded.problems, invitations):
+    for entry in review_issue(issue_dir, config, invitations):
         c = entry.centre
         click.echo(f"{c.slug} — {c.name}")
         for person in c.contacts:

@@ -80,6 +80,8 @@ class Loaded:
     #: Every news item as far as it could be read, problems or not: ``check`` looks at
     #: their images too, so that a bad field never hides a missing photo.
     drafts: list[NewsItem] = field(default_factory=list)
+    #: The directory of centres as far as it could be read (the review's overview).
+    centres: dict[str, Centre] = field(default_factory=dict)
 
 
 def _read(reader, path: Path, problems: list[Problem], within: Path | None = None
@@ -361,7 +363,7 @@ def load_issue(folder: Path) -> Loaded:
     items = [load_item(p, centres, lang, problems, root, drafts)
              for p in news_files(news_dir)[0]]  # what else is there: check.load_checked
     if meta_doc is None or meta is None or meta["date"] is None or problems:
-        return Loaded(None, problems, drafts)
+        return Loaded(None, problems, drafts, centres)
     catalogue = i18n.catalogue(lang)
     news = tuple(sorted((i for i in items if i is not None), key=_sort_key))
     title = meta.pop("title") or catalogue.issue_title(meta["date"])
@@ -371,5 +373,5 @@ def load_issue(folder: Path) -> Loaded:
                   edito=meta_doc.body, internal=tuple(internal), external=tuple(external),
                   news=news, movements=tuple(movements), centres=centres, **meta)
     issue = translations.attach(issue, problems)
-    return Loaded(None if problems else issue, problems, drafts)
+    return Loaded(None if problems else issue, problems, drafts, centres)
 

@@ -19,15 +19,17 @@ from pathlib import Path
 
 import yaml
 
+from ..config import Config
 from ..errors import InfoLettreError, Problem, ProblemsFound
 from ..fsutil import atomic_write
 from ..messages import say
 from ..store import Invitation
+from .check import load_checked
 from .layout import NEWS_DIR, is_item_file
 from .model import APPROVED, STATUSES, Centre, Issue, NewsItem
 from .source import read_front_matter, read_text
 
-__all__ = ["CentreReview", "approved_only", "review", "set_status"]
+__all__ = ["CentreReview", "approved_only", "review", "review_issue", "set_status"]
 
 _STATUS_RE = re.compile(r"^status:.*$", re.M)
 _COMMENT_RE = re.compile(r"^review_comment:.*(\n[ \t]+.*)*$", re.M)
@@ -85,6 +87,14 @@ class CentreReview:
     def nothing_yet(self) -> bool:
         """Whether the centre has sent nothing for this issue."""
         return not self.items
+
+
+def review_issue(folder: Path, config: Config, invitations: list[Invitation]
+                 ) -> list[CentreReview]:
+    """The review of the issue in ``folder`` (``infolettre contributions`` and the
+    editorial page): loaded and checked once, its directory of centres with it."""
+    loaded = load_checked(folder, config)
+    return review(loaded.centres, loaded.drafts, loaded.problems, invitations)
 
 
 def review(centres: dict[str, Centre], items: list[NewsItem], problems: list[Problem],

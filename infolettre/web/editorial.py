@@ -40,11 +40,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..audience import tokens
-from ..content.check import load_checked
 from ..content.i18n import Catalogue, catalogue
-from ..content.layout import NEWS_DIR, find_centres_file, is_item_file
-from ..content.load import load_centres
-from ..content.review import CentreReview, review, set_status
+from ..content.layout import NEWS_DIR, is_item_file, issue_slug
+from ..content.review import CentreReview, review_issue, set_status
 from ..content.scaffold import issue_folders
 from ..delivery.calls import send_returned
 from ..delivery.notices import send_notice
@@ -239,10 +237,7 @@ def _said(lang: str) -> Any:
 
 def _review(svc: Service, folder: Path) -> list[CentreReview]:
     """The overview of an issue, as ``infolettre contributions`` shows it."""
-    loaded = load_checked(folder, svc.config)
-    found = find_centres_file(folder)
-    centres = load_centres(found, []) if found else {}
-    return review(centres, loaded.drafts, loaded.problems, svc.store.invitations(folder.name))
+    return review_issue(folder, svc.config, svc.store.invitations(issue_slug(folder)))
 
 
 def _item_path(svc: Service, issue: str, name: str) -> Path | None:
