@@ -37,7 +37,7 @@ from .load import (
     load_item,
 )
 from .model import Issue, NewsItem
-from .source import read_front_matter
+from .source import header_lang, read_front_matter
 
 __all__ = ["ITEM_TITLE_LEVEL", "MAX_IMAGE_BYTES", "check_issue", "check_item", "check_path",
            "edito_warnings", "heading_warnings", "issue_warnings"]
@@ -270,14 +270,7 @@ def load_checked(folder: Path, config: Config,
 
 
 def _issue_lang(folder: Path) -> str:
-    meta = folder / ISSUE_FILE
-    if meta.is_file():
-        try:
-            lang = read_front_matter(meta).data.get("lang")
-        except ProblemsFound:  # the issue file is checked on its own
-            return "fr"
-        return lang if isinstance(lang, str) else "fr"
-    return "fr"
+    return header_lang(folder / ISSUE_FILE) or "fr"
 
 
 def check_path(path: Path, config: Config,

@@ -23,8 +23,8 @@ from ..errors import Problem, ProblemsFound
 from ..messages import Number, say
 from ..words import shown
 
-__all__ = ["MAX_FILE_BYTES", "Doc", "decode_utf8", "read_front_matter", "read_text",
-           "read_yaml"]
+__all__ = ["MAX_FILE_BYTES", "Doc", "decode_utf8", "header_lang", "read_front_matter",
+           "read_text", "read_yaml"]
 
 MAX_FILE_BYTES = 1024 * 1024
 _MAX_NODES = 50_000  # bounds alias expansion ("billion laughs") and deep nesting
@@ -287,6 +287,16 @@ def read_yaml(path: Path) -> Doc:
     text = read_text(path)
     data, lines, columns = _parse_yaml(path, text, 1)
     return Doc(path, data, lines, columns=columns[0], key_columns=columns[1])
+
+
+def header_lang(path: Path) -> str | None:
+    """The ``lang:`` the header of the Markdown file ``path`` declares; None when it
+    declares none or cannot be read (``check`` reports why, on its own)."""
+    try:
+        lang = read_front_matter(path).data.get("lang") if path.is_file() else None
+    except ProblemsFound:
+        return None
+    return lang if isinstance(lang, str) else None
 
 
 _HANDLER = frontmatter.YAMLHandler()

@@ -13,20 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import messages
-from ..errors import ProblemsFound
 from .layout import ISSUE_FILE, NEWS_DIR, is_item_file
-from .source import read_front_matter
+from .source import header_lang
 
 __all__ = ["language_for"]
 
 
 def _declared(file: Path) -> str | None:
     """The base language a Markdown file's header declares, if it has a catalogue."""
-    try:
-        lang = read_front_matter(file).data.get("lang") if file.is_file() else None
-    except (ProblemsFound, AttributeError):  # its problems are reported by check
-        return None
-    if not isinstance(lang, str):
+    lang = header_lang(file)
+    if lang is None:
         return None
     base = lang.strip().replace("_", "-").split("-")[0].lower()
     return base if base in messages.languages() else None
