@@ -26,6 +26,7 @@ from .layout import (
     MOVEMENTS_FILE,
     NEWS_DIR,
     find_centres_file,
+    issue_folder_of,
     news_files,
     stray_advice,
     translation_of,
@@ -291,8 +292,7 @@ def check_path(path: Path, config: Config,
         # These refer to each other and to the centres: check the whole issue and
         # report what concerns this file.
         found: list[Problem] = []
-        folder = path.parent.parent if path.parent.name == NEWS_DIR else path.parent
-        problems = load_checked(folder, config, found).problems
+        problems = load_checked(issue_folder_of(path), config, found).problems
         if warnings is not None:
             warnings.extend(w for w in found if w.path.resolve() == path.resolve())
         return sorted(p for p in problems if p.path.resolve() == path.resolve())

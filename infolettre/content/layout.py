@@ -29,7 +29,7 @@ from pathlib import Path
 from ..messages import say
 
 __all__ = ["AGENDA_FILE", "CENTRES_FILE", "IMAGE_SUFFIXES", "ISSUE_FILE", "MOVEMENTS_FILE",
-           "NEWS_DIR", "find_centres_file", "is_item_file", "issue_slug",
+           "NEWS_DIR", "find_centres_file", "is_item_file", "issue_folder_of", "issue_slug",
            "issue_translations", "news_files", "stray_advice", "translation_of",
            "translations_in"]
 
@@ -128,6 +128,14 @@ def news_files(news_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         elif (advice := stray_advice(path)) is not None:
             strays.append((path, advice))
     return items, strays
+
+
+def issue_folder_of(path: Path) -> Path:
+    """The issue folder a path names or lies in: the folder itself, the folder of
+    ``issue.md``, ``agenda.yaml``…, or the one above ``news/`` for an item."""
+    if path.is_dir():
+        return path
+    return path.parent.parent if path.parent.name == NEWS_DIR else path.parent
 
 
 def find_centres_file(start: Path) -> Path | None:

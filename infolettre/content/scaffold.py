@@ -27,6 +27,7 @@ from .layout import (
     MOVEMENTS_FILE,
     NEWS_DIR,
     find_centres_file,
+    issue_folder_of,
 )
 from .load import (
     centre_hint,
@@ -236,7 +237,7 @@ def new_translation(path: Path, lang: str, translator: LibreTranslate | None = N
 
     With a ``translator``, the texts are a machine's draft, marked ``status: machine``
     until a person has reviewed them."""
-    issue_dir = path.parent.parent if path.parent.name == NEWS_DIR else path.parent
+    issue_dir = issue_folder_of(path)
     if lang not in languages():
         raise InfoLettreError(say("bad-edition", lang=shown(lang), options=Or(languages())))
     target = path.with_name(f"{path.stem}.{lang}.md")

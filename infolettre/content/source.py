@@ -23,7 +23,8 @@ from ..errors import Problem, ProblemsFound
 from ..messages import Number, say
 from ..words import shown
 
-__all__ = ["MAX_FILE_BYTES", "Doc", "decode_utf8", "header_lang", "read_front_matter",
+__all__ = ["MAX_FILE_BYTES", "Doc", "decode_utf8", "header_lang", "header_of",
+           "read_front_matter",
            "read_text", "read_yaml"]
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -289,13 +290,18 @@ def read_yaml(path: Path) -> Doc:
     return Doc(path, data, lines, columns=columns[0], key_columns=columns[1])
 
 
-def header_lang(path: Path) -> str | None:
-    """The ``lang:`` the header of the Markdown file ``path`` declares; None when it
-    declares none or cannot be read (``check`` reports why, on its own)."""
+def header_of(path: Path) -> dict[str, Any] | None:
+    """The header of the Markdown file ``path``, or None when it cannot be read
+    (``check`` reports why, on its own)."""
     try:
-        lang = read_front_matter(path).data.get("lang") if path.is_file() else None
-    except ProblemsFound:
+        return read_front_matter(path).data if path.is_file() else None
+    except (ProblemsFound, OSError):
         return None
+
+
+def header_lang(path: Path) -> str | None:
+    """The ``lang:`` the header of the Markdown file ``path`` declares, if any."""
+    lang = (header_of(path) or {}).get("lang")
     return lang if isinstance(lang, str) else None
 
 

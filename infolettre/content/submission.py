@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import yaml
 
 from ..config import Config
-from ..errors import Problem, ProblemsFound
+from ..errors import Problem
 from ..fsutil import atomic_write
 from ..messages import said_in
 from .check import check_item
@@ -35,10 +35,10 @@ from .layout import NEWS_DIR
 from .load import load_item
 from .model import Centre
 from .scaffold import title_slug
-from .source import read_front_matter
+from .source import header_of
 
 __all__ = ["FIELDS", "GENERAL", "REQUIRED", "Encoded", "Submission", "check_submission",
-           "header_of", "image_of", "item_text", "news_dir", "scratch_image", "write_item"]
+           "image_of", "item_text", "news_dir", "scratch_image", "write_item"]
 
 #: The form's fields, in the order the page shows them (and its error summary).
 FIELDS = ("section", "title", "body", "image", "image_alt", "contact_name",
@@ -174,15 +174,6 @@ def scratch_image(image: Encoded | None) -> Iterator[Path | None]:
         tmp.write(image.data)
         tmp.flush()
         yield Path(tmp.name)
-
-
-def header_of(path: Path) -> dict[str, Any] | None:
-    """An item file's header, or None when it cannot be read."""
-    try:
-        data = read_front_matter(path).data
-    except (ProblemsFound, OSError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def image_of(path: Path) -> str:

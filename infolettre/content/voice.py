@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import messages
-from .layout import ISSUE_FILE, NEWS_DIR, is_item_file
+from .layout import ISSUE_FILE, is_item_file, issue_folder_of
 from .source import header_lang
 
 __all__ = ["language_for"]
@@ -28,14 +28,6 @@ def _declared(file: Path) -> str | None:
     return base if base in messages.languages() else None
 
 
-def _issue_folder(path: Path) -> Path:
-    if path.is_dir():
-        return path
-    if path.parent.name == NEWS_DIR:
-        return path.parent.parent
-    return path.parent
-
-
 def language_for(path: Path, asked: str | None = None,
                  environ: Mapping[str, str] | None = None) -> str:
     """The language to say messages about ``path`` (a folder or a file of an issue) in."""
@@ -44,6 +36,6 @@ def language_for(path: Path, asked: str | None = None,
     if (not path.is_dir() and is_item_file(path) and path.name != ISSUE_FILE
             and (lang := _declared(path)) is not None):
         return lang
-    if (lang := _declared(_issue_folder(path) / ISSUE_FILE)) is not None:
+    if (lang := _declared(issue_folder_of(path) / ISSUE_FILE)) is not None:
         return lang
     return messages.locale_language(environ) or messages.SOURCE

@@ -33,14 +33,13 @@ from ..content.i18n import Catalogue, catalogue, languages
 from ..content.layout import news_files
 from ..content.markup import to_html
 from ..content.model import SECTIONS
-from ..content.source import read_front_matter
+from ..content.source import header_of, read_front_matter
 from ..content.submission import (
     FIELDS,
     GENERAL,
     REQUIRED,
     Submission,
     check_submission,
-    header_of,
     image_of,
     news_dir,
     scratch_image,
