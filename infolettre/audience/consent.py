@@ -25,7 +25,7 @@ from .links import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_url
 __all__ = [
     "CONFIRM", "CONFIRMATIONS_PER_DAY", "CONFIRMATIONS_PER_HOUR", "CONFIRM_TTL",
     "PREFERENCES", "RESUBSCRIBABLE", "UNSUBSCRIBE", "apply_report", "by_token", "confirm",
-    "link_for", "request_subscription", "set_language", "set_preferences", "token_for",
+    "link_for", "request_subscription", "set_preferences", "token_for",
     "unsubscribe",
 ]
 
@@ -151,11 +151,6 @@ def confirm(store: Store, subscriber: Subscriber, source: str) -> bool:
         store.record_consent(current.id, source)
         store.set_status(current.id, "active", f"confirmed: {source}", confirmed=True)
     return True
-
-
-def set_language(store: Store, subscriber: Subscriber, lang: str) -> None:
-    """Change the language of a subscriber's emails."""
-    set_preferences(store, subscriber, lang=lang)
 
 
 def set_preferences(store: Store, subscriber: Subscriber, *, lang: str | None = None,

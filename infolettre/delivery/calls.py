@@ -27,12 +27,13 @@ from ..audience.invitations import GRACE_DAYS, contribute_token, contribute_url
 from ..audience.links import CONTRIBUTE, token_url
 from ..config import TOKEN_FIELD, Config
 from ..content import i18n
+from ..content.directory import read_centres
 from ..content.layout import ISSUE_FILE, NEWS_DIR, find_centres_file, issue_slug, news_files
-from ..content.load import centre_hint, load_centres
+from ..content.load import centre_hint
 from ..content.model import STATUSES, Centre
 from ..content.source import read_front_matter
-from ..errors import InfoLettreError, Problem, ProblemsFound
-from ..store import Invitation, Store
+from ..errors import InfoLettreError, ProblemsFound
+from ..store import Invitation, Store, normalise_email
 from .notices import send_notice
 from .transports.base import Outcome, Result, Transport
 
@@ -131,11 +132,7 @@ def _centres(issue_dir: Path) -> dict[str, Centre]:
     found = find_centres_file(issue_dir)
     if found is None:
         raise InfoLettreError(f"no cdms.yaml in {issue_dir} or above it: no centre to call")
-    problems: list[Problem] = []
-    centres = load_centres(found, problems)
-    if problems:
-        raise ProblemsFound(problems)
-    return centres
+    return read_centres(found)
 
 
 def _chosen(centres: dict[str, Centre], slugs: Iterable[str]) -> list[Centre]:
@@ -158,7 +155,7 @@ def plan_call(store: Store, issue_dir: Path, deadline: dt.date,
     for centre in _chosen(_centres(issue_dir), slugs):
         seen: set[str] = set()
         for contact in centre.contacts:
-            email = contact.email.lower()
+            email = normalise_email(contact.email)
             if email in seen:
                 continue
             seen.add(email)
@@ -256,7 +253,7 @@ def plan_reminders(store: Store, issue_dir: Path, today: dt.date | None = None) 
         if slug in call.submitted:
             continue
         for contact in centre.contacts:
-            invitation = invitations.get((slug, contact.email.lower()))
+            invitation = invitations.get((slug, normalise_email(contact.email)))
             if invitation is None or not invitation.sent_at:
                 call.not_called += 1
             elif (today > dt.date.fromisoformat(invitation.deadline)
@@ -293,7 +290,7 @@ def send_returned(store: Store, config: Config, transport: Transport, path: Path
     header = read_front_matter(path).data
     who, centre = str(header.get("submitted_by") or ""), str(header.get("cdm") or "")
     invitation = next((i for i in store.invitations(issue_slug(path.parent.parent))
-                       if i.centre == centre and i.email == who.lower()), None)
+                       if i.centre == centre and i.email == normalise_email(who)), None)
     if invitation is None:
         return None
     info = issue_info(path.parent.parent)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .connection import Connection
-from .rows import now
+from .rows import normalise_email, now
 
 __all__ = ["Invitation", "Invitations"]
 
@@ -51,10 +51,10 @@ class Invitations:
             "INSERT INTO invitations (issue, centre, email, name, lang, deadline, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue, centre, email) DO UPDATE SET "
             "deadline = excluded.deadline, name = excluded.name, lang = excluded.lang",
-            (issue, centre, email.lower(), name, lang, deadline, now()))
+            (issue, centre, normalise_email(email), name, lang, deadline, now()))
         row = self.conn.execute(
             f"SELECT {_COLUMNS} FROM invitations WHERE issue = ? AND centre = ? AND email = ?",
-            (issue, centre, email.lower())).fetchone()
+            (issue, centre, normalise_email(email))).fetchone()
         return Invitation(*row)
 
     def invitation(self, invitation_id: int) -> Invitation | None:

@@ -30,10 +30,10 @@ from starlette.responses import Response
 
 from ..audience.invitations import open_link
 from ..content.i18n import Catalogue, catalogue, languages
-from ..content.layout import news_files
+from ..content.layout import ISSUE_FILE, news_files
 from ..content.markup import to_html
 from ..content.model import SECTIONS
-from ..content.source import header_of, read_front_matter
+from ..content.source import header_lang, header_of, read_front_matter
 from ..content.submission import (
     FIELDS,
     GENERAL,
@@ -46,7 +46,7 @@ from ..content.submission import (
     write_item,
 )
 from ..delivery.notices import send_notice
-from ..errors import InfoLettreError, ProblemsFound
+from ..errors import InfoLettreError
 from ..store import Invitation
 from .guard import RateLimit, client, cross_site
 from .pages import Service, lang
@@ -183,7 +183,7 @@ class Contribute:
     def _check(self, sub: Submission, news: Path, image: WebImage | None,
                kept: str) -> dict[str, list[tuple[str, str]]]:
         centres = self.svc.centres()
-        issue_lang = _issue_lang(news.parent)
+        issue_lang = header_lang(news.parent / ISSUE_FILE) or "fr"
         with scratch_image(image) as path:
             source = path if image is not None else (news / kept if kept else None)
             return check_submission(sub, centres, issue_lang, self.svc.config, source)
@@ -249,14 +249,6 @@ def _submission(inv: Invitation, values: dict[str, str], image_name: str) -> Sub
                       submitted_by=inv.email, submitted_at=now, image=image_name,
                       image_alt=values["image_alt"].strip())
 
-
-
-def _issue_lang(folder: Path) -> str:
-    try:
-        found = read_front_matter(folder / "issue.md").data.get("lang")
-    except (ProblemsFound, OSError):
-        return "fr"
-    return found if isinstance(found, str) else "fr"
 
 
 def _listed(news: Path, centre: str) -> list[Listed]:
