@@ -35,6 +35,7 @@ from .model import (
     Movement,
     NewsItem,
     Translated,
+    default_preheader,
 )
 from .translations import ISSUE_TEXT_KEYS, issue_hash, item_hash
 
@@ -102,10 +103,6 @@ def _head(issue: Issue, langs: tuple[str, ...]) -> IssueText | None:
     return None
 
 
-def _default_preheader(news: tuple[NewsItem, ...]) -> str:
-    return "; ".join(i.title for i in news)[:140]
-
-
 def localize(issue: Issue, lang: str, config: Config) -> Issue:
     """The edition of ``issue`` in ``lang``: each text in the first language of its
     chain that has it, every fixed string in ``lang``."""
@@ -121,8 +118,8 @@ def localize(issue: Issue, lang: str, config: Config) -> Issue:
     subject = texts.get("subject") or (issue.subject if issue.subject != issue.title
                                        else title)
     preheader = texts.get("preheader") or (
-        issue.preheader if issue.preheader != _default_preheader(issue.news)
-        else _default_preheader(news))
+        issue.preheader if issue.preheader != default_preheader(issue.news)
+        else default_preheader(news))
     signature, team = issue.signature, issue.team
     if head is not None and head.signature_role and signature is not None:
         signature = replace(signature, role=head.signature_role)
@@ -202,7 +199,7 @@ def _units(issue: Issue) -> list[tuple[Path, str, frozenset[str], Path | None]]:
             frozenset(lang for lang, t in head.items() if t.edito.strip()), issue_file)]
     written = {"title": _declared_title(issue),
                "subject": issue.subject != issue.title,
-               "preheader": issue.preheader != _default_preheader(issue.news),
+               "preheader": issue.preheader != default_preheader(issue.news),
                "closing": bool(issue.closing)}
     for key in ISSUE_TEXT_KEYS:
         if written[key]:

@@ -38,6 +38,7 @@ from .model import (
     Issue,
     Movement,
     NewsItem,
+    default_preheader,
 )
 from .source import Doc, read_front_matter, read_yaml
 
@@ -367,7 +368,7 @@ def load_issue(folder: Path) -> Loaded:
     catalogue = i18n.catalogue(lang)
     news = tuple(sorted((i for i in items if i is not None), key=_sort_key))
     title = meta.pop("title") or catalogue.issue_title(meta["date"])
-    preheader = meta.pop("preheader") or "; ".join(i.title for i in news)[:140]
+    preheader = meta.pop("preheader") or default_preheader(news)
     issue = Issue(path=folder, slug=issue_slug(folder), title=title,
                   subject=meta.pop("subject") or title, preheader=preheader,
                   edito=meta_doc.body, internal=tuple(internal), external=tuple(external),

@@ -27,6 +27,7 @@ __all__ = [
     "NewsItem",
     "Person",
     "Translated",
+    "default_preheader",
 ]
 
 #: Other languages' texts of a value: ``{"en": {"title": "…"}, "es": {…}}``.
@@ -171,6 +172,11 @@ class Movement:
     note: str = ""
     #: ``role`` and ``note`` in other languages.
     texts: Translated = field(default_factory=dict)
+
+
+def default_preheader(news: tuple[NewsItem, ...]) -> str:
+    """The preheader of an issue that gives none: its items' titles, as far as fits."""
+    return "; ".join(i.title for i in news)[:140]
 
 
 @dataclass(frozen=True)

@@ -80,22 +80,22 @@ def code_of(key: str) -> str:
     return codes().get(key, "")
 
 
+def _found_in(key: str, lang: str) -> str | None:
+    """The first language of ``lang`` and its fallbacks that has ``key``, if any."""
+    return next((c for c in (lang, *FALLBACK) if key in _catalogue(c)), None)
+
+
 def text(key: str, lang: str) -> str:
     """The text of ``key`` in ``lang``, else in the first fallback language that has it."""
-    for candidate in (lang, *FALLBACK):
-        found = _catalogue(candidate).get(key)
-        if found is not None:
-            return found
-    raise KeyError(key)
+    found = _found_in(key, lang)
+    if found is None:
+        raise KeyError(key)
+    return _catalogue(found)[key]
 
 
 #: Whose plural rules a language follows when CLDR's default is another country's:
 #: CLDR's ``pt`` is Brazil's ("0 problema"); the network's Portuguese is Portugal's.
 _PLURAL_LOCALE = {"pt": "pt_PT"}
-
-
-def _has(key: str, lang: str) -> bool:
-    return any(key in _catalogue(c) for c in (lang, *FALLBACK))
 
 
 class Or(tuple):
@@ -139,7 +139,7 @@ def _value(value: Any, lang: str) -> str:
     if isinstance(value, Count):
         form = Locale.parse(_PLURAL_LOCALE.get(lang, lang)).plural_form(int(value))
         key = f"{value.key}.{form}"
-        template = text(key if _has(key, lang) else f"{value.key}.other", lang)
+        template = text(key if _found_in(key, lang) else f"{value.key}.other", lang)
         return template.format(n=format_decimal(int(value), locale=lang))
     if isinstance(value, LanguageName):
         return str(Locale.parse(lang).languages.get(str(value), str(value)))
@@ -167,10 +167,12 @@ class Message(str):
 
     @staticmethod
     def _render(key: str, values: Mapping[str, Any], lang: str) -> str:
-        template = text(key, lang)
         # A value said in a language that lacks the message is said in the language
         # the template was found in, so that one sentence never mixes two languages.
-        found = next(c for c in (lang, *FALLBACK) if key in _catalogue(c))
+        found = _found_in(key, lang)
+        if found is None:
+            raise KeyError(key)
+        template = _catalogue(found)[key]
         return template.format_map({k: _value(v, found) for k, v in values.items()})
 
     def said_in(self, lang: str) -> str:
