@@ -13,13 +13,14 @@ any time.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from .. import theme
 from ..config import Config
 from ..content.layout import find_centres_file, issue_slug
 from ..fsutil import atomic_write
@@ -39,6 +40,23 @@ def _files(folder: Path | None) -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
+def _hash_group(digest: Any, name: str, root: Path | None, files: list[Path]) -> None:
+    digest.update(f"\0{name}\0".encode())
+    for path in files:
+        relative = path.relative_to(root) if root else path
+        digest.update(f"{relative}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+
+
+@functools.cache
+def _code_digest(package: Path) -> bytes:
+    """The digest of the package's files (its code, theme and catalogues), once per
+    process: the code that runs does not change under it, and the service would
+    otherwise read and hash all of it again for every issue of every archive rebuild."""
+    digest = hashlib.sha256()
+    _hash_group(digest, "code", package, _files(package))
+    return digest.digest()
+
+
 def edition_key(folder: Path, config: Config, lang: str = "") -> str:
     """A hash that changes whenever anything that shapes the issue's edition changes.
 
@@ -55,20 +73,16 @@ def edition_keys(folder: Path, config: Config) -> Callable[[str], str]:
     """``edition_key`` of every edition of ``folder`` as it is now, by language: the
     files are read and hashed once for all the editions."""
     digest = hashlib.sha256(_VERSION)
+    digest.update(_code_digest(_PACKAGE))  # the default theme is part of the package
     centres = find_centres_file(folder)
     groups = [
-        ("code", _PACKAGE, _files(_PACKAGE)),
-        ("theme", theme.default_dir(), _files(theme.default_dir())),
         ("templates", config.templates_dir, _files(config.templates_dir)),
         ("issue", folder, _files(folder)),
         ("centres", centres.parent if centres else None, [centres] if centres else []),
         ("logo", None, [config.logo] if config.logo else []),
     ]
     for name, root, files in groups:
-        digest.update(f"\0{name}\0".encode())
-        for path in files:
-            relative = path.relative_to(root) if root else path
-            digest.update(f"{relative}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+        _hash_group(digest, name, root, files)
     settings = {"base_url": config.base_url, "max_body_chars": config.max_body_chars,
                 "slug": issue_slug(folder), "languages": list(config.languages),
                 "fallback": {k: list(v) for k, v in config.fallback.items()},
