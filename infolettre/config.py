@@ -20,14 +20,52 @@ from urllib.parse import urlsplit
 from .errors import InfoLettreError
 from .words import closest
 
-__all__ = ["SECRET_VARS", "TOKEN_FIELD", "Config", "ConfigError", "load_config",
-           "proxies_ok"]
+__all__ = ["SECRET_VARS", "TOKEN_FIELD", "Config", "ConfigError", "Database", "PostgresURL",
+           "database", "load_config", "proxies_ok"]
 
 CONFIG_NAME = "infolettre.toml"
 
 
 class ConfigError(InfoLettreError):
     """The configuration file is missing, malformed or holds a bad value."""
+
+
+class PostgresURL(str):
+    """The address of a PostgreSQL database (``postgresql://USER@HOST:PORT/DB``).
+
+    A ``str``, so that it prints and compares as written; its own type, so that the
+    store knows a server from a file without parsing it again.
+    """
+
+    def shown(self) -> str:
+        """The address with any password replaced by ``***``, for messages and logs."""
+        parts = urlsplit(self)
+        if parts.password is None:
+            return str(self)
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+
+
+#: Where subscribers and the journal live: a SQLite file, or a PostgreSQL server.
+Database = Path | PostgresURL
+
+
+def database(value: str, base: Path | None = None) -> Database:
+    """``value`` as a database: ``postgresql://…`` (or ``postgres://…``) names a
+    server; ``sqlite:///PATH`` or a bare path a SQLite file, relative to ``base``."""
+    if value.startswith(("postgresql://", "postgres://")):
+        return PostgresURL(value)
+    if value.startswith("sqlite://"):
+        rest = value[len("sqlite://"):]
+        if not rest.startswith("/"):
+            raise ConfigError(f"{value}: a SQLite address is sqlite:///PATH (three slashes "
+                              "for a relative path, four for an absolute one)")
+        value = rest[1:]
+    elif "://" in value:
+        raise ConfigError(f"{value}: not a database; give a file path, sqlite:///PATH or "
+                          "postgresql://USER@HOST:PORT/DB")
+    path = Path(value)
+    return (base / path).resolve() if base is not None and not path.is_absolute() else path
 
 
 @dataclass(frozen=True)
@@ -58,8 +96,9 @@ class Config:
     bounce_address: str = ""
     #: Address of the mailto: in List-Unsubscribe (empty: the bounce address).
     unsubscribe_email: str = ""
-    #: SQLite database of subscribers and sending journal ($INFOLETTRE_DB overrides).
-    db: Path = Path("infolettre.db")
+    #: Database of subscribers and sending journal ($INFOLETTRE_DB overrides): a SQLite
+    #: file (a path, or sqlite:///PATH) or postgresql://USER@HOST:PORT/DB.
+    db: Database = Path("infolettre.db")
     #: Transport DSN ($INFOLETTRE_TRANSPORT overrides): outbox://PATH or smtp://HOST:PORT?…
     transport: str = "outbox://outbox"
     #: Environment variable holding the API key of an HTTP transport without one in its DSN.
@@ -120,7 +159,7 @@ _TYPES: dict[str, type] = {
     "base_url": str, "issues_dir": Path, "templates_dir": Path, "max_body_chars": int,
     "cache_dir": Path,
     "sender": str, "reply_to": str, "contribute_reply_to": str, "list_id": str,
-    "bounce_address": str, "unsubscribe_email": str, "db": Path, "transport": str,
+    "bounce_address": str, "unsubscribe_email": str, "db": PostgresURL, "transport": str,
     "api_key_env": str, "dkim_domain": str,
     "dkim_selector": str, "forwarded_allow_ips": tuple, "trusted_origins": tuple,
     "webhook_body_limit": int, "form_body_limit": int, "languages": tuple, "fallback": dict,
@@ -150,6 +189,15 @@ def _coerce(path: Path, key: str, value: Any) -> Any:
             raise ConfigError(f"{path}: '{key}' must be a table of web addresses, such as "
                               f"[{key}] then Mastodon = \"https://…\", not {value!r}")
         return tuple((str(k), v) for k, v in value.items())
+    if want is PostgresURL:  # db: a path or an address
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: '{key}' must be a path or an address in quotes")
+        where = database(value, path.parent if path.name else None)
+        if isinstance(where, PostgresURL) and urlsplit(where).password:
+            raise ConfigError(f"{path}: the database address holds a password; secrets "
+                              "belong in the environment: PGPASSWORD, a ~/.pgpass file, or "
+                              "INFOLETTRE_DB")
+        return where
     if want is Path:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: '{key}' must be a path in quotes")
@@ -205,7 +253,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     if env.get("INFOLETTRE_TRANSPORT"):
         config = replace(config, transport=env["INFOLETTRE_TRANSPORT"])
     if env.get("INFOLETTRE_DB"):
-        config = replace(config, db=Path(env["INFOLETTRE_DB"]))
+        config = replace(config, db=database(env["INFOLETTRE_DB"]))
     secrets = {k: env[k] for k in SECRET_VARS if env.get(k)}
     if env.get(config.api_key_env):
         secrets["api_key"] = env[config.api_key_env]

@@ -27,19 +27,29 @@ tree, each class with the module that defines it and what it is about::
 
 Errors of one message (a refused recipient, a dropped connection) are not
 exceptions but outcomes recorded in the journal (``delivery.transports.base.
-Outcome``); ``sqlite3.Error`` from the store is reported by the CLI as exit 2 too.
+Outcome``); a database's own failure (``sqlite3.Error``, ``psycopg.Error``: a full
+disk, a server gone; ``database_errors``) is reported by the CLI as exit 2 too.
 ``tests/test_structure.py`` checks that every public exception class of the
 package derives from :class:`InfoLettreError` and is named here.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .messages import said_in
 
-__all__ = ["InfoLettreError", "Problem", "ProblemsFound", "display_path"]
+__all__ = ["InfoLettreError", "Problem", "ProblemsFound", "database_errors", "display_path"]
+
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a database raises when it fails: SQLite's, and psycopg's once a
+    PostgreSQL connection has imported it (it is not imported otherwise)."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error, psycopg.Error) if psycopg is not None else (sqlite3.Error,)
 
 
 def display_path(path: Path) -> str:

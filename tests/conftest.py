@@ -12,11 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infolettre.config import Config
+from infolettre.config import Config, Database
+
+from .postgres import PostgresServer, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "issues" / "2018-06"
@@ -126,6 +129,32 @@ def issues(tmp_path: Path) -> Path:
 def sample(issues: Path) -> Path:
     """A scratch copy of the sample issue, free to edit."""
     return issues / "2018-06"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole run (``tests/postgres.py``), or a
+    skip saying why there is none; INFOLETTRE_REQUIRE_TOOLS=1 (CI) makes that a failure."""
+    reason = unavailable()
+    if reason:
+        if os.environ.get("INFOLETTRE_REQUIRE_TOOLS"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """A new database of each engine, ready for a Store: a SQLite file in the test's
+    folder, or a database of its own on the session's PostgreSQL server, migrated."""
+    if request.param == "sqlite":
+        return tmp_path / "infolettre.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.migrated()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ database), 130 interrupted.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,7 +18,7 @@ import click
 
 from .. import messages
 from ..config import Config, load_config
-from ..errors import InfoLettreError, Problem, ProblemsFound, display_path
+from ..errors import InfoLettreError, Problem, ProblemsFound, database_errors, display_path
 from ..messages import Count, say
 
 if TYPE_CHECKING:
@@ -28,10 +27,24 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["DATABASE_EXIT", "INTERRUPTED_EXIT", "LangOption", "PathArg", "Reported",
-           "ReportingGroup", "imap_options", "language", "load", "mailbox", "open_store",
-           "problems_json",
-           "report_error", "report_problems", "speak", "warn"]
+__all__ = [
+    "DATABASE_EXIT",
+    "INTERRUPTED_EXIT",
+    "LangOption",
+    "PathArg",
+    "ReportingGroup",
+    "imap_options",
+    "language",
+    "load",
+    "mailbox",
+    "open_store",
+    "problems_json",
+    "report_error",
+    "report_problems",
+    "reported",
+    "speak",
+    "warn",
+]
 
 PathArg = click.Path(path_type=Path)
 
@@ -137,11 +150,12 @@ def problems_json(problems: list[Problem], warnings: list[Problem], lang: str) -
                       ensure_ascii=False, indent=2)
 
 
-Reported = (InfoLettreError, sqlite3.Error, KeyboardInterrupt)
-"""The exceptions that end a command with a message instead of a traceback."""
+def reported() -> tuple[type[BaseException], ...]:
+    """The exceptions that end a command with a message instead of a traceback."""
+    return (InfoLettreError, *database_errors(), KeyboardInterrupt)
 
 
-def report_error(exc: InfoLettreError | sqlite3.Error | KeyboardInterrupt) -> int:
+def report_error(exc: BaseException) -> int:
     """Tell the user what went wrong, in one line per fact, and give the exit status."""
     if isinstance(exc, ProblemsFound):
         report_problems(exc.problems)
@@ -152,7 +166,7 @@ def report_error(exc: InfoLettreError | sqlite3.Error | KeyboardInterrupt) -> in
             said = f"{exc.args[0].said_in(language())} [{exc.args[0].code}]"
         click.echo(f"infolettre: {said}", err=True)
         return exc.exit_code
-    if isinstance(exc, sqlite3.Error):  # a full disk, a damaged file: transactions keep the rest
+    if isinstance(exc, database_errors()):  # a full disk, a server gone: transactions keep the rest
         click.echo(f"infolettre: the database failed: {exc}. Every committed change is "
                    "kept; run the command again once the cause is fixed.", err=True)
         return DATABASE_EXIT
@@ -172,5 +186,5 @@ class ReportingGroup(click.Group):
         """Run the command line; report our errors and exit with their status."""
         try:
             return super().invoke(ctx)
-        except Reported as exc:
+        except reported() as exc:
             raise click.exceptions.Exit(report_error(exc)) from None

@@ -29,9 +29,9 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..config import Database
 from .journal import Claimed, Journal
 from .message import MessageFactory, Recipient
 from .transports.base import Outcome, Result, Transport, unbuildable
@@ -91,7 +91,7 @@ class Plan:
     language, and a row is built by the factory of the edition recorded for it.
     """
 
-    db: Path
+    db: Database
     factory: MessageFactory
     campaign_id: int
     max_attempts: int

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, Database
 from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
 from ..store import Store
@@ -107,12 +107,20 @@ class SendSummary:
 
 
 class _Lock:
-    """An exclusive lock on the database's sending, released at exit (or death)."""
+    """An exclusive lock on the database's sending, released at exit (or death).
 
-    def __init__(self, db: Path) -> None:
-        self.path = db.with_name(db.name + ".send.lock")
+    A SQLite file is one host's: one send at a time, a lock file beside it. A
+    PostgreSQL database is shared by senders on several hosts, which share its
+    campaign through the journal's row locks instead: no lock file.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.path = db.with_name(db.name + ".send.lock") if isinstance(db, Path) else None
+        self.fd = -1
 
     def __enter__(self) -> _Lock:
+        if self.path is None:
+            return self
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -123,6 +131,8 @@ class _Lock:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.fd < 0:
+            return
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
 

@@ -1,9 +1,11 @@
-"""The SQLite database: subscribers, their history, the suppression list, a secret.
+"""The database: subscribers, their history, the suppression list, a secret.
 
 Takes subscriber rows, events and reports from the audience and delivery stages;
-gives them back, and is the only place that writes SQL about them. One file
-(mode 0600: it holds personal data), opened in WAL mode so that the sending
-journal can commit a row per message cheaply while other commands read.
+gives them back, and is the only place that writes SQL about them. A SQLite file
+by default (mode 0600: it holds personal data, in WAL mode so that the sending
+journal can commit a row per message cheaply while other commands read), or a
+PostgreSQL database that several hosts and service workers share
+(``connection``: the interface both engines offer; ``postgres``: the server's).
 
 ``rows`` holds the plain values (``Subscriber``, statuses, times), ``schema`` the
 tables and their migrations, ``connection`` the opening of the file and write
@@ -18,10 +20,10 @@ tables. No other module of the package writes SQL: a second database is a second
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from pathlib import Path
 
+from ..config import Database
 from .archive import ArchiveMarks
-from .connection import Connection, connect, transaction
+from .connection import Connection, connect, describe, migrate_database, transaction
 from .editors import EditorRows
 from .history import add_event, departure, set_status
 from .imports import ImportSeen
@@ -32,10 +34,30 @@ from .rows import FINAL, STATUSES, Departure, NewSubscriber, Subscriber, normali
 from .subscribers import SubscriberRows
 from .suppression import Suppression
 
-__all__ = ["FINAL", "STATUSES", "Campaign", "Connection", "Departure", "DueRow", "Invitation",
-           "Ledger",
-           "NewSubscriber", "Store", "Subscriber", "Tried", "add_event", "connect",
-           "departure", "normalise_email", "now", "set_status", "stamp", "transaction"]
+__all__ = [
+    "FINAL",
+    "STATUSES",
+    "Campaign",
+    "Connection",
+    "Departure",
+    "DueRow",
+    "Invitation",
+    "Ledger",
+    "NewSubscriber",
+    "Store",
+    "Subscriber",
+    "Tried",
+    "add_event",
+    "connect",
+    "departure",
+    "describe",
+    "migrate_database",
+    "normalise_email",
+    "now",
+    "set_status",
+    "stamp",
+    "transaction",
+]
 
 
 class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, ImportSeen,
@@ -43,9 +65,9 @@ class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, Import
     """Subscribers, the suppression list, the reports applied, the sending journal and
     the archive's marks, over one connection."""
 
-    def __init__(self, path: Path, secret: str | None = None) -> None:
-        self.path = path
-        self.conn = connect(path)
+    def __init__(self, where: Database, secret: str | None = None) -> None:
+        self.where = where
+        self.conn = connect(where)
         self._secret = secret
 
     def close(self) -> None:

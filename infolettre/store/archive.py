@@ -27,4 +27,5 @@ class ArchiveMarks:
 
     def set_archive_mark(self, issue: str, mark: str) -> None:
         """Mark ``issue`` (replacing its mark, if any; the caller holds a transaction)."""
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_MARK + issue, mark))
+        self.conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) "
+                          "DO UPDATE SET value = excluded.value", (_MARK + issue, mark))

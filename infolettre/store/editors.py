@@ -66,7 +66,7 @@ class EditorRows:
     def add_editor(self, email: str) -> bool:
         """List ``email`` as an editor's (the caller holds a transaction); False when
         it already was."""
-        cursor = self.conn.execute("INSERT OR IGNORE INTO editors VALUES (?, ?)",
+        cursor = self.conn.execute("INSERT INTO editors VALUES (?, ?) ON CONFLICT DO NOTHING",
                                    (normalise_email(email), now()))
         return cursor.rowcount == 1
 
@@ -93,10 +93,9 @@ class EditorRows:
     # -- sign-in links ------------------------------------------------------------------
     def new_editor_link(self, email: str) -> int:
         """A new sign-in link's row for ``email`` (the caller holds a transaction)."""
-        cursor = self.conn.execute("INSERT INTO editor_links (email, created_at) VALUES (?, ?)",
-                                   (normalise_email(email), now()))
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(self.conn.execute(
+            "INSERT INTO editor_links (email, created_at) VALUES (?, ?) RETURNING id",
+            (normalise_email(email), now())).fetchone()[0])
 
     def editor_link_email(self, link_id: int) -> str | None:
         """The address of an unused link of an editor still listed, or None."""

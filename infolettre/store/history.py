@@ -8,10 +8,10 @@ same things as methods for everyone else.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 
 from ..errors import InfoLettreError
+from .connection import Connection
 from .rows import FINAL, STATUSES, Departure, now
 
 __all__ = ["add_event", "count_events", "departure", "set_status"]
@@ -19,14 +19,14 @@ __all__ = ["add_event", "count_events", "departure", "set_status"]
 _LEFT = ",".join(f"'{s}'" for s in FINAL)
 
 
-def add_event(conn: sqlite3.Connection, subscriber_id: int, kind: str, detail: str, *,
+def add_event(conn: Connection, subscriber_id: int, kind: str, detail: str, *,
               at: str | None = None) -> None:
     """Append to a subscriber's history (the caller holds a transaction)."""
     conn.execute("INSERT INTO events (subscriber_id, at, kind, detail) VALUES (?, ?, ?, ?)",
                  (subscriber_id, at or now(), kind, detail))
 
 
-def count_events(conn: sqlite3.Connection, subscriber_id: int, kinds: Collection[str], *,
+def count_events(conn: Connection, subscriber_id: int, kinds: Collection[str], *,
                  since: str = "", after_event: int = 0) -> int:
     """How many events of these kinds a subscriber has, at or after ``since``
     (a ``stamp``) and after the event numbered ``after_event``."""
@@ -36,7 +36,7 @@ def count_events(conn: sqlite3.Connection, subscriber_id: int, kinds: Collection
         (subscriber_id, *kinds, since, after_event)).fetchone()[0]
 
 
-def departure(conn: sqlite3.Connection, subscriber_id: int) -> Departure | None:
+def departure(conn: Connection, subscriber_id: int) -> Departure | None:
     """Why a subscriber is off the list, or None (see ``Store.departure``).
 
     Off the list: its status is one of ``FINAL``, or it is pending and left the
@@ -60,7 +60,7 @@ def departure(conn: sqlite3.Connection, subscriber_id: int) -> Departure | None:
     return Departure(left_id, at, kind, detail)
 
 
-def set_status(conn: sqlite3.Connection, subscriber_id: int, status: str, detail: str,
+def set_status(conn: Connection, subscriber_id: int, status: str, detail: str,
                *, only_from: str | None = None, confirmed: bool = False) -> None:
     """Change a subscriber's status (when it is ``only_from``, if given) and record why
     (no event when nothing changed: a history that says "bounced" of a row that

@@ -25,23 +25,29 @@ class ImportSeen:
     def import_seen(self) -> Iterator[None]:
         """An empty set of seen addresses for the import within (the caller holds a
         transaction); dropped at the end, whatever happens."""
+        if self.conn.dialect == "postgresql":  # gone at the end of the transaction
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen "
+                              "(email TEXT PRIMARY KEY) ON COMMIT DROP")
+            self.conn.execute("DELETE FROM import_seen")
+            yield
+            return
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen "
                           "(email TEXT PRIMARY KEY) WITHOUT ROWID")
-        self.conn.execute("DELETE FROM temp.import_seen")
+        self.conn.execute("DELETE FROM import_seen")
         try:
             yield
         finally:
-            self.conn.execute("DROP TABLE temp.import_seen")
+            self.conn.execute("DROP TABLE import_seen")
 
     def seen_in_import(self, emails: Collection[str]) -> set[str]:
         """Those of these addresses (normalised, at most 500) seen earlier in the import."""
         if not emails:
             return set()
         return {e for (e,) in self.conn.execute(
-            f"SELECT email FROM temp.import_seen WHERE email IN ({','.join('?' * len(emails))})",
+            f"SELECT email FROM import_seen WHERE email IN ({','.join('?' * len(emails))})",
             tuple(emails))}
 
     def add_seen_in_import(self, emails: Collection[str]) -> None:
         """Remember these addresses as seen by the import."""
-        self.conn.executemany("INSERT OR IGNORE INTO temp.import_seen VALUES (?)",
+        self.conn.executemany("INSERT INTO import_seen VALUES (?) ON CONFLICT DO NOTHING",
                               [(e,) for e in emails])

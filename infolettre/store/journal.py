@@ -75,10 +75,10 @@ class Ledger:
                      ) -> tuple[Campaign, int]:
         """A new campaign with a pending row per active subscriber of ``audience``
         (column: value), and how many rows that is (the caller holds a transaction)."""
-        cursor = self.conn.execute(
-            "INSERT INTO campaigns (issue, subject, audience, created_at) VALUES (?, ?, ?, ?)",
-            (issue, subject, json.dumps(audience, sort_keys=True), now()))
-        campaign_id = int(cursor.lastrowid or 0)
+        campaign_id = int(self.conn.execute(
+            "INSERT INTO campaigns (issue, subject, audience, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id", (issue, subject, json.dumps(audience, sort_keys=True), now())
+        ).fetchone()[0])
         clauses = "".join(f" AND {k} = ?" for k in sorted(audience))
         rows = self.conn.execute(
             "INSERT INTO deliveries (campaign_id, subscriber_id, state, updated_at) "

@@ -21,7 +21,8 @@ class ReportLog:
 
     def remember_webhook_event(self, provider: str, event_id: str) -> bool:
         """Record an event (or a nonce) of ``provider``; True the first time only."""
-        return bool(self.conn.execute("INSERT OR IGNORE INTO webhook_events VALUES (?, ?, ?)",
+        return bool(self.conn.execute("INSERT INTO webhook_events VALUES (?, ?, ?) "
+                                      "ON CONFLICT DO NOTHING",
                                       (provider, event_id, now())).rowcount)
 
     def forget_webhook_events(self, provider: str, before: str) -> None:
@@ -31,5 +32,6 @@ class ReportLog:
 
     def remember_bounce_mail(self, message_id: str) -> bool:
         """Record a bounce mail by its Message-ID; True the first time only."""
-        return bool(self.conn.execute("INSERT OR IGNORE INTO bounce_reports VALUES (?, ?)",
+        return bool(self.conn.execute("INSERT INTO bounce_reports VALUES (?, ?) "
+                                      "ON CONFLICT DO NOTHING",
                                       (message_id, now())).rowcount)

@@ -1,14 +1,19 @@
 """The database's tables, and the migrations that bring an older file up to date.
 
-The schema's version is SQLite's ``user_version``: 0 for an empty file, then the
-highest key of ``MIGRATIONS``. A new table or column is a new entry there, never
-an edit of ``SCHEMA`` (files made by older versions must still open).
+The schema's version (SQLite's ``user_version``, a row of ``meta`` on PostgreSQL:
+``Connection.schema_version``) is 0 for an empty database, then the highest key of
+``MIGRATIONS``. A new table or column is a new entry there, never an edit of
+``SCHEMA`` (databases made by older versions must still open). The statements are
+written in SQLite's types; ``Connection.ddl`` gives them in the engine's.
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .connection import Connection
 
 __all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "migrate"]
 
@@ -82,20 +87,34 @@ MIGRATIONS = {
         "csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires REAL NOT NULL) WITHOUT ROWID",
         "CREATE TABLE editorial_events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
         "editor TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')"],
+    # Several senders sharing one campaign (PostgreSQL): the sender that claimed or
+    # sent each row; each sender process, its host and pid, and when it was last seen
+    # alive (its rows in flight are its own while that lease holds); the shared pace
+    # of a rate limit for all the senders of a campaign (the time of its next slot).
+    6: ["ALTER TABLE deliveries ADD COLUMN worker TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE senders (id TEXT PRIMARY KEY, campaign_id INTEGER NOT NULL "
+        "REFERENCES campaigns (id), host TEXT NOT NULL, pid INTEGER NOT NULL, "
+        "started_at TEXT NOT NULL, seen_at REAL NOT NULL, finished_at TEXT) WITHOUT ROWID",
+        "CREATE TABLE rate_slots (name TEXT PRIMARY KEY, next_at REAL NOT NULL) WITHOUT ROWID"],
+    # Several service workers: the requests each client made in the current window of
+    # each rate limit, counted in the database rather than in one process's memory.
+    7: ["CREATE TABLE request_counts (bucket TEXT NOT NULL, client TEXT NOT NULL, "
+        "window_start REAL NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (bucket, client)) "
+        "WITHOUT ROWID"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: Connection) -> None:
     """Create the schema, or bring an older one up to date (inside a transaction)."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, under the lock
+    version = conn.schema_version()  # again, under the lock
     if version == 0:
         for statement in SCHEMA.split(";"):
             if statement.strip():
-                conn.execute(statement)
+                conn.execute(conn.ddl(statement))
         conn.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_urlsafe(32),))
         version = 1
     for target in sorted(v for v in MIGRATIONS if v > version):
         for statement in MIGRATIONS[target]:
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(conn.ddl(statement))
+    conn.set_schema_version(SCHEMA_VERSION)

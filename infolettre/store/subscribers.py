@@ -85,10 +85,10 @@ class SubscriberRows:
                consent_at: str = "") -> int:
         """Add a subscriber; returns its id."""
         stamp = now()
-        cursor = self.conn.execute(
-            _INSERT, (normalise_email(email), name, lang, centre, country, status,
-                      consent_source, consent_at or stamp, stamp, stamp))
-        sid = int(cursor.lastrowid or 0)
+        sid = int(self.conn.execute(
+            _INSERT + " RETURNING id", (normalise_email(email), name, lang, centre, country,
+                                        status, consent_source, consent_at or stamp, stamp,
+                                        stamp)).fetchone()[0])
         self.event(sid, "created", _created(status, consent_source))
         return sid
 

@@ -54,14 +54,16 @@ class Suppression:
         """Erase a subscriber's personal data, keeping only a hash in the suppression list.
 
         The history and journal rows go with the subscriber (ON DELETE CASCADE);
-        secure_delete overwrites the freed pages and a checkpoint empties the
-        write-ahead log, so no copy stays in the file. Returns False when the
+        on SQLite, secure_delete overwrites the freed pages and a checkpoint empties
+        the write-ahead log, so no copy stays in the file (on PostgreSQL, a vacuum
+        frees them). Returns False when the
         address was not in the database (it is suppressed all the same).
         """
         with transaction(self.conn):
-            self.conn.execute("INSERT OR IGNORE INTO suppressed VALUES (?, ?, 'erased')",
+            self.conn.execute("INSERT INTO suppressed VALUES (?, ?, 'erased') "
+                              "ON CONFLICT DO NOTHING",
                               (self.email_hash(email), now()))
             cursor = self.conn.execute("DELETE FROM subscribers WHERE email = ?",
                                        (normalise_email(email),))
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.forget()
         return cursor.rowcount > 0

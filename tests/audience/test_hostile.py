@@ -181,7 +181,7 @@ def test_at_most_three_confirmations_a_day(store: Store) -> None:
     assert all(b - a >= 3600 for a, b in itertools.pairwise(sent))
     assert all(len([u for u in sent if t <= u < t + 86400]) <= 3 for t in sent)
     # A new connection (another process, a restart) sees the same count.
-    with Store(store.path) as again:
+    with Store(store.where) as again:
         assert sub.request_subscription(again, VICTIM, source="form",
                                         at=start + sent[-1] + 60) is None
 

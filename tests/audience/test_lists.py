@@ -30,7 +30,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_database_is_private(store: Store) -> None:
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.where.stat().st_mode) == 0o600
 
 
 def test_sample_imports_cleanly(store: Store) -> None:
@@ -270,7 +270,7 @@ def test_forget_erases_and_blocks_reimport(store: Store, tmp_path: Path) -> None
     assert "erased at its owner's request" in report.rejected[0].message
     with pytest.raises(InfoLettreError, match="erased"):
         add(store, "gone@example.org")
-    dump = b"".join(p.read_bytes() for p in store.path.parent.iterdir())
+    dump = b"".join(p.read_bytes() for p in store.where.parent.iterdir())
     assert b"gone@example.org" not in dump.lower()
 
 

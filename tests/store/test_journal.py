@@ -31,6 +31,10 @@ class _Counting:
         self.statements += 1
         return self._conn.executemany(*args)
 
+    def transaction(self) -> Any:
+        self.statements += 2  # its BEGIN and COMMIT
+        return self._conn.transaction()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
@@ -124,7 +128,7 @@ def test_a_cycle_sends_as_many_statements_whatever_its_batch(tmp_path: Path,
                                                              size: int) -> None:
     """No statement per row: a batch of 50 costs what a batch of 2 costs."""
     store, cid = _store(tmp_path, 120)
-    ledger = Ledger(connect(store.path))
+    ledger = Ledger(connect(store.where))
     claimed = ledger.record_and_claim(cid, [], [], size)
     counting = _Counting(ledger.conn)
     ledger.conn = counting  # type: ignore[assignment]
@@ -138,7 +142,7 @@ def test_a_cycle_sends_as_many_statements_whatever_its_batch(tmp_path: Path,
 
 def test_a_worker_ledger_sees_what_the_store_wrote(tmp_path: Path) -> None:
     store, cid = _store(tmp_path, 3)
-    worker = Ledger(connect(store.path))
+    worker = Ledger(connect(store.where))
     assert len(worker.record_and_claim(cid, [], [], 5)) == 3
     assert _states(store, cid) == {"in_flight": 3}
     assert store.in_flight_to_in_doubt(cid, "stopped") == 3
