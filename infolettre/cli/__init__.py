@@ -3,7 +3,7 @@
 Takes a command line; gives the output for the user and an exit status: 0 success,
 1 problems found in the sources, 2 any other error (bad usage, configuration,
 missing tool, the database). Only this package prints for the user or chooses an
-exit status; library errors arrive as InfoLettreError (or sqlite3.Error) and are
+exit status; library errors arrive as InfoLettreError (or a database's own error) and are
 mapped once, by the group's class in ``common``.
 
 This module builds the group and registers the commands that ``issue``, ``send``,
@@ -21,6 +21,7 @@ from .. import __version__
 from . import (
     centres,
     contribute,
+    db,
     editors,
     issue,
     replies,
@@ -69,6 +70,7 @@ COMMANDS: tuple[click.Command, ...] = (
     send.send, send.status, send.config_group, send.transports_cmd,
     # the subscriber list, the web service and archive, the bounces
     subscribers.subscribers, serve.serve, serve.archive, serve.bounces,
+    db.db,  # the database's tables, and its move to PostgreSQL
 )
 """Every top-level command, as each command module defines it."""
 
