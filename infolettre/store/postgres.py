@@ -36,10 +36,16 @@ _TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY\b"),
           (re.compile(r"\s*\bWITHOUT ROWID\b"), "")]
 
 
+#: A quoted literal or identifier (left as it is: a ``?`` there is text), or a ``?``.
+_MARKS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
+
+
 @lru_cache(maxsize=512)
 def _placeholders(sql: str) -> str:
-    """``?`` as ``%s``, and a literal ``%`` doubled (psycopg's paramstyle)."""
-    return sql.replace("%", "%%").replace("?", "%s")
+    """``?`` as ``%s`` (outside quotes), and a literal ``%`` doubled: psycopg's
+    paramstyle, for a statement that has parameters (one without is sent as is)."""
+    return _MARKS.sub(lambda m: "%s" if m.group() == "?" else m.group(),
+                      sql.replace("%", "%%"))
 
 
 class PostgresConnection:
@@ -55,7 +61,9 @@ class PostgresConnection:
         self.write_lock = threading.RLock()
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
-        return self.raw.execute(_placeholders(sql), parameters or None)
+        if not parameters:  # psycopg reads no placeholders, nor doubled %, then
+            return self.raw.execute(sql)
+        return self.raw.execute(_placeholders(sql), parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Any:
         cursor = self.raw.cursor()
