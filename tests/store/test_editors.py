@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from infolettre.config import Database
 from infolettre.store import Store
 from infolettre.store.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 
-def test_editors_are_added_once_listed_and_removed(tmp_path: Path) -> None:
-    with Store(tmp_path / "db.sqlite") as store, store.transaction():
+def test_editors_are_added_once_listed_and_removed(db: Database) -> None:
+    with Store(db) as store, store.transaction():
         assert store.add_editor(" Anne@Reseau.org ") and not store.add_editor("anne@reseau.org")
         assert store.add_editor("bob@reseau.org")
         assert [e.email for e in store.editors()] == ["anne@reseau.org", "bob@reseau.org"]
@@ -19,8 +20,8 @@ def test_editors_are_added_once_listed_and_removed(tmp_path: Path) -> None:
         assert [e.email for e in store.editors()] == ["anne@reseau.org"]
 
 
-def test_a_link_signs_in_once_and_only_for_a_listed_editor(tmp_path: Path) -> None:
-    with Store(tmp_path / "db.sqlite") as store, store.transaction():
+def test_a_link_signs_in_once_and_only_for_a_listed_editor(db: Database) -> None:
+    with Store(db) as store, store.transaction():
         store.add_editor("anne@reseau.org")
         link = store.new_editor_link("anne@reseau.org")
         assert store.editor_link_email(link) == "anne@reseau.org"
@@ -32,8 +33,8 @@ def test_a_link_signs_in_once_and_only_for_a_listed_editor(tmp_path: Path) -> No
         assert store.editor_link_email(999) is None
 
 
-def test_a_session_is_found_by_its_cookie_until_it_expires_or_closes(tmp_path: Path) -> None:
-    with Store(tmp_path / "db.sqlite") as store, store.transaction():
+def test_a_session_is_found_by_its_cookie_until_it_expires_or_closes(db: Database) -> None:
+    with Store(db) as store, store.transaction():
         store.add_editor("anne@reseau.org")
         store.open_editor_session("cookie-1", "anne@reseau.org", "csrf-1", 3600)
         store.open_editor_session("cookie-2", "anne@reseau.org", "csrf-2", -1)  # expired
@@ -49,8 +50,8 @@ def test_a_session_is_found_by_its_cookie_until_it_expires_or_closes(tmp_path: P
         assert store.editor_session("cookie-3") is None
 
 
-def test_what_editors_do_is_kept_newest_first(tmp_path: Path) -> None:
-    with Store(tmp_path / "db.sqlite") as store, store.transaction():
+def test_what_editors_do_is_kept_newest_first(db: Database) -> None:
+    with Store(db) as store, store.transaction():
         store.add_editorial_event("Anne@reseau.org", "approved", "2019-04/news/a.md")
         store.add_editorial_event("anne@reseau.org", "returned", "2019-04/news/b.md: why")
         events = store.editorial_events()
@@ -61,6 +62,7 @@ def test_what_editors_do_is_kept_newest_first(tmp_path: Path) -> None:
 
 
 def test_a_database_of_version_4_gets_the_tables(tmp_path: Path) -> None:
+    """A SQLite file migrates itself when opened (PostgreSQL: ``db migrate``)."""
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript(SCHEMA)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from infolettre.config import Database
 from infolettre.store import Store
 from infolettre.store.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 
-def test_an_invitation_is_made_once_and_keeps_its_id(tmp_path: Path) -> None:
-    with Store(tmp_path / "db.sqlite") as store, store.transaction():
+def test_an_invitation_is_made_once_and_keeps_its_id(db: Database) -> None:
+    with Store(db) as store, store.transaction():
         first = store.invite("2019-04", "charleroi", "Anne@CDM.be", "Anne", "fr", "2019-03-20")
         again = store.invite("2019-04", "charleroi", "anne@cdm.be", "Anne", "fr", "2019-03-25")
         other = store.invite("2019-04", "cascais", "ana@cdm.pt", "Ana", "pt", "2019-03-20")
@@ -24,6 +25,7 @@ def test_an_invitation_is_made_once_and_keeps_its_id(tmp_path: Path) -> None:
 
 
 def test_a_database_of_the_previous_version_gets_the_table(tmp_path: Path) -> None:
+    """A SQLite file migrates itself when opened (PostgreSQL: ``db migrate``)."""
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript(SCHEMA)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from infolettre.config import Database
 from infolettre.store import NewSubscriber, Store
 from infolettre.store.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 
-def _store(tmp_path: Path) -> tuple[Store, int]:
-    store = Store(tmp_path / "db.sqlite")
+def _store(db: Database) -> tuple[Store, int]:
+    store = Store(db)
     with store.transaction():
         store.insert_many(NewSubscriber(f"p{i}@example.org", lang=("fr", "en", "es")[i % 3])
                           for i in range(9))
@@ -23,8 +24,8 @@ def _store(tmp_path: Path) -> tuple[Store, int]:
     return store, campaign.id
 
 
-def test_rows_get_the_edition_of_their_subscribers_language_once(tmp_path: Path) -> None:
-    store, cid = _store(tmp_path)
+def test_rows_get_the_edition_of_their_subscribers_language_once(db: Database) -> None:
+    store, cid = _store(db)
     assert store.unassigned_langs(cid) == ["en", "es", "fr"]
     with store.transaction():
         assert store.assign_editions(cid, {"fr": "fr", "en": "en"}) == 6
@@ -38,8 +39,8 @@ def test_rows_get_the_edition_of_their_subscribers_language_once(tmp_path: Path)
     assert store.open_editions(cid) == {"fr", "en"}
 
 
-def test_open_editions_leave_out_the_rows_that_are_done(tmp_path: Path) -> None:
-    store, cid = _store(tmp_path)
+def test_open_editions_leave_out_the_rows_that_are_done(db: Database) -> None:
+    store, cid = _store(db)
     with store.transaction():
         store.assign_editions(cid, {"fr": "fr", "en": "en", "es": "es"})
         claimed = store.claim_due(cid, 9)
@@ -51,6 +52,7 @@ def test_open_editions_leave_out_the_rows_that_are_done(tmp_path: Path) -> None:
 
 
 def test_a_database_of_schema_2_gets_the_edition_column(tmp_path: Path) -> None:
+    """A SQLite file of schema 2 migrates itself when opened."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     for statement in [*SCHEMA.split(";"), *MIGRATIONS[2]]:
