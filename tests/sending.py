@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from infolettre.config import Config
+from infolettre.config import Config, Database
 from infolettre.edition.build import build_edition, build_editions, load_publishable
 from infolettre.edition.ready import ReadyEdition
 from infolettre.store import Store
@@ -17,9 +17,10 @@ from infolettre.store import Store
 from .conftest import BASE_URL, SAMPLE
 
 
-def sending_config(folder: Path, **changes: object) -> Config:
-    """A configuration whose database lives in ``folder``."""
-    config = Config(base_url=BASE_URL, db=folder / "infolettre.db",
+def sending_config(folder: Path, db: Database | None = None, **changes: object) -> Config:
+    """A configuration whose outbox and cache live in ``folder``, and its database too
+    unless ``db`` (the ``db`` fixture's, of either engine) is given."""
+    config = Config(base_url=BASE_URL, db=db or folder / "infolettre.db",
                     sender="Réseau des Cités des métiers <infolettre@reseaucitesdesmetiers.com>",
                     bounce_address="bounces@reseaucitesdesmetiers.com",
                     list_id="infolettre.reseaucitesdesmetiers.com",

@@ -1,4 +1,9 @@
-"""send: campaigns through a real SMTP server on loopback, faults included."""
+"""send: campaigns through a real SMTP server on loopback, faults included.
+
+Each campaign runs on SQLite and on PostgreSQL (the ``db`` fixture): the journal is
+what keeps a message from going twice. The tests of the transport alone (TLS, DKIM,
+a connection's cap, the images' check) run once, on SQLite.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from infolettre.config import Database
 from infolettre.delivery.journal import Journal
 from infolettre.delivery.send import Audience, send_campaign, send_proofs
 from infolettre.delivery.transports import Envelope, TransportError, from_dsn
@@ -27,8 +33,8 @@ def journal_counts(config) -> dict[str, int]:
         return journal.counts(journal.find("2018-06").id)
 
 
-def test_outbox_campaign_sends_once_and_continues(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_outbox_campaign_sends_once_and_continues(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 12)
     transport = from_dsn(config.transport)
     summary = send_campaign(edition(config), config, transport)
@@ -43,8 +49,8 @@ def test_outbox_campaign_sends_once_and_continues(tmp_path: Path) -> None:
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 12
 
 
-def test_smtp_campaign_reuses_connections(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_smtp_campaign_reuses_connections(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 40)
     with FakeSmtp() as smtp:
         summary = send_campaign(edition(config), config,
@@ -67,8 +73,8 @@ def test_a_connection_carries_at_most_its_cap(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("pipelining", [True, False])
-def test_421_reconnects_and_loses_nothing(tmp_path: Path, pipelining: bool) -> None:
-    config = sending_config(tmp_path)
+def test_421_reconnects_and_loses_nothing(tmp_path: Path, db: Database, pipelining: bool) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 30)
     with FakeSmtp(Script(close_after=4, pipelining=pipelining)) as smtp:
         summary = send_campaign(edition(config), config,
@@ -79,8 +85,9 @@ def test_421_reconnects_and_loses_nothing(tmp_path: Path, pipelining: bool) -> N
 
 
 @pytest.mark.parametrize("pipelining", [True, False])
-def test_451_is_retried_with_backoff_and_550_bounces(tmp_path: Path, pipelining: bool) -> None:
-    config = sending_config(tmp_path)
+def test_451_is_retried_with_backoff_and_550_bounces(tmp_path: Path, db: Database,
+                                                     pipelining: bool) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 10)
     later, gone = addresses[2], addresses[5]
     script = Script(rcpt={later: ["451 4.3.0 Greylisted, try again later"] * 2,
@@ -101,8 +108,8 @@ def test_451_is_retried_with_backoff_and_550_bounces(tmp_path: Path, pipelining:
     assert (address, state) == (gone, "failed") and "550 5.1.1" in detail
 
 
-def test_4xx_forever_gives_up_after_max_attempts(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_4xx_forever_gives_up_after_max_attempts(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     [stuck] = populate(config, 1)
     with FakeSmtp(Script(rcpt={stuck: ["452 4.2.2 Mailbox full"] * 10})) as smtp:
         summary = send_campaign(edition(config), config, from_dsn(smtp.dsn()),
@@ -113,8 +120,9 @@ def test_4xx_forever_gives_up_after_max_attempts(tmp_path: Path) -> None:
         assert store.get(stuck).status == "active"  # a full mailbox is not a bad address
 
 
-def test_connection_dropped_after_data_is_in_doubt_and_not_resent(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_connection_dropped_after_data_is_in_doubt_and_not_resent(tmp_path: Path,
+                                                                  db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 8)
     lost = addresses[3]
     with FakeSmtp(Script(drop_after_data={lost})) as smtp:
@@ -153,9 +161,10 @@ def test_starttls_with_a_verified_self_signed_certificate(tmp_path: Path) -> Non
             plain.open().send(Envelope("a@example.org", "b@example.org", b"x\r\n"))
 
 
-def test_a_refused_sender_stops_the_campaign_and_keeps_rows_pending(tmp_path: Path) -> None:
+def test_a_refused_sender_stops_the_campaign_and_keeps_rows_pending(tmp_path: Path,
+                                                                   db: Database) -> None:
     context, _ = self_signed(tmp_path)
-    config = sending_config(tmp_path)
+    config = sending_config(tmp_path, db)
     populate(config, 5)
     with FakeSmtp(tls=context, require_starttls=True) as smtp:
         summary = send_campaign(edition(config), config, from_dsn(smtp.dsn()))
@@ -163,8 +172,8 @@ def test_a_refused_sender_stops_the_campaign_and_keeps_rows_pending(tmp_path: Pa
     assert summary.counts["pending"] == 5 and smtp.handler.messages == []
 
 
-def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_unreachable_server_is_a_clear_error(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 2)
     from ..smtpfake import free_port
 
@@ -174,8 +183,8 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     assert journal_counts(config)["pending"] == 2
 
 
-def test_rate_limit(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_rate_limit(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 11)
     with FakeSmtp() as smtp:
         started = time.monotonic()
@@ -185,8 +194,8 @@ def test_rate_limit(tmp_path: Path) -> None:
     assert summary.counts["sent"] == 11 and len(smtp.handler.messages) == 11
 
 
-def test_audience_filters_and_a_changed_filter_is_refused(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_audience_filters_and_a_changed_filter_is_refused(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 8)
     transport = from_dsn(config.transport)
     summary = send_campaign(edition(config), config, transport, audience=Audience(lang="en"))
@@ -196,8 +205,9 @@ def test_audience_filters_and_a_changed_filter_is_refused(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("through", ["outbox", "smtp"])
-def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path, through: str) -> None:
-    config = sending_config(tmp_path)
+def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path, db: Database,
+                                                     through: str) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 3)
     with Store(config.db) as store:
         Journal(store).campaign("2018-06", "s", {})
@@ -212,8 +222,8 @@ def test_unsubscribed_during_the_campaign_is_not_sent(tmp_path: Path, through: s
         assert set(smtp.handler.delivered) == {addresses[0], addresses[2]}
 
 
-def test_proofs_touch_neither_journal_nor_list(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_proofs_touch_neither_journal_nor_list(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 3)
     with FakeSmtp() as smtp:
         results = send_proofs(edition(config), config, from_dsn(smtp.dsn()),
@@ -226,8 +236,8 @@ def test_proofs_touch_neither_journal_nor_list(tmp_path: Path) -> None:
         assert Journal(store).find("2018-06") is None
 
 
-def test_an_empty_audience_starts_no_campaign(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_an_empty_audience_starts_no_campaign(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     transport = from_dsn(config.transport)
     with pytest.raises(InfoLettreError, match="nobody to send to"):
         send_campaign(edition(config), config, transport)
@@ -271,8 +281,8 @@ def _join(config, addresses: list[str], lang: str = "fr") -> None:
 
 
 def test_a_resumed_campaign_counts_who_joined_and_include_new_adds_them_once(
-        tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+        tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 6)
     transport = from_dsn(config.transport)
     send_campaign(edition(config), config, transport)
@@ -293,8 +303,8 @@ def test_a_resumed_campaign_counts_who_joined_and_include_new_adds_them_once(
     assert len(recipients) == len(set(recipients)) == 10
 
 
-def test_include_new_keeps_the_campaigns_audience(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_include_new_keeps_the_campaigns_audience(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 8)
     transport = from_dsn(config.transport)
     first = send_campaign(edition(config), config, transport, audience=Audience(lang="en"))
