@@ -1,5 +1,5 @@
 """send: a sender killed mid-campaign (SIGKILL) resumes without sending anyone twice,
-nor anyone an edition other than their own."""
+nor anyone an edition other than their own, on SQLite and on PostgreSQL (``db``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infolettre.config import Database
 from infolettre.delivery.journal import Journal
 from infolettre.store import Store
 
@@ -29,8 +30,8 @@ def _send(config_file: Path, dsn: str, issue: Path = SAMPLE) -> subprocess.Popen
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 240)
     config_file = tmp_path / "infolettre.toml"
     config_file.write_text(
@@ -78,8 +79,8 @@ def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path) -> None:
         assert f"in doubt: {address}" in status
 
 
-def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 120)
     config_file = tmp_path / "infolettre.toml"
     config_file.write_text(f'base_url = "{config.base_url}"\ndb = "{config.db}"\n',
@@ -103,10 +104,10 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path: Path) -> None:
     assert smtp.handler.delivered == dict.fromkeys(addresses, 1)
 
 
-def test_sigkill_with_two_editions_resumes_each_in_its_own(tmp_path: Path) -> None:
+def test_sigkill_with_two_editions_resumes_each_in_its_own(tmp_path: Path, db: Database) -> None:
     """Killed mid-campaign, then resumed: nobody gets two copies, nor two editions,
     and each message is the edition of its subscriber's language."""
-    config = sending_config(tmp_path)
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 240, langs=("fr", "en"))
     issue = translated_issue(tmp_path / "issues", ("fr", "en"))
     config_file = tmp_path / "infolettre.toml"
