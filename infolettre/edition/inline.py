@@ -69,4 +69,9 @@ def inline_css(html: str) -> str:
         exclude_pseudoclasses=True,
         cssutils_logging_level=logging.CRITICAL,
         cache_css_parsing=True,  # the same stylesheet in every edition: parsed once
+        # An image floated left or right gets the align attribute Outlook reads; premailer
+        # finds them by parsing every image's style with validation, whose first use
+        # compiles cssutils' grammar (a quarter of a cold build). Without a float in the
+        # document there is nothing to find.
+        align_floating_images="float" in html,
     ).transform(pretty_print=False)
