@@ -139,7 +139,11 @@ def _connect_sqlite(path: Path, migrate_now: bool) -> SQLiteConnection:
             conn.write_lock = _LOCKS.setdefault(str(path.resolve()), threading.Lock())
         conn.execute("PRAGMA journal_mode = WAL")
     except (OSError, sqlite3.Error) as exc:
-        raise InfoLettreError(f"{path}: cannot open the database: {exc}") from None
+        # A damaged file (or not SQLite's) is sqlite3.DatabaseError itself; the
+        # others (locked, unreadable, a full disk) say what to mend in their text.
+        advice = (f": restore it from a backup (`sqlite3 {path} .recover` saves what "
+                  "can be read)" if type(exc) is sqlite3.DatabaseError else "")
+        raise InfoLettreError(f"{path}: cannot open the database: {exc}{advice}") from None
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA secure_delete = ON")  # erased personal data is overwritten
     conn.execute("PRAGMA foreign_keys = ON")

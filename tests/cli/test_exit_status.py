@@ -47,8 +47,9 @@ def test_a_damaged_database_exits_2_with_one_line_and_no_traceback(tmp_path: Pat
                             capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
-    assert result.stderr.startswith("infolettre: the database failed: database disk image "
-                                    "is malformed.")
+    assert result.stderr.startswith(f"infolettre: {tmp_path / 'damaged.db'}: cannot open the "
+                                    "database: database disk image is malformed: restore it "
+                                    "from a backup")
     assert len(result.stderr.splitlines()) == 1
 
 
