@@ -13,6 +13,7 @@ from typing import Protocol
 import httpx
 
 from infolettre.audience import consent as sub
+from infolettre.config import Database
 from infolettre.edition.archive import set_published
 from infolettre.store import Store, Subscriber
 
@@ -23,7 +24,7 @@ from .net import free_port
 @dataclass
 class Service:
     url: str
-    db: Path
+    db: Database
     outbox: Path
     process: subprocess.Popen
     env: dict[str, str]
@@ -38,15 +39,18 @@ class Service:
 
 def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
                   issues: Path | None = None, args: tuple[str, ...] = (),
-                  publish: tuple[str, ...] = (), pdf: bool = False) -> Service:
-    """``infolettre serve`` on a free port, its database and outbox in ``folder``.
+                  publish: tuple[str, ...] = (), pdf: bool = False,
+                  db: Database | None = None) -> Service:
+    """``infolettre serve`` on a free port, its outbox in ``folder``, its database
+    ``db`` (a PostgreSQL database, migrated) or a SQLite file in ``folder``.
 
     The issues in ``publish`` are published in the archive first (as
     ``infolettre archive --publish`` does): an issue not sent is not shown. The
     archive's PDFs (seconds each) only with ``pdf``: the tests of the PDF ask for them.
     """
+    db = folder / "db.sqlite" if db is None else db
     if publish:
-        with Store(folder / "db.sqlite") as store:
+        with Store(db) as store:
             for issue in publish:
                 set_published(store, issue, True)
     port = free_port()
@@ -54,7 +58,7 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
     conf = folder / "infolettre.toml"
     conf.write_text(
         f'base_url = "{url}"\nissues_dir = "{issues or ROOT / "issues"}"\n'
-        f'db = "{folder / "db.sqlite"}"\n'
+        f'db = "{db}"\n'
         f'transport = "outbox://{folder / "outbox"}"\n'
         'sender = "InfoLettre <infolettre@reseaucitesdesmetiers.com>"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items()
@@ -68,7 +72,7 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Service(url, folder / "db.sqlite", folder / "outbox", process, env)
+                return Service(url, db, folder / "outbox", process, env)
         except httpx.TransportError:
             time.sleep(0.1)
         if process.poll() is not None:
@@ -78,7 +82,7 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None, *,
 
 
 class _HasDb(Protocol):
-    db: Path
+    db: Database
 
 
 _counter = iter(range(10**6))

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from ..config import Config, PostgresURL
 from ..content.layout import issue_slug
-from ..errors import display_path
+from ..errors import InfoLettreError, display_path
 from .common import PathArg, imap_options, load, mailbox, open_store
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+
+#: The environment variable that hands ``serve``'s options to each worker process.
+WORKER_ENV = "INFOLETTRE_SERVE_WORKER"
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (uvicorn's), sharing the port; above 1 the database "
+                   "must be PostgreSQL.")
 @click.option("--forwarded-allow-ips", default=None, metavar="ADDRESSES",
               help="Reverse proxies (IP addresses or networks, comma-separated) whose "
                    "X-Forwarded-For names the client; default: the forwarded_allow_ips "
@@ -25,8 +37,8 @@ from .common import PathArg, imap_options, load, mailbox, open_store
               help="Publish the archive's pages without their PDF editions (quicker; "
                    "the PDFs need WeasyPrint: pip install 'infolettre[pdf]').")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | None,
-          archive_check: float, no_pdf: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int,
+          forwarded_allow_ips: str | None, archive_check: float, no_pdf: bool) -> None:
     """Run the web service: unsubscribe, subscribe, preferences, webhooks, archive.
 
     Serves at BASE_URL: /unsubscribe/TOKEN (one-click), /subscribe,
@@ -39,30 +51,84 @@ def serve(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str | N
     forwarded_allow_ips setting): without it, X-Forwarded-For is ignored and
     every request counts against the proxy's address.
 
+    With --workers N (PostgreSQL only), N processes share the port; the rate
+    limits, sign-in links, sessions and webhook replays are kept in the
+    database, so they hold across the workers, and across replicas on other
+    hosts. Each worker builds the archive in a folder of its own.
+
     \b
     Example:
       infolettre serve --host 127.0.0.1 --port 8000 --forwarded-allow-ips 127.0.0.1
+      INFOLETTRE_DB=postgresql://infolettre@db.example.org/infolettre infolettre serve --workers 4
     """
-    import dataclasses
+    import json
+    import os
 
     import uvicorn
 
-    from ..config import proxies_ok
+    config = load(ctx)
+    options = {"config": str(ctx.find_root().obj) if ctx.find_root().obj else None,
+               "forwarded_allow_ips": forwarded_allow_ips, "archive_check": archive_check,
+               "pdf": not no_pdf}
+    config = _served(config, forwarded_allow_ips)
+    if workers > 1 and not isinstance(config.db, PostgresURL):
+        raise InfoLettreError(
+            f"--workers {workers}: the database is the SQLite file {display_path(config.db)}, "
+            "whose writes the service keeps in one process's lock; other processes on the "
+            "one host would queue on the file's lock instead, and no second host can share "
+            "it. Serve with one worker, or move to PostgreSQL (infolettre db copy --to "
+            "postgresql://…) for several workers or replicas")
+    several = f"{workers} workers; " if workers > 1 else ""
+    click.echo(f"serving {config.base_url} at http://{host}:{port}/ ({several}the archive is "
+               "rebuilt when an issue changes)", err=True)
+    # The application reads X-Forwarded-For itself, from forwarded_allow_ips only:
+    # uvicorn's own reading (on by default, trusting 127.0.0.1) stays off.
+    if workers > 1:  # each worker process builds its application: worker_app
+        os.environ[WORKER_ENV] = json.dumps(options)
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning", proxy_headers=False)
+        return
     from ..web.app import create_app
 
-    config = load(ctx)
-    if forwarded_allow_ips is not None:
-        proxies = [p for p in forwarded_allow_ips.split(",") if p.strip()]
-        config = dataclasses.replace(config, forwarded_allow_ips=proxies_ok(
-            proxies, "--forwarded-allow-ips"))
     with tempfile.TemporaryDirectory(prefix="infolettre-archive-") as tmp:
-        click.echo(f"serving {config.base_url} at http://{host}:{port}/ (the archive is "
-                   "rebuilt when an issue changes)", err=True)
         app = create_app(config, Path(tmp), archive_interval=archive_check,
                          archive_pdf=not no_pdf)
-        # The application reads X-Forwarded-For itself, from forwarded_allow_ips only:
-        # uvicorn's own reading (on by default, trusting 127.0.0.1) stays off.
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def _served(config: Config, forwarded_allow_ips: str | None) -> Config:
+    """The configuration, with --forwarded-allow-ips in place of the setting if given."""
+    import dataclasses
+
+    from ..config import proxies_ok
+
+    if forwarded_allow_ips is None:
+        return config
+    proxies = [p for p in forwarded_allow_ips.split(",") if p.strip()]
+    return dataclasses.replace(config, forwarded_allow_ips=proxies_ok(
+        proxies, "--forwarded-allow-ips"))
+
+
+def worker_app() -> ASGIApp:
+    """The application of one worker of ``serve --workers N`` (uvicorn's factory, run
+    in each worker process): the configuration read again, as ``serve`` read it, with
+    the options it handed over in ``WORKER_ENV``; the archive in a folder of the
+    worker's own, removed when the process ends."""
+    import atexit
+    import json
+    import os
+    import shutil
+
+    from ..config import load_config
+    from ..web.app import create_app
+
+    options = json.loads(os.environ[WORKER_ENV])
+    config = _served(load_config(Path(options["config"]) if options["config"] else None),
+                     options["forwarded_allow_ips"])
+    folder = tempfile.mkdtemp(prefix="infolettre-archive-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return create_app(config, Path(folder), archive_interval=options["archive_check"],
+                      archive_pdf=options["pdf"])
 
 
 @click.command()
@@ -89,7 +155,6 @@ def archive(ctx: click.Context, out: Path, publish: str | None, unpublish: str |
     """
     from ..content.scaffold import issue_folders
     from ..edition.archive import build_archive, published_issues, set_published
-    from ..errors import InfoLettreError
 
     config = load(ctx)
     if publish and unpublish:

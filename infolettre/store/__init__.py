@@ -30,6 +30,7 @@ from .imports import ImportSeen
 from .invitations import Invitation, Invitations
 from .journal import Campaign, DueRow, Ledger, Tried
 from .reports import ReportLog
+from .requests import RequestCounts
 from .rows import FINAL, STATUSES, Departure, NewSubscriber, Subscriber, normalise_email, now, stamp
 from .subscribers import SubscriberRows
 from .suppression import Suppression
@@ -61,7 +62,7 @@ __all__ = [
 
 
 class Store(SubscriberRows, Suppression, ReportLog, Ledger, ArchiveMarks, ImportSeen,
-            Invitations, EditorRows):
+            Invitations, EditorRows, RequestCounts):
     """Subscribers, the suppression list, the reports applied, the sending journal and
     the archive's marks, over one connection."""
 

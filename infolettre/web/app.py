@@ -61,7 +61,7 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
                archive_pdf: bool = True) -> ASGIApp:
     """The application; it builds and serves the archive in ``archive_dir`` at the root
     (with each edition's PDF unless ``archive_pdf`` is false)."""
-    svc = Service(config, transport, rate or RateLimit())
+    svc = Service(config, transport, rate or RateLimit("subscribe"))
     trusted = frozenset({origin(config.base_url),
                          *(origin(o) for o in config.trusted_origins)})
     form_limit = config.form_body_limit
@@ -130,7 +130,7 @@ def create_app(config: Config, archive_dir: Path, *, transport: Transport | None
         if not is_email(email):
             return svc.page("pages/subscribe.html.j2", t, t("subscribe_title"), status=422,
                             email=email, name=name, error=t("invalid_email"))
-        if not svc.rate.allow(client(request)):
+        if not await svc.allowed(svc.rate, client(request)):
             return svc.message(t, t("too_many_title"), t("too_many_text"), status=429,
                                error=True)
         try:

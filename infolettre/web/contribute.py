@@ -85,8 +85,8 @@ class Contribute:
                  per_token: RateLimit | None = None, per_client: RateLimit | None = None
                  ) -> None:
         self.svc, self.trusted, self.form_limit = svc, trusted, form_limit
-        self.per_token = per_token or RateLimit(PER_LINK, 3600.0)
-        self.per_client = per_client or RateLimit(PER_CLIENT, 3600.0)
+        self.per_token = per_token or RateLimit("contribute-link", PER_LINK, 3600.0)
+        self.per_client = per_client or RateLimit("contribute-client", PER_CLIENT, 3600.0)
 
     async def endpoint(self, request: Request) -> Response:
         """The page (GET) or a submission (POST) for the link of the URL."""
@@ -118,7 +118,8 @@ class Contribute:
         if cross_site(request, self.trusted):
             listed = await run_in_threadpool(_listed, news, inv.centre)
             return self._form(request, t, inv, listed, _blank(inv), status=403)
-        if not (self.per_token.allow(token) and self.per_client.allow(client(request))):
+        if not (await self.svc.allowed(self.per_token, token)
+                and await self.svc.allowed(self.per_client, client(request))):
             return self.svc.message(t, t("too_many_title"), t("too_many_text"), status=429,
                                     error=True)
         try:

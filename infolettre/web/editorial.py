@@ -89,8 +89,9 @@ def editorial_routes(svc: Service, trusted: frozenset[str], form_limit: int) -> 
     """The routes of ``/editorial``, for ``create_app``'s list."""
     base = f"{svc.base}{PATH}"
     secure = secure_cookie(svc.config.base_url)
-    per_client = RateLimit(svc.rate.limit, svc.rate.window)  # as the subscription form's
-    per_address = RateLimit(svc.rate.limit, svc.rate.window)
+    # As the subscription form's limits, counted apart.
+    per_client = RateLimit("editorial-signin", svc.rate.limit, svc.rate.window)
+    per_address = RateLimit("editorial-address", svc.rate.limit, svc.rate.window)
 
     def session(request: Request) -> EditorSession | None:
         cookie = request.cookies.get(COOKIE, "")
@@ -134,10 +135,10 @@ def editorial_routes(svc: Service, trusted: frozenset[str], form_limit: int) -> 
         email = str(form.get("email", "")).strip()
         if not is_email(email):
             return _form(svc, t, base, email=email, error=t("invalid_email"), status=422)
-        if not per_client.allow(client(request)):
+        if not await svc.allowed(per_client, client(request)):
             return svc.message(t, t("too_many_title"), t("too_many_text"), status=429,
                                error=True)
-        if per_address.allow(email.lower()):  # past it: the same answer, no mail
+        if await svc.allowed(per_address, email.lower()):  # past it: the same answer, no mail
             await run_in_threadpool(_send_link, svc, base, email, t)
         return svc.message(t, t("editorial_signin_title"), t("editorial_check_inbox",
                                                               minutes=str(LINK_TTL // 60)))

@@ -10,6 +10,8 @@
   one too old to send them) and passes, since a cross-site forgery needs a
   victim's browser. The one-click POST needs no such check: it comes from
   mailbox providers' servers and its token is its authorisation.
+* Rate limits (``RateLimit``), counted in the database rather than in the
+  process's memory, so that they hold across workers and replicas.
 * The client's address. The per-client rate limit uses the peer's address;
   ``X-Forwarded-For`` is read (uvicorn's ProxyHeadersMiddleware: the nearest
   address not itself a proxy) only when the peer is one of
@@ -29,15 +31,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
-
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..store import Store
 
 __all__ = ["DEFAULT_CSP", "PAGE_CSP", "Guard", "RateLimit", "client", "cross_site", "origin"]
 
@@ -51,24 +51,17 @@ DEFAULT_CSP = ("default-src 'self'; img-src 'self' https: http: data:; "
 
 
 class RateLimit:
-    """At most ``limit`` requests per ``window`` seconds from one client."""
+    """At most ``limit`` requests per ``window`` seconds from one key (a client's
+    address, a link), counted in the store under ``bucket``
+    (``store.requests``): every worker and replica of the service shares the count."""
 
-    def __init__(self, limit: int = 5, window: float = 600.0) -> None:
-        self.limit, self.window = limit, window
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
-        self.lock = threading.Lock()
+    def __init__(self, bucket: str, limit: int = 5, window: float = 600.0) -> None:
+        self.bucket, self.limit, self.window = bucket, limit, window
 
-    def allow(self, client: str) -> bool:
-        """Count a request of ``client``; False when it is one too many."""
-        now = time.monotonic()
-        with self.lock:
-            times = self.seen[client]
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            if len(times) >= self.limit:
-                return False
-            times.append(now)
-            return True
+    def allow(self, store: Store, key: str) -> bool:
+        """Count a request of ``key``; False when it is one too many (blocking: call
+        it from a worker thread)."""
+        return store.count_request(self.bucket, key, self.window) <= self.limit
 
 
 def client(request: Request) -> str:

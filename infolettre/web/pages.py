@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -55,6 +56,11 @@ class Service:
         if getattr(self.local, "store", None) is None:
             self.local.store = Store(self.config.db, self.config.secrets.get("INFOLETTRE_SECRET"))
         return self.local.store
+
+    async def allowed(self, rate: RateLimit, key: str) -> bool:
+        """Whether ``rate`` lets one more request of ``key`` through (counted in this
+        thread's store, from a worker thread)."""
+        return await run_in_threadpool(lambda: rate.allow(self.store, key))
 
     def centres(self) -> dict[str, Centre] | None:
         """The directory of centres of the configuration's issues (``cdms.yaml``), read

@@ -26,14 +26,20 @@ WEBHOOK_SECRET = "webhook-secret-for-tests"
 MAILGUN_KEY = "mailgun-signing-key"
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, sendgrid_key) -> Iterator[Service]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            sendgrid_key) -> Iterator[Service]:
+    """The service on each engine: its tokens, rate limits and webhook replays are the
+    database's."""
     folder = tmp_path_factory.mktemp("service")
+    db = (request.getfixturevalue("postgres_server").migrated()
+          if request.param == "postgresql" else None)
     # Trusting the test's own address as a proxy lets a test choose its client address.
     svc = start_service(folder, {"INFOLETTRE_WEBHOOK_SECRET": WEBHOOK_SECRET,
                                  "INFOLETTRE_MAILGUN_SIGNING_KEY": MAILGUN_KEY,
                                  "INFOLETTRE_SENDGRID_PUBLIC_KEY": sendgrid_key[1]},
-                        args=("--forwarded-allow-ips", "127.0.0.1"), publish=("2018-06",))
+                        args=("--forwarded-allow-ips", "127.0.0.1"), publish=("2018-06",),
+                        db=db)
     yield svc
     svc.stop()
 
