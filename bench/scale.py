@@ -3,7 +3,7 @@ processes sharing a campaign on PostgreSQL, and 1 on SQLite for comparison.
 
 Each run has a fresh database of N synthetic subscribers (a throwaway PostgreSQL
 server from Debian's package, ``tests/postgres.py``; or a SQLite file) and a
-fresh SMTP sink on 127.0.0.1 (``bench/sink.py``, its own process) that waits
+fresh SMTP sink on 127.0.0.1 (``tests/smtpsink.py``, its own process) that waits
 20 ms before answering each message's final dot, as a distant MTA does, and
 counts the messages per recipient. K processes of ``infolettre send ISSUE --yes``
 start together on the same campaign; the run's rate is N over the wall time from
@@ -35,12 +35,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import resource
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from infolettre.config import Database  # noqa: E402
 from tests.postgres import PostgresServer, binaries, unavailable  # noqa: E402
+from tests.smtpsink import SmtpSink  # noqa: E402
 
 INFOLETTRE = str(Path(sys.executable).with_name("infolettre"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -150,36 +149,19 @@ class Run:
                 and self.journal.get("sent", 0) == self.count and not self.failed)
 
 
-def start_sink(delay: float) -> tuple[subprocess.Popen, int]:
-    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sink.py"),
-                             "--delay", str(delay)], stdout=subprocess.PIPE, text=True)
-    assert sink.stdout is not None
-    line = sink.stdout.readline()
-    if not line.strip().isdigit():
-        sink.kill()
-        sys.exit(f"bench/scale.py: the SMTP sink did not start: {line!r}")
-    return sink, int(line)
-
-
-def stop_sink(sink: subprocess.Popen) -> dict:
-    sink.send_signal(signal.SIGTERM)
-    out, _ = sink.communicate(timeout=30)
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def run(engine: str, where: Database, senders: int, count: int, connections: int,
         delay: float, postmaster: int | None) -> Run:
     """``senders`` processes of ``infolettre send`` on one campaign to ``count``."""
     fill(where, count)
-    sink, port = start_sink(delay)
     received: dict = {}
-    env = {**os.environ, "INFOLETTRE_DB": str(where),
-           "INFOLETTRE_TRANSPORT": f"smtp://127.0.0.1:{port}?security=none"
-                                   f"&connections={connections}&max_per_connection=1000",
-           "INFOLETTRE_CONFIG": str(ROOT / "infolettre.toml")}
-    command = [INFOLETTRE, "send", str(SAMPLE), "--yes", "--skip-image-check"]
     with contextlib.ExitStack() as stack:
-        stack.callback(lambda: received.update(stop_sink(sink)))
+        sink = stack.enter_context(SmtpSink(delay))
+        stack.callback(lambda: received.update(sink.stop()))
+        env = {**os.environ, "INFOLETTRE_DB": str(where),
+               "INFOLETTRE_TRANSPORT": sink.dsn(connections=connections,
+                                                max_per_connection=1000),
+               "INFOLETTRE_CONFIG": str(ROOT / "infolettre.toml")}
+        command = [INFOLETTRE, "send", str(SAMPLE), "--yes", "--skip-image-check"]
         logs = [stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
                 for _ in range(senders)]
         cpu0, db0, busy0 = children_cpu(), tree_cpu(postmaster), machine_ticks()

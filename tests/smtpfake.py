@@ -40,6 +40,7 @@ class Handler:
         self.script = script
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes]] = []
+        self.times: list[float] = []  # time.monotonic() of each message taken
         self.senders: list[str] = []
         self.mail_options: dict[str, list[str]] = {}  # recipient -> its MAIL's parameters
         self.connections = 0
@@ -83,6 +84,7 @@ class Handler:
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((rcpt, envelope.original_content))
+                self.times.append(time.monotonic())
                 self.senders.append(envelope.mail_from)
                 self.mail_options[rcpt] = (["SMTPUTF8"] if envelope.smtp_utf8 else []) + [
                     o for o in envelope.mail_options if o != "SMTPUTF8"]

@@ -5,13 +5,17 @@ Raw asyncio (a ``Protocol``, no aiosmtpd): the commands InfoLettre speaks (EHLO,
 HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) answered from a line buffer, PIPELINING
 and SMTPUTF8 offered, the data scanned for its end without being kept. One
 process, one thread: the benchmarks measure its CPU so that it can be shown not
-to be the bottleneck.
+to be the bottleneck; the tests of many messages use it where aiosmtpd, which
+reads the data line by line (some 6 ms for a message of 70 KB), would be what
+they wait for.
 
-    python bench/sink.py [--delay 0.02] [--port 0]
+    python tests/smtpsink.py [--delay 0.02] [--port 0] [--all]
 
 Prints the port it listens on (127.0.0.1), then runs until SIGTERM or SIGINT and
 prints one line of JSON: messages, distinct recipients, the duplicated ones (up
-to 20, with their counts), connections, the most open at once, its CPU seconds.
+to 20, with their counts), connections, the most open at once, its CPU seconds;
+with ``--all``, every recipient's count too (``received``). ``SmtpSink`` runs it
+from a test or a benchmark.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections import Counter
 
@@ -39,14 +44,16 @@ class Tally:
         self.open = 0
         self.most_open = 0
 
-    def report(self) -> dict[str, object]:
-        """The counts, and the sink's own CPU time (user + system, seconds)."""
+    def report(self, every: bool = False) -> dict[str, object]:
+        """The counts, and the sink's own CPU time (user + system, seconds); with
+        ``every``, each recipient's count."""
         times = os.times()
         twice = {rcpt: n for rcpt, n in self.received.items() if n > 1}
         return {"messages": self.messages, "recipients": len(self.received),
                 "duplicated": len(twice), "duplicates": dict(list(twice.items())[:20]),
                 "connections": self.connections, "most_open": self.most_open,
-                "cpu": round(times.user + times.system, 3)}
+                "cpu": round(times.user + times.system, 3),
+                **({"received": dict(self.received)} if every else {})}
 
 
 class SinkProtocol(asyncio.BufferedProtocol):
@@ -180,16 +187,59 @@ async def serve(port: int, delay: float) -> Tally:
     return tally
 
 
+class SmtpSink:
+    """``with SmtpSink(delay) as sink:`` this file as its own process, listening on
+    127.0.0.1:``sink.port``; ``sink.stop()`` (or the block's end) stops it and
+    returns its report, with every recipient's count (``received``)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self.report: dict = {}
+
+    def __enter__(self) -> SmtpSink:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--delay", str(self.delay), "--all"],
+            stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.strip().isdigit():
+            self.process.kill()
+            raise RuntimeError(f"the SMTP sink did not start: {line!r}")
+        self.port = int(line)
+        return self
+
+    def dsn(self, **options: object) -> str:
+        """The transport of InfoLettre that sends to this sink."""
+        query = "".join(f"&{k}={v}" for k, v in options.items())
+        return f"smtp://127.0.0.1:{self.port}?security=none{query}"
+
+    def stop(self) -> dict:
+        """Stop the sink; what it received."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+            out, _ = self.process.communicate(timeout=30)
+            self.process = None
+            self.report = json.loads(out.strip().splitlines()[-1])
+        return self.report
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.02,
                         help="seconds before answering each message's final dot")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--all", action="store_true",
+                        help="report every recipient's count, not only the duplicated")
     args = parser.parse_args()
     if args.delay < 0:
-        sys.exit("bench/sink.py: --delay must be 0 or more seconds")
+        sys.exit("tests/smtpsink.py: --delay must be 0 or more seconds")
     tally = asyncio.run(serve(args.port, args.delay))
-    print(json.dumps(tally.report()), flush=True)
+    print(json.dumps(tally.report(args.all)), flush=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ as in doubt.
 
 from __future__ import annotations
 
+import collections
+import math
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import Database
+from ..store import Ledger, connect
 from .journal import Claimed, Journal
 from .message import MessageFactory, Recipient
 from .transports.base import Outcome, Result, Transport, unbuildable
@@ -39,12 +42,69 @@ from .transports.base import Outcome, Result, Transport, unbuildable
 if TYPE_CHECKING:
     from .message import Outgoing
 
-__all__ = ["Driver", "Engine", "Plan", "Progress", "Ready", "RunState", "Taken"]
+__all__ = ["PACE_CHUNK", "Driver", "Engine", "Plan", "Progress", "Ready", "RunState",
+           "SharedPace", "Taken"]
 
 #: ``progress(done, total, outcomes)``, called a few times a second.
 Progress = Callable[[int, int, Counter], None]
 #: Outcomes after which a row is not tried again in this run.
 _FINAL = (Outcome.SENT, Outcome.FAILED, Outcome.IN_DOUBT)
+#: Seconds of a campaign's shared pace a sender reserves at once: one round trip to
+#: the database per quarter second of sending, and at most a quarter second of the
+#: campaign's rate left unused when a sender stops with slots it did not need.
+PACE_CHUNK = 0.25
+
+
+class SharedPace:
+    """A rate limit shared by every sender of a campaign (``campaign_rate``), through
+    the database's ``rate_slots``: a sender reserves a chunk of slots in one
+    statement, then starts a message (an API request) at each of their times.
+
+    Without a rate it lets everything through. Shared by the threads of one
+    sender; its connection is its own. Times are wall-clock, compared across
+    hosts: their clocks must agree (NTP) for the pace to hold exactly.
+    """
+
+    def __init__(self, db: Database | None = None, name: str = "",
+                 rate: float | None = None, stop: threading.Event | None = None) -> None:
+        self.db, self.name, self.stop = db, name, stop or threading.Event()
+        self.interval = 1.0 / rate if rate else 0.0
+        self.chunk = max(1, math.ceil((rate or 0) * PACE_CHUNK))
+        self.slots: collections.deque[float] = collections.deque()
+        self.lock = threading.Lock()
+        self.ledger: Ledger | None = None
+
+    def wait(self) -> float:
+        """Seconds until this sender's next slot (0.0: now; ``take`` it then)."""
+        if not self.interval:
+            return 0.0
+        with self.lock:
+            if not self.slots:
+                if self.ledger is None:
+                    assert self.db is not None, "a shared pace needs its database"
+                    self.ledger = Ledger(connect(self.db))
+                first = self.ledger.reserve_slots(self.name, self.chunk, self.interval)
+                self.slots.extend(first + n * self.interval for n in range(self.chunk))
+            return max(0.0, self.slots[0] - time.time())
+
+    def take(self) -> None:
+        """Use the slot ``wait`` said was due."""
+        if self.interval:
+            with self.lock:
+                self.slots.popleft()
+
+    def acquire(self) -> bool:
+        """Wait for a slot and take it; False when the run was asked to stop meanwhile."""
+        while (wait := self.wait()) > 0:
+            if self.stop.wait(wait):
+                return False
+        self.take()
+        return not self.stop.is_set()
+
+    def close(self) -> None:
+        """Close the pace's connection."""
+        if self.ledger is not None:
+            self.ledger.close()
 
 
 class RunState:
@@ -97,6 +157,10 @@ class Plan:
     max_attempts: int
     retry_base: float
     factories: Mapping[str, MessageFactory] = field(default_factory=dict)
+    #: The id of the sender this run claims rows for ('' when none is registered).
+    worker: str = ""
+    #: The campaign's rate shared with its other senders (none by default).
+    pace: SharedPace = field(default_factory=SharedPace)
 
     def factory_of(self, edition: str) -> MessageFactory:
         """The factory of ``edition``; a row without one (a plan of one edition) takes

@@ -41,7 +41,8 @@ class ThreadedDriver(Driver):
 
     def _work(self) -> None:
         """One thread: its session, its connection, the cycle until nothing is due."""
-        engine = Engine(Journal(Ledger(connect(self.plan.db))), self.plan, self.state)
+        engine = Engine(Journal(Ledger(connect(self.plan.db), self.plan.worker)), self.plan,
+                        self.state)
         session: BatchSession | None = None
         try:
             try:
@@ -77,6 +78,10 @@ class ThreadedDriver(Driver):
                 groups.setdefault(ready.row.edition, []).append(ready)
             ordered = list(groups.items())
             for n, (edition, group) in enumerate(ordered):
+                if not self.plan.pace.acquire():  # stopped while waiting for the campaign's pace
+                    engine.release([r.row for _, g in ordered[n:] for r in g],
+                                   "not sent: the run was stopped")
+                    return
                 content = self.plan.factory_of(edition).content()
                 try:
                     results = session.send_batch(content, [r.outgoing for r in group])

@@ -13,23 +13,50 @@ most one ``in_flight`` row per connection; the next run turns them into
 ``in_doubt`` (they may have been delivered) and never sends them again unless
 asked. Rows already ``sent`` are never sent again.
 
+Several senders may share one campaign (on PostgreSQL; on SQLite ``send``'s lock
+file lets one run at a time). Each registers itself (``Sender``), claims rows
+under its id and keeps a lease alive (``Heartbeat``, and each commit); only the
+rows in flight of a sender that is not alive (its lease expired, it finished, or
+its process is gone from this host) become in doubt, at any sender's start or
+end: never a live sender's, and never sent again unless asked.
+
 This module holds the rules (what a row becomes, when a retry is due, when to
-give up); the store's ``Ledger`` reads and writes the rows, a batch per
-statement, so that another database can keep the same rules.
+give up, when a sender is alive); the store's ``Ledger`` reads and writes the
+rows, a batch per statement, so that another database can keep the same rules.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import secrets
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import InfoLettreError
-from ..store import Campaign, Ledger, Tried
+from ..config import Database
+from ..errors import InfoLettreError, database_errors
+from ..store import Campaign, Ledger, SenderRow, Tried, connect
 from .transports.base import Outcome, Result
 
-__all__ = ["STATES", "Campaign", "Claimed", "Journal", "Route", "backoff"]
+__all__ = ["HEARTBEAT", "LEASE", "STATES", "Campaign", "Claimed", "Heartbeat", "Journal",
+           "Route", "Sender", "backoff", "sender_state"]
+
+#: Seconds a sender stays alive after its last heartbeat. A live sender beats every
+#: ``HEARTBEAT`` seconds from a thread of its own (whatever its SMTP connections
+#: wait for), so only a stalled host or database, or a cut network, stays silent
+#: that long; a minute rides out those (a failover, a checkpoint, a swapping host)
+#: while its rows are never taken for a dead sender's. Too long costs little: a
+#: crashed sender's rows on another host stay listed in flight for that minute
+#: before a new start calls them in doubt (``status`` shows the sender dead), and
+#: a death on this host is seen at once (its process is gone).
+LEASE = 60.0
+#: Seconds between a sender's heartbeats: several per lease, so one late beat is not death.
+HEARTBEAT = LEASE / 6
+_RECOVERED = "the sending process stopped while this message was in flight"
 
 STATES = ("pending", "in_flight", "sent", "retry", "failed", "in_doubt")
 MAX_BACKOFF = 600.0
@@ -63,15 +90,83 @@ class Claimed:
         return Result(Outcome.FAILED, f"not sent: the subscriber is {self.status}")
 
 
+@dataclass(frozen=True)
+class Sender:
+    """This process as a sender of a campaign: ``host:pid:random``, unique."""
+
+    id: str
+    host: str
+    pid: int
+
+    @classmethod
+    def this_process(cls) -> Sender:
+        host, pid = socket.gethostname(), os.getpid()
+        return cls(f"{host}:{pid}:{secrets.token_hex(3)}", host, pid)
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: it exists
+        return False
+    return False
+
+
+def sender_state(row: SenderRow, at: float | None = None) -> str:
+    """``finished``, ``alive`` or ``dead``: dead once its lease expired, or at once when
+    it ran on this host and its process is gone."""
+    if row.finished_at is not None:
+        return "finished"
+    if row.seen_at < (time.time() if at is None else at) - LEASE:
+        return "dead"
+    if row.host == socket.gethostname() and _process_gone(row.pid):
+        return "dead"
+    return "alive"
+
+
+class Heartbeat:
+    """A thread that keeps a sender's lease alive through a connection of its own, so
+    that a long wait on the network (or a long commit) does not look like death."""
+
+    def __init__(self, db: Database, sender_id: str, every: float = HEARTBEAT) -> None:
+        self.db, self.sender_id, self.every = db, sender_id, every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        ledger: Ledger | None = None
+        while not self.stopped.wait(self.every):
+            # A beat that fails (the database restarting) is tried again at the next:
+            # the lease allows several to be missed.
+            with contextlib.suppress(*database_errors(), InfoLettreError):
+                ledger = ledger or Ledger(connect(self.db))
+                with ledger.transaction():
+                    ledger.sender_seen(self.sender_id)
+        if ledger is not None:
+            ledger.close()
+
+
 class Journal:
     """The journal's rules over the store's ledger: one per thread.
 
     ``ledger`` is the ``Store`` (or a ``Ledger`` over a thread's own
-    connection).
+    connection); its ``worker``, when set, is the sender this journal claims
+    for, whose lease each commit renews (at most every ``HEARTBEAT`` seconds).
     """
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        self.beaten = 0.0  # monotonic time of this journal's last heartbeat
 
     def close(self) -> None:
         """Close the ledger's connection (a worker's own, at the end of its thread)."""
@@ -87,6 +182,7 @@ class Journal:
         With ``route``, each new row gets its edition in the same transaction.
         """
         with self.ledger.transaction():
+            self.ledger.serialise_campaign(issue)
             campaign = self.ledger.find_campaign(issue)
             if campaign is None:
                 campaign, rows = self.ledger.add_campaign(issue, subject, audience)
@@ -118,13 +214,14 @@ class Journal:
         their edition in the same transaction.
         """
         with self.ledger.transaction():
+            self.ledger.serialise_campaign(campaign.issue)
             added = self.ledger.add_newcomers(campaign)
             if route is not None:
                 self._assign(campaign.id, route)
             return added
 
     # -- editions ---------------------------------------------------------------------------
-    def assign_editions(self, campaign_id: int, route: Route) -> int:
+    def assign_editions(self, campaign: Campaign, route: Route) -> int:
         """Give every row without an edition yet the one ``route`` names for its
         subscriber's language, in one transaction; returns how many.
 
@@ -133,7 +230,8 @@ class Journal:
         changed: a resumed campaign sends each row in the edition chosen for it.
         """
         with self.ledger.transaction():
-            return self._assign(campaign_id, route)
+            self.ledger.serialise_campaign(campaign.issue)
+            return self._assign(campaign.id, route)
 
     def _assign(self, campaign_id: int, route: Route) -> int:
         langs = self.ledger.unassigned_langs(campaign_id)
@@ -168,10 +266,42 @@ class Journal:
         """When the earliest retry row is due (None when there is none)."""
         return self.ledger.next_due(campaign_id)
 
-    def recover(self, campaign_id: int) -> int:
-        """Rows a dead process left in flight become in doubt; returns how many."""
-        return self.ledger.in_flight_to_in_doubt(
-            campaign_id, "the sending process stopped while this message was in flight")
+    # -- senders ----------------------------------------------------------------------------
+    def register(self, campaign_id: int) -> Sender:
+        """This process starts sending ``campaign_id``: its row in ``senders``, and the
+        ledger's claims made in its name."""
+        sender = Sender.this_process()
+        self.ledger.register_sender(sender.id, campaign_id, sender.host, sender.pid)
+        self.ledger.worker = sender.id
+        self.beaten = time.monotonic()
+        return sender
+
+    def finish(self, sender: Sender) -> None:
+        """This sender ended: never alive again, whatever it left in flight. A database
+        that fails now is not an error of its own (the lease expires anyway)."""
+        with contextlib.suppress(*database_errors()):
+            self.ledger.finish_sender(sender.id)
+
+    def senders(self, campaign_id: int) -> list[tuple[SenderRow, str]]:
+        """Every sender of the campaign with its state (see ``sender_state``)."""
+        at = time.time()
+        return [(row, sender_state(row, at)) for row in self.ledger.campaign_senders(campaign_id)]
+
+    def recover(self, campaign_id: int, *, exclusive: bool = False) -> int:
+        """Rows that senders no longer alive left in flight (or rows of no known sender)
+        become in doubt; returns how many. ``exclusive``: no other sender can be
+        running (SQLite's lock file is held), so every row in flight is an orphan."""
+        alive = [] if exclusive else [row.id for row, state in self.senders(campaign_id)
+                                      if state == "alive"]
+        return self.ledger.orphans_to_in_doubt(campaign_id, alive, _RECOVERED)
+
+    def worker_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
+        """Rows per sender ('': none recorded), then per state (the states present)."""
+        return self.ledger.worker_counts(campaign_id)
+
+    def in_flight(self, campaign_id: int) -> list[tuple[str, str, int]]:
+        """(email, worker, attempts) of every row in flight."""
+        return self.ledger.in_flight(campaign_id)
 
     def requeue_in_doubt(self, campaign_id: int) -> int:
         """In-doubt rows go back to pending (explicit request only); returns how many."""
@@ -196,7 +326,11 @@ class Journal:
             outcomes.append(outcome)
             if result.outcome is Outcome.FAILED and result.bounce:
                 bounced.append((claimed.subscriber_id, outcome[3]))
-        rows = self.ledger.record_and_claim(campaign_id, outcomes, bounced, limit)
+        beat = bool(self.ledger.worker) and time.monotonic() - self.beaten >= HEARTBEAT
+        rows = self.ledger.record_and_claim(campaign_id, outcomes, bounced, limit,
+                                            heartbeat=beat)
+        if beat:
+            self.beaten = time.monotonic()
         return [Claimed(*row) for row in rows]
 
     def release(self, campaign_id: int, claimed: list[Claimed], detail: str) -> None:

@@ -159,7 +159,8 @@ class LoopDriver(Driver):
     def _commit(self, now: float, stopping: bool) -> float:
         """Group commit: the outcomes, and rows for the idle connections, which start them.
 
-        Returns the seconds the rate limit wants before the next start (0.0: none).
+        Returns the seconds a rate limit wants before the next start (0.0: none): the
+        campaign's shared one, then this sender's own (``rate``).
         """
         idle = [c for c in self.channels if c.idle and not c.worn]
         engine, finished = self.engine, self.engine.finished
@@ -168,10 +169,12 @@ class LoopDriver(Driver):
         can_claim = bool(idle) and not stopping and now >= self.claim_after
         wait, limit = 0.0, 0
         if commit or (can_claim and not finished):
+            pace = self.plan.pace  # the campaign's, then this sender's own
             while can_claim and limit < len(idle):
-                wait = self.transport.pace()
+                wait = pace.wait() or self.transport.pace()
                 if wait:
                     break
+                pace.take()
                 limit += 1
         if not (commit or limit):
             return wait

@@ -110,6 +110,25 @@ def _editions(by_edition: dict[str, dict[str, int]]) -> list[str]:
             for lang, counts in by_edition.items()]
 
 
+def _senders(journal: Journal, campaign_id: int) -> list[str]:
+    """A line per sender that ran the campaign (several at once on PostgreSQL, or one
+    run after another): its state and the rows it claimed, per state; a dead one's
+    rows in flight are said to become in doubt at the next start."""
+    by_worker = journal.worker_counts(campaign_id)
+    lines = []
+    for row, state in journal.senders(campaign_id):
+        counts = by_worker.pop(row.id, {})
+        lines.append(f"  sender {row.id} ({state}, started {row.started_at}): "
+                     f"{_table(counts) or 'no rows'}")
+        if state == "dead" and counts.get("in_flight"):
+            lines.append(f"    it stopped with {counts['in_flight']} in flight: in doubt at "
+                         "the next `infolettre send`")
+    for worker, counts in by_worker.items():
+        if worker:  # rows of a sender whose row is gone: say them, all the same
+            lines.append(f"  sender {worker} (not recorded): {_table(counts)}")
+    return lines
+
+
 def _troubles(troubles: list[tuple[str, str, int, str]]) -> list[str]:
     return [f"  {state.replace('_', ' ')}: {email_} ({attempts} attempt"
             f"{'s' * (attempts != 1)}): {detail}" for email_, state, attempts, detail in troubles]
@@ -159,6 +178,7 @@ def describe_status(store: Store, issue: str, config: Config) -> str:
     by_edition = journal.edition_counts(campaign.id)
     if set(by_edition) - {""}:
         lines += _editions(by_edition)
+    lines += _senders(journal, campaign.id)
     lines += _troubles(journal.troubles(campaign.id))
     if counts["in_doubt"]:
         lines.append("in doubt: the connection was lost after the message was sent; "

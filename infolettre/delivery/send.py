@@ -1,12 +1,13 @@
 """Send an issue: to every active subscriber as one campaign, or as proofs.
 
-This module only orchestrates: the lock (one send per database at a time, a
-lock file beside it, so two processes never share a campaign), the campaign
-and its journal, the message factory (the edition rendered and inlined once),
-the engine, and the summary. The cycle over the journal (claim, skip, build,
-record, release) is ``engine``'s; SMTP campaigns run it on one event loop
-driving every connection (``loop``), other transports on a thread per session
-(``engine_threads``).
+This module only orchestrates: the lock (on SQLite, one send per database at a
+time, a lock file beside it; on PostgreSQL several senders, on several hosts,
+share a campaign through the journal's row locks), the campaign and its
+journal, this sender's registration and heartbeat, the message factory (the
+edition rendered and inlined once), the engine, and the summary. The cycle
+over the journal (claim, skip, build, record, release) is ``engine``'s; SMTP
+campaigns run it on one event loop driving every connection (``loop``), other
+transports on a thread per session (``engine_threads``).
 
 An issue with several editions is still one campaign: each row is given, when
 it is created, the edition of its subscriber's language (or the first of that
@@ -32,9 +33,9 @@ from ..edition.ready import ReadyEdition
 from ..errors import InfoLettreError
 from ..store import Store
 from .dkim import dkim_signer
-from .engine import Driver, Plan, Progress, RunState
+from .engine import Driver, Plan, Progress, RunState, SharedPace
 from .engine_threads import ThreadedDriver
-from .journal import Journal, Route
+from .journal import Heartbeat, Journal, Route
 from .loop import LoopDriver
 from .message import MessageFactory, Recipient
 from .transports.base import Result, Transport, unbuildable
@@ -118,6 +119,11 @@ class _Lock:
         self.path = db.with_name(db.name + ".send.lock") if isinstance(db, Path) else None
         self.fd = -1
 
+    @property
+    def exclusive(self) -> bool:
+        """True when no other sender can run on this database while the lock is held."""
+        return self.path is not None
+
     def __enter__(self) -> _Lock:
         if self.path is None:
             return self
@@ -196,7 +202,8 @@ def send_campaign(editions: ReadyEdition | Editions, config: Config, transport: 
     eds = as_editions(editions)
     source = next(iter(eds.values()))
     route_of = route(eds, config)
-    with _Lock(config.db), Store(config.db, config.secrets.get("INFOLETTRE_SECRET")) as store:
+    with _Lock(config.db) as lock, Store(config.db,
+                                         config.secrets.get("INFOLETTRE_SECRET")) as store:
         journal = Journal(store)
         campaign, created = journal.campaign(source.slug, source.subject,
                                              audience.as_dict(), route_of)
@@ -205,34 +212,32 @@ def send_campaign(editions: ReadyEdition | Editions, config: Config, transport: 
             summary.added = journal.include_newcomers(campaign, route_of)
         elif not created:
             summary.newcomers = journal.newcomers(campaign)
-        journal.assign_editions(campaign.id, route_of)  # rows of an older campaign
+        journal.assign_editions(campaign, route_of)  # rows of an older campaign
         _missing_editions(journal, campaign.id, eds, source.slug, resend_in_doubt)
-        summary.recovered_in_doubt = journal.recover(campaign.id)
-        if resend_in_doubt:
-            journal.requeue_in_doubt(campaign.id)
-        counts = journal.counts(campaign.id)
-        todo = counts["pending"] + counts["retry"]
-        signer = dkim_signer(config)
-        factories = {lang: MessageFactory(ed, config, source.slug, store.secret, dkim=signer)
-                     for lang, ed in eds.items()}
-        for factory in factories.values():
-            transport.fit(factory.content())
-        run = RunState(todo)
-        plan = Plan(config.db, next(iter(factories.values())), campaign.id, max_attempts,
-                    retry_base, factories)
-        kind: type[Driver] = LoopDriver if transport.multiplexed else ThreadedDriver
-        interrupted = threading.Event()
-        with _stop_on_sigint(run, interrupted):
-            if todo:
-                kind(transport, journal, plan, run, progress).run()
-        transport.close()
+        sender = journal.register(campaign.id)
+        try:
+            with Heartbeat(config.db, sender.id):
+                summary.recovered_in_doubt = journal.recover(campaign.id,
+                                                             exclusive=lock.exclusive)
+                if resend_in_doubt:
+                    journal.requeue_in_doubt(campaign.id)
+                run, interrupted = _run(journal, store, campaign.id, sender.id, eds, config,
+                                        transport, max_attempts, retry_base, progress)
+        finally:
+            journal.finish(sender)
+        if run.error is None or isinstance(run.error, InfoLettreError):
+            # an orderly end (this sender's rows recorded or released): what senders
+            # that died meanwhile left in flight is in doubt now. After an unexpected
+            # error this sender's own rows stay in flight, for the next start to judge.
+            summary.recovered_in_doubt += journal.recover(campaign.id,
+                                                          exclusive=lock.exclusive)
         summary.this_run = run.done
         summary.sent_by_edition = run.sent
         summary.counts = journal.counts(campaign.id)
         summary.by_edition = journal.edition_counts(campaign.id)
         summary.troubles = journal.troubles(campaign.id)
         summary.seconds = time.monotonic() - started
-        if interrupted.is_set():
+        if interrupted:
             raise KeyboardInterrupt
         if run.error is not None:
             if isinstance(run.error, InfoLettreError):
@@ -240,6 +245,35 @@ def send_campaign(editions: ReadyEdition | Editions, config: Config, transport: 
             else:
                 raise run.error
     return summary
+
+
+def _run(journal: Journal, store: Store, campaign_id: int, worker: str, eds: Editions,
+         config: Config, transport: Transport, max_attempts: int, retry_base: float,
+         progress: Progress | None) -> tuple[RunState, bool]:
+    """Send the campaign's due rows as ``worker``: the run's state, and whether Ctrl-C
+    stopped it."""
+    counts = journal.counts(campaign_id)
+    todo = counts["pending"] + counts["retry"]
+    signer = dkim_signer(config)
+    factories = {lang: MessageFactory(ed, config, next(iter(eds.values())).slug,
+                                      store.secret, dkim=signer)
+                 for lang, ed in eds.items()}
+    for factory in factories.values():
+        transport.fit(factory.content())
+    run = RunState(todo)
+    pace = SharedPace(config.db, f"campaign {campaign_id}", transport.campaign_rate, run.stop)
+    plan = Plan(config.db, next(iter(factories.values())), campaign_id, max_attempts,
+                retry_base, factories, worker=worker, pace=pace)
+    kind: type[Driver] = LoopDriver if transport.multiplexed else ThreadedDriver
+    interrupted = threading.Event()
+    try:
+        with _stop_on_sigint(run, interrupted):
+            if todo:
+                kind(transport, journal, plan, run, progress).run()
+    finally:
+        pace.close()
+        transport.close()
+    return run, interrupted.is_set()
 
 
 def send_proofs(edition: ReadyEdition, config: Config, transport: Transport,

@@ -32,6 +32,7 @@ from .journal import Campaign, DueRow, Ledger, Tried
 from .reports import ReportLog
 from .requests import RequestCounts
 from .rows import FINAL, STATUSES, Departure, NewSubscriber, Subscriber, normalise_email, now, stamp
+from .senders import SenderRow
 from .subscribers import SubscriberRows
 from .suppression import Suppression
 
@@ -45,6 +46,7 @@ __all__ = [
     "Invitation",
     "Ledger",
     "NewSubscriber",
+    "SenderRow",
     "Store",
     "Subscriber",
     "Tried",

@@ -11,6 +11,13 @@ the others expect the caller to hold it (``with ledger.transaction():``).
 
 The claim and record path runs once per batch at thousands of messages a
 second: one statement per kind of change, ``executemany`` over the rows.
+
+Several senders may share a campaign on PostgreSQL (``senders``): a claim there is
+one ``UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)``, so that two senders never
+take the same row and never wait for each other's rows, and each row claimed
+carries the claiming sender's id (``worker``). SQLite has one sender at a time
+(its write transactions are serial, and ``send`` holds a lock file): there, the
+cheaper SELECT then UPDATE.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from .connection import Connection, transaction
 from .history import set_status
 from .rows import now
+from .senders import SenderRows
 
 __all__ = ["Campaign", "DueRow", "Ledger", "Tried"]
 
@@ -44,17 +52,21 @@ class Campaign:
     audience: dict
 
 
-class Ledger:
+class Ledger(SenderRows):
     """The campaigns and deliveries tables over one connection (one per thread).
 
     Mixed into ``Store``; also made over a bare connection (``Ledger(conn)``)
-    by the sending workers, each of which has its own.
+    by the sending workers, each of which has its own. ``worker`` is the id of
+    the sender whose claims this ledger makes ('' when none is registered), and
+    is written on each row it claims.
     """
 
     conn: Connection
+    worker: str = ""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, worker: str = "") -> None:
         self.conn = conn
+        self.worker = worker
 
     def close(self) -> None:
         """Close the connection."""
@@ -70,6 +82,12 @@ class Ledger:
         row = self.conn.execute("SELECT id, issue, subject, audience FROM campaigns "
                                 "WHERE issue = ?", (issue,)).fetchone()
         return Campaign(row[0], row[1], row[2], json.loads(row[3])) if row else None
+
+    def serialise_campaign(self, issue: str) -> None:
+        """Inside a transaction: wait for any other sender setting up the campaign of
+        ``issue`` (creating it, adding newcomers, giving editions) to commit, so that
+        senders starting together make one campaign and one row per subscriber."""
+        self.conn.serialise(f"campaign {issue}")
 
     def add_campaign(self, issue: str, subject: str, audience: dict[str, str]
                      ) -> tuple[Campaign, int]:
@@ -174,14 +192,6 @@ class Ledger:
                                  "AND state = 'retry'", (campaign_id,)).fetchone()[0]
 
     # -- whole-campaign changes (each its own transaction) -------------------------------------
-    def in_flight_to_in_doubt(self, campaign_id: int, detail: str) -> int:
-        """Rows left in flight become in doubt, saying ``detail``; returns how many."""
-        with self.transaction():
-            cursor = self.conn.execute(
-                "UPDATE deliveries SET state = 'in_doubt', updated_at = ?, detail = ? "
-                "WHERE campaign_id = ? AND state = 'in_flight'", (now(), detail, campaign_id))
-        return cursor.rowcount
-
     def in_doubt_to_pending(self, campaign_id: int) -> int:
         """In-doubt rows become pending, due at once; returns how many."""
         with self.transaction():
@@ -193,12 +203,16 @@ class Ledger:
     # -- a worker's cycle -----------------------------------------------------------------
     def claim_due(self, campaign_id: int, limit: int) -> list[DueRow]:
         """Mark up to ``limit`` due rows in flight, pending ones first, and return them
-        (the caller holds a transaction; the attempt is counted now).
+        (the caller holds a transaction; the attempt is counted now), each with this
+        ledger's ``worker``."""
+        if self.conn.dialect == "postgresql":
+            return self._claim_skip_locked(campaign_id, limit)
+        return self._claim_serial(campaign_id, limit)
 
-        Two statements rather than ``UPDATE … WHERE id IN (SELECT … LIMIT n)``:
-        SQLite runs that form through a temporary table, eight times slower, and
-        this runs once per batch (the write transaction makes the pair atomic).
-        """
+    def _claim_serial(self, campaign_id: int, limit: int) -> list[DueRow]:
+        """SQLite's claim: two statements rather than ``UPDATE … WHERE id IN (SELECT …
+        LIMIT n)``, which SQLite runs through a temporary table, eight times slower;
+        the write transaction, serial, makes the pair atomic."""
         rows: list[DueRow] = []
         for state, due in (("pending", 0.0), ("retry", time.time())):
             if len(rows) >= limit:
@@ -212,8 +226,28 @@ class Ledger:
             stamp = now()
             self.conn.executemany(
                 "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, "
-                "updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
-                [(stamp, campaign_id, row[0]) for row in rows])
+                "updated_at = ?, worker = ? WHERE campaign_id = ? AND subscriber_id = ?",
+                [(stamp, self.worker, campaign_id, row[0]) for row in rows])
+        return sorted(rows)
+
+    def _claim_skip_locked(self, campaign_id: int, limit: int) -> list[DueRow]:
+        """PostgreSQL's claim: one statement per state, which locks the rows it takes
+        and skips those another sender's claim holds; a row another sender committed
+        in flight meanwhile is re-checked by the row lock and left out."""
+        rows: list[DueRow] = []
+        for state, due in (("pending", 0.0), ("retry", time.time())):
+            if len(rows) >= limit:
+                break
+            rows += self.conn.execute(
+                "UPDATE deliveries d SET state = 'in_flight', attempts = d.attempts + 1, "
+                "updated_at = ?, worker = ? FROM (SELECT subscriber_id FROM deliveries "
+                "WHERE campaign_id = ? AND state = ? AND next_at <= ? LIMIT ? "
+                "FOR UPDATE SKIP LOCKED) due, subscribers s "
+                "WHERE d.campaign_id = ? AND d.subscriber_id = due.subscriber_id "
+                "AND s.id = d.subscriber_id "
+                "RETURNING d.subscriber_id, s.email, s.name, s.status, d.attempts, d.edition",
+                (now(), self.worker, campaign_id, state, due, limit - len(rows),
+                 campaign_id)).fetchall()
         return sorted(rows)
 
     def record_outcomes(self, campaign_id: int, outcomes: Sequence[Tried],
@@ -231,19 +265,24 @@ class Ledger:
             set_status(self.conn, subscriber_id, "bounced", detail, only_from="active")
 
     def record_and_claim(self, campaign_id: int, outcomes: Sequence[Tried],
-                         bounced: Sequence[tuple[int, str]], limit: int) -> list[DueRow]:
+                         bounced: Sequence[tuple[int, str]], limit: int, *,
+                         heartbeat: bool = False) -> list[DueRow]:
         """``record_outcomes`` then ``claim_due``, in one transaction: one commit per
         cycle, and no moment when a worker's rows are neither recorded nor claimed.
-        ``limit`` 0 claims nothing."""
+        ``limit`` 0 claims nothing; ``heartbeat`` also marks the ``worker`` alive."""
         with self.transaction():
             self.record_outcomes(campaign_id, outcomes, bounced)
+            if heartbeat and self.worker:
+                self.sender_seen(self.worker)
             return self.claim_due(campaign_id, limit) if limit else []
 
     def release(self, campaign_id: int, subscriber_ids: Sequence[int], detail: str) -> None:
-        """Rows claimed and never sent go back to pending, their attempt uncounted."""
+        """Rows claimed and never sent go back to pending, their attempt uncounted, due
+        at once (a retry given back is pending like the others), no sender's."""
         with self.transaction():
             stamp = now()
             self.conn.executemany(
                 "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, "
-                "detail = ?, updated_at = ? WHERE campaign_id = ? AND subscriber_id = ?",
+                "next_at = 0, worker = '', detail = ?, updated_at = ? WHERE campaign_id = ? "
+                "AND subscriber_id = ?",
                 [(detail, stamp, campaign_id, s) for s in subscriber_ids])

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infolettre.config import Database
 from infolettre.content.editions import chain
 from infolettre.delivery.journal import Journal
 from infolettre.delivery.send import route, send_campaign
@@ -73,8 +74,8 @@ def _check(message: EmailMessage, lang: str) -> None:
     assert f'lang="{lang}"' in html
 
 
-def test_each_subscriber_gets_the_edition_of_their_language(tmp_path: Path) -> None:
-    config = sending_config(tmp_path, fallback={"pt": ("es",)})
+def test_each_subscriber_gets_the_edition_of_their_language(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db, fallback={"pt": ("es",)})
     addresses = populate(config, 10, langs=("fr", "en", "es", "pt", "it"))
     summary = send_campaign(editions(config), config, from_dsn(config.transport))
     assert summary.counts["sent"] == 10
@@ -105,9 +106,9 @@ def test_the_route_is_the_fallback_chain_of_the_content(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("langs", [("fr", "en")])
-def test_an_issue_of_two_editions_sends_the_others_the_source(tmp_path: Path,
+def test_an_issue_of_two_editions_sends_the_others_the_source(tmp_path: Path, db: Database,
                                                               langs: tuple[str, ...]) -> None:
-    config = sending_config(tmp_path)
+    config = sending_config(tmp_path, db)
     populate(config, 6, langs=("fr", "en", "es"))
     send_campaign(editions(config, langs), config, from_dsn(config.transport))
     langs_of = _langs(config)
@@ -115,18 +116,18 @@ def test_an_issue_of_two_editions_sends_the_others_the_source(tmp_path: Path,
         _check(message, "en" if langs_of[address] == "en" else "fr")
 
 
-def test_a_resumed_campaign_keeps_each_rows_edition(tmp_path: Path) -> None:
+def test_a_resumed_campaign_keeps_each_rows_edition(tmp_path: Path, db: Database) -> None:
     """A subscriber who changes language during a campaign gets the edition their row
     was given: the change applies from the next issue."""
-    config = sending_config(tmp_path)
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 4, langs=("en", "fr"))
     eds = editions(config)
     with Store(config.db) as store:
         journal = Journal(store)
         journal.campaign("2018-06", FRENCH, {}, route(eds, config))  # started, then stopped
-        store.conn.execute("UPDATE subscribers SET lang = 'es' WHERE email = ?",
-                           (addresses[0],))
-        store.conn.commit()
+        with store.transaction():
+            store.conn.execute("UPDATE subscribers SET lang = 'es' WHERE email = ?",
+                               (addresses[0],))
     send_campaign(eds, config, from_dsn(config.transport))
     messages = _outbox(tmp_path)
     _check(messages[addresses[0]], "en")
@@ -135,8 +136,8 @@ def test_a_resumed_campaign_keeps_each_rows_edition(tmp_path: Path) -> None:
 
 
 def test_rows_of_a_campaign_begun_before_editions_get_one_before_they_are_sent(
-        tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+        tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 4, langs=("en", "fr"))
     with Store(config.db) as store, store.transaction():
         store.add_campaign("2018-06", FRENCH, {})  # rows without an edition, as before
@@ -148,8 +149,8 @@ def test_rows_of_a_campaign_begun_before_editions_get_one_before_they_are_sent(
     assert _recorded(config) == dict(zip(addresses, ["en", "fr"] * 2, strict=True))
 
 
-def test_a_row_is_never_sent_in_another_edition_than_its_own(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_a_row_is_never_sent_in_another_edition_than_its_own(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 4, langs=("en", "fr"))
     with Store(config.db) as store:
         Journal(store).campaign("2018-06", FRENCH, {}, route(editions(config), config))
@@ -160,8 +161,8 @@ def test_a_row_is_never_sent_in_another_edition_than_its_own(tmp_path: Path) -> 
     assert summary.counts["sent"] == 4
 
 
-def test_newcomers_added_to_a_campaign_get_their_edition(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_newcomers_added_to_a_campaign_get_their_edition(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 2, langs=("fr",))
     send_campaign(editions(config), config, from_dsn(config.transport))
     newcomers = populate(config, 2, domain="example.net", langs=("en", "es"))
@@ -173,10 +174,10 @@ def test_newcomers_added_to_a_campaign_get_their_edition(tmp_path: Path) -> None
     _check(messages[newcomers[1]], "es")
 
 
-def test_lang_narrows_the_audience_to_one_edition(tmp_path: Path) -> None:
+def test_lang_narrows_the_audience_to_one_edition(tmp_path: Path, db: Database) -> None:
     from infolettre.delivery.send import Audience
 
-    config = sending_config(tmp_path)
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 6, langs=("fr", "en", "es"))
     summary = send_campaign(editions(config), config, from_dsn(config.transport),
                             audience=Audience(lang="en"))
@@ -187,8 +188,8 @@ def test_lang_narrows_the_audience_to_one_edition(tmp_path: Path) -> None:
         _check(message, "en")
 
 
-def test_smtp_campaign_sends_each_subscriber_their_edition(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_smtp_campaign_sends_each_subscriber_their_edition(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 30, langs=("fr", "en", "es"))
     with FakeSmtp() as smtp:
         summary = send_campaign(editions(config), config,
@@ -201,10 +202,10 @@ def test_smtp_campaign_sends_each_subscriber_their_edition(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("provider", sorted(FAKES))
-def test_an_api_request_carries_one_edition(tmp_path: Path, provider: str) -> None:
+def test_an_api_request_carries_one_edition(tmp_path: Path, db: Database, provider: str) -> None:
     """A batch whose rows are in several editions goes as a request per edition."""
     fake = FAKES[provider]()
-    config = sending_config(tmp_path)
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 9, langs=("fr", "en", "es"))
     transport = from_dsn(dsn(provider, batch=10, connections=1),
                          http=httpx.MockTransport(fake))
@@ -221,8 +222,8 @@ def test_an_api_request_carries_one_edition(tmp_path: Path, provider: str) -> No
         assert footer in d["text"], provider
 
 
-def test_one_edition_alone_is_sent_as_before(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_one_edition_alone_is_sent_as_before(tmp_path: Path, db: Database) -> None:
+    config = sending_config(tmp_path, db)
     populate(config, 4)
     summary = send_campaign(editions(config)["fr"], config, from_dsn(config.transport))
     assert summary.sent_by_edition == {"fr": 4}
@@ -237,12 +238,14 @@ def test_without_the_edition_of_its_chain_a_language_gets_the_source(tmp_path: P
         "fr", "en", "fr", "fr", "fr"]
 
 
-def test_rows_in_doubt_of_a_removed_edition_stop_only_a_resend(tmp_path: Path) -> None:
-    config = sending_config(tmp_path)
+def test_rows_in_doubt_of_a_removed_edition_stop_only_a_resend(tmp_path: Path,
+                                                               db: Database) -> None:
+    config = sending_config(tmp_path, db)
     addresses = populate(config, 4, langs=("en", "fr"))
     with Store(config.db) as store:
         Journal(store).campaign("2018-06", FRENCH, {}, route(editions(config), config))
-        store.conn.execute("UPDATE deliveries SET state = 'in_doubt' WHERE edition = 'en'")
+        with store.transaction():
+            store.conn.execute("UPDATE deliveries SET state = 'in_doubt' WHERE edition = 'en'")
     summary = send_campaign(editions(config, ("fr", "es")), config, from_dsn(config.transport))
     assert summary.sent_by_edition == {"fr": 2} and summary.counts["in_doubt"] == 2
     assert set(_outbox(tmp_path)) == {addresses[1], addresses[3]}

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from infolettre.config import Database
 from infolettre.store import Ledger, NewSubscriber, Store, connect
 
 
@@ -39,8 +40,9 @@ class _Counting:
         return getattr(self._conn, name)
 
 
-def _store(tmp_path: Path, n: int = 60) -> tuple[Store, int]:
-    store = Store(tmp_path / "db.sqlite")
+def _store(where: Path | Database, n: int = 60) -> tuple[Store, int]:
+    """A campaign of ``n`` subscribers in ``where`` (a folder: a SQLite file there)."""
+    store = Store(where / "db.sqlite" if isinstance(where, Path) and where.is_dir() else where)
     with store.transaction():
         store.insert_many(NewSubscriber(f"p{i}@example.org", lang="fr" if i % 2 else "en")
                           for i in range(n))
@@ -53,8 +55,8 @@ def _states(store: Store, campaign_id: int) -> dict[str, int]:
     return store.delivery_counts(campaign_id)
 
 
-def test_a_campaign_takes_the_active_subscribers_of_its_audience(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path, 10)
+def test_a_campaign_takes_the_active_subscribers_of_its_audience(db: Database) -> None:
+    store, _ = _store(db, 10)
     with store.transaction():
         campaign, rows = store.add_campaign("2018-07", "s", {"lang": "fr"})
     assert rows == 5
@@ -62,8 +64,8 @@ def test_a_campaign_takes_the_active_subscribers_of_its_audience(tmp_path: Path)
     assert campaign.audience == {"lang": "fr"} and store.find_campaign("2018-08") is None
 
 
-def test_claim_record_release(tmp_path: Path) -> None:
-    store, cid = _store(tmp_path, 6)
+def test_claim_record_release(db: Database) -> None:
+    store, cid = _store(db, 6)
     with store.transaction():
         claimed = store.claim_due(cid, 4)
     assert [row[0] for row in claimed] == sorted(row[0] for row in claimed)
@@ -83,8 +85,8 @@ def test_claim_record_release(tmp_path: Path) -> None:
     assert again[third] == again[fourth] == 1 and first not in again
 
 
-def test_a_retry_is_claimed_only_when_due(tmp_path: Path) -> None:
-    store, cid = _store(tmp_path, 2)
+def test_a_retry_is_claimed_only_when_due(db: Database) -> None:
+    store, cid = _store(db, 2)
     with store.transaction():
         a, b = (row[0] for row in store.claim_due(cid, 2))
         store.record_outcomes(cid, [(a, "retry", 0.0, "421", ""),
@@ -107,9 +109,9 @@ def test_record_and_claim_is_one_commit(tmp_path: Path) -> None:
     assert _states(store, cid) == {"sent": 10, "in_flight": 10, "pending": 40}
 
 
-def test_record_and_claim_is_all_or_nothing(tmp_path: Path,
+def test_record_and_claim_is_all_or_nothing(db: Database,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    store, cid = _store(tmp_path)
+    store, cid = _store(db)
     claimed = store.record_and_claim(cid, [], [], 3)
 
     def broken(self: Ledger, campaign_id: int, limit: int) -> list:
@@ -124,28 +126,51 @@ def test_record_and_claim_is_all_or_nothing(tmp_path: Path,
 
 
 @pytest.mark.parametrize("size", [2, 50])
-def test_a_cycle_sends_as_many_statements_whatever_its_batch(tmp_path: Path,
-                                                             size: int) -> None:
-    """No statement per row: a batch of 50 costs what a batch of 2 costs."""
-    store, cid = _store(tmp_path, 120)
+def test_a_cycle_sends_as_many_statements_whatever_its_batch(db: Database, size: int) -> None:
+    """No statement per row: a batch of 50 costs what a batch of 2 costs. SQLite
+    claims with a SELECT then an UPDATE; PostgreSQL with one UPDATE … SKIP LOCKED."""
+    store, cid = _store(db, 120)
     ledger = Ledger(connect(store.where))
     claimed = ledger.record_and_claim(cid, [], [], size)
     counting = _Counting(ledger.conn)
     ledger.conn = counting  # type: ignore[assignment]
     ledger.record_and_claim(cid, [(r[0], "sent", 0.0, "", "") for r in claimed], [], size)
     ledger.release(cid, [r[0] for r in claimed[:1]], "stopped")
-    assert counting.statements == 8  # BEGIN, update, select, update, COMMIT; and release's 3
+    # BEGIN, update, (select,) update or claim, COMMIT; and release's 3
+    assert counting.statements == {"sqlite": 8, "postgresql": 7}[store.conn.dialect]
     ledger.conn = counting._conn
     ledger.close()
     store.close()
 
 
-def test_a_worker_ledger_sees_what_the_store_wrote(tmp_path: Path) -> None:
-    store, cid = _store(tmp_path, 3)
+def test_a_claim_is_the_ledgers_worker_and_a_release_gives_it_back(db: Database) -> None:
+    """Each row claimed carries its sender's id; a row given back is nobody's and due
+    at once, even a retry (whose next_at had passed)."""
+    store, cid = _store(db, 4)
+    worker = Ledger(connect(store.where), "host:1:abc")
+    with worker.transaction():
+        a, b = (row[0] for row in worker.claim_due(cid, 2))
+        worker.record_outcomes(cid, [(b, "retry", 1.0, "421", "")])
+    assert worker.worker_counts(cid) == {"host:1:abc": {"in_flight": 1, "retry": 1},
+                                         "": {"pending": 2}}
+    with worker.transaction():  # the two pending rows, and the retry, due
+        claimed = {row[0] for row in worker.claim_due(cid, 3)}
+    assert b in claimed and a not in claimed and len(claimed) == 3
+    worker.release(cid, [a, b], "stopped")
+    assert worker.worker_counts(cid) == {"": {"pending": 2}, "host:1:abc": {"in_flight": 2}}
+    with store.transaction():
+        assert {row[0] for row in store.claim_due(cid, 4)} == {a, b}
+    assert store.worker_counts(cid) == {"": {"in_flight": 2}, "host:1:abc": {"in_flight": 2}}
+    worker.close()
+    store.close()
+
+
+def test_a_worker_ledger_sees_what_the_store_wrote(db: Database) -> None:
+    store, cid = _store(db, 3)
     worker = Ledger(connect(store.where))
     assert len(worker.record_and_claim(cid, [], [], 5)) == 3
     assert _states(store, cid) == {"in_flight": 3}
-    assert store.in_flight_to_in_doubt(cid, "stopped") == 3
+    assert store.orphans_to_in_doubt(cid, (), "stopped") == 3
     assert store.troubles(cid)[0][1:] == ("in_doubt", 1, "stopped")
     assert store.in_doubt_to_pending(cid) == 3
     assert store.sent_issues() == set()

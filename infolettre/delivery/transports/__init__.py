@@ -8,7 +8,11 @@ DSN                                                            what it does
 =============================================================  ==========================
 
 SMTP options: ``connections`` (parallel sessions, default 4), ``rate`` (messages
-per second, all sessions together), ``max_per_connection`` (default 100),
+per second, all sessions of this sender together), ``campaign_rate`` (messages per
+second, all the senders of the campaign together, on every host: paced through
+the database, whose ``rate_slots`` they reserve a quarter second at a time; the
+hosts' clocks must agree, as NTP keeps them; on SQLite, where one sender runs at a
+time, it is that sender's pace), ``max_per_connection`` (default 100),
 ``timeout`` (seconds), ``cafile`` (a CA bundle to verify the server with),
 ``helo``. Without ``security``, port 465 means ``tls`` and any other
 ``starttls``: plain text is never chosen unless asked for. A password absent
@@ -20,7 +24,8 @@ key in the DSN, it comes from the environment variable the configuration names
 (``api_key_env``, default ``INFOLETTRE_API_KEY``). Options: ``base_url`` (another
 endpoint: an EU region, a test server), ``connections`` (parallel requests,
 default 4), ``batch`` (fewer recipients per request than the provider's
-maximum), ``rate`` (requests per second), ``timeout``; Postmark also takes
+maximum), ``rate`` (requests per second, this sender), ``campaign_rate`` (requests
+per second, all the campaign's senders, as for SMTP), ``timeout``; Postmark also takes
 ``stream`` (default ``broadcast``).
 """
 
@@ -52,9 +57,9 @@ DESCRIPTIONS = {
     "sendgrid": ("sendgrid+api://KEY@default",
                  "SendGrid's v3 mail send, 1000 personalizations a request"),
 }
-_API_OPTIONS = {"base_url", "connections", "batch", "rate", "timeout"}
-_SMTP_OPTIONS = {"security", "connections", "rate", "max_per_connection", "timeout",
-                 "cafile", "helo"}
+_API_OPTIONS = {"base_url", "connections", "batch", "rate", "campaign_rate", "timeout"}
+_SMTP_OPTIONS = {"security", "connections", "rate", "campaign_rate", "max_per_connection",
+                 "timeout", "cafile", "helo"}
 
 
 def mask(dsn: str) -> str:
@@ -97,13 +102,6 @@ def _number(dsn: str, options: Mapping[str, str], key: str, kind: type[_N], defa
 
 
 def _api(dsn: str, scheme: str, env: Mapping[str, str], http: object) -> Transport:
-    from .providers import (
-        BrevoTransport,
-        MailgunTransport,
-        PostmarkTransport,
-        SendgridTransport,
-    )
-
     parts = urlsplit(dsn)
     provider = scheme.split("+")[0]
     extra = {"mailgun": {"region"}, "postmark": {"stream"}}.get(provider, set())
@@ -121,8 +119,28 @@ def _api(dsn: str, scheme: str, env: Mapping[str, str], http: object) -> Transpo
         "timeout": _number(dsn, options, "timeout", float, 60.0),
         "http": http,
     }
+    campaign_rate = _number(dsn, options, "campaign_rate", float, None)
+    return _shared(_provider(dsn, provider, key, parts.hostname or "", options, common),
+                   campaign_rate)
+
+
+def _shared(transport: Transport, campaign_rate: float | None) -> Transport:
+    """``transport`` with the campaign's shared rate (``campaign_rate``) set."""
+    transport.campaign_rate = campaign_rate
+    return transport
+
+
+def _provider(dsn: str, provider: str, key: str, host: str, options: Mapping[str, str],
+              common: dict) -> Transport:
+    from .providers import (
+        BrevoTransport,
+        MailgunTransport,
+        PostmarkTransport,
+        SendgridTransport,
+    )
+
     if provider == "mailgun":
-        domain = parts.hostname or ""
+        domain = host
         if not domain or domain == "default":
             raise TransportError(f"{mask(dsn)}: give the sending domain: "
                                  "mailgun+api://KEY@mg.example.org")
@@ -169,13 +187,14 @@ def from_dsn(dsn: str, env: Mapping[str, str] | None = None, *, http: object = N
         if username and not password:
             raise TransportError(f"{mask(dsn)}: a user without a password: put it in the "
                                  "DSN or in $INFOLETTRE_SMTP_PASSWORD")
-        return SmtpTransport(
+        return _shared(SmtpTransport(
             parts.hostname, port, security=security, username=username, password=password,
             connections=_number(dsn, options, "connections", int, 4),
             rate=_number(dsn, options, "rate", float, None),
             max_per_connection=_number(dsn, options, "max_per_connection", int, 100),
             timeout=_number(dsn, options, "timeout", float, 30.0),
             cafile=Path(options["cafile"]) if options.get("cafile") else None,
-            helo=options.get("helo") or None)
+            helo=options.get("helo") or None),
+            _number(dsn, options, "campaign_rate", float, None))
     known = ", ".join(DESCRIPTIONS)
     raise TransportError(f"{mask(dsn)}: unknown transport '{scheme}' (known: {known})")

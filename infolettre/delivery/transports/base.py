@@ -197,6 +197,10 @@ class Transport(ABC):
     #: batch's shared content and each recipient's values and writes the message itself.
     #: Not to be read from ``batch_size``: an API may well send batches of one.
     takes_mime: bool = True
+    #: Messages (API requests) per second for all the senders of a campaign together
+    #: (``campaign_rate``), paced through the database; None: no shared limit. The
+    #: transport's own ``rate`` holds for this sender alone.
+    campaign_rate: float | None = None
 
     def open_channel(self) -> Channel:
         """A connected channel (blocking; the loop calls it from a helper thread)."""
