@@ -232,9 +232,11 @@ def test_check_of_the_largest_file_is_linear(tmp_path: Path, shape: str) -> None
 
 # Before Python 3.11.13 (CVE-2025-6069), html.parser rescans the rest of the text at
 # every unclosed start tag: what Python-Markdown does with raw HTML is then quadratic,
-# which MAX_TEXT_CHARS bounds (about 2 s a pass for 10,000 characters of "<x ").
+# which MAX_TEXT_CHARS bounds (about 2 s a pass for 10,000 characters of "<x "). On such
+# a Python the test is not run (20 s to learn what the version says); on a newer one it
+# runs, and must pass.
 _STDLIB_QUADRATIC = pytest.mark.xfail(
-    sys.version_info < (3, 11, 13), strict=False,
+    sys.version_info < (3, 11, 13), strict=False, run=False,
     reason="html.parser is quadratic on unclosed start tags before Python 3.11.13")
 MARKDOWN_SHAPES = [pytest.param(s, marks=_STDLIB_QUADRATIC) if s.startswith("<img") else s
                    for s in SHAPES] + [pytest.param("<x ", marks=_STDLIB_QUADRATIC)]
