@@ -299,10 +299,6 @@ class Journal:
         """Rows per sender ('': none recorded), then per state (the states present)."""
         return self.ledger.worker_counts(campaign_id)
 
-    def in_flight(self, campaign_id: int) -> list[tuple[str, str, int]]:
-        """(email, worker, attempts) of every row in flight."""
-        return self.ledger.in_flight(campaign_id)
-
     def requeue_in_doubt(self, campaign_id: int) -> int:
         """In-doubt rows go back to pending (explicit request only); returns how many."""
         return self.ledger.in_doubt_to_pending(campaign_id)

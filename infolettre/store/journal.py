@@ -63,6 +63,9 @@ class Ledger(SenderRows):
 
     conn: Connection
     worker: str = ""
+    #: (campaign id, highest subscriber id) of this ledger's last claim of pending rows
+    #: on PostgreSQL: where its next claim starts (``_claim_skip_locked``).
+    _claim_cursor: tuple[int, int] = (0, 0)
 
     def __init__(self, conn: Connection, worker: str = "") -> None:
         self.conn = conn
@@ -233,22 +236,46 @@ class Ledger(SenderRows):
     def _claim_skip_locked(self, campaign_id: int, limit: int) -> list[DueRow]:
         """PostgreSQL's claim: one statement per state, which locks the rows it takes
         and skips those another sender's claim holds; a row another sender committed
-        in flight meanwhile is re-checked by the row lock and left out."""
+        in flight meanwhile is re-checked by the row lock and left out.
+
+        Pending rows are taken in subscriber order from where this ledger's last
+        claim stopped (``_claim_cursor``), along the primary key. Looking them up by
+        state instead would start each claim at the first index entry of
+        ``pending``: the entries of rows claimed since the last vacuum stay there,
+        dead, so each claim walked every row sent so far (4 ms at 20,000 of 50,000,
+        against 0.1 ms). Rows behind the cursor (given back, or skipped while a claim
+        that then failed held them) are found by one claim from the start when the
+        rows ahead run out.
+        """
+        cursor_campaign, after = self._claim_cursor
+        after = after if cursor_campaign == campaign_id else 0
         rows: list[DueRow] = []
-        for state, due in (("pending", 0.0), ("retry", time.time())):
+        for start in (after, 0) if after else (0,):
             if len(rows) >= limit:
                 break
-            rows += self.conn.execute(
-                "UPDATE deliveries d SET state = 'in_flight', attempts = d.attempts + 1, "
-                "updated_at = ?, worker = ? FROM (SELECT subscriber_id FROM deliveries "
-                "WHERE campaign_id = ? AND state = ? AND next_at <= ? LIMIT ? "
-                "FOR UPDATE SKIP LOCKED) due, subscribers s "
-                "WHERE d.campaign_id = ? AND d.subscriber_id = due.subscriber_id "
-                "AND s.id = d.subscriber_id "
-                "RETURNING d.subscriber_id, s.email, s.name, s.status, d.attempts, d.edition",
-                (now(), self.worker, campaign_id, state, due, limit - len(rows),
-                 campaign_id)).fetchall()
+            found = self._skip_locked(
+                campaign_id, "AND d0.state = 'pending' AND d0.subscriber_id > ? "
+                "ORDER BY d0.subscriber_id", (start,), limit - len(rows))
+            if found:
+                self._claim_cursor = (campaign_id, max(row[0] for row in found))
+            rows += found
+        if len(rows) < limit:
+            rows += self._skip_locked(campaign_id, "AND d0.state = 'retry' AND d0.next_at <= ? "
+                                      "ORDER BY d0.next_at", (time.time(),), limit - len(rows))
         return sorted(rows)
+
+    def _skip_locked(self, campaign_id: int, where: str, args: tuple, limit: int
+                     ) -> list[DueRow]:
+        """Claim up to ``limit`` rows of the campaign that ``where`` (on ``d0``, with
+        its ORDER BY) selects, skipping those another transaction holds."""
+        return self.conn.execute(
+            "UPDATE deliveries d SET state = 'in_flight', attempts = d.attempts + 1, "
+            "updated_at = ?, worker = ? FROM (SELECT d0.subscriber_id FROM deliveries d0 "
+            f"WHERE d0.campaign_id = ? {where} LIMIT ? FOR UPDATE SKIP LOCKED) due, "
+            "subscribers s WHERE d.campaign_id = ? AND d.subscriber_id = due.subscriber_id "
+            "AND s.id = d.subscriber_id "
+            "RETURNING d.subscriber_id, s.email, s.name, s.status, d.attempts, d.edition",
+            (now(), self.worker, campaign_id, *args, limit, campaign_id)).fetchall()
 
     def record_outcomes(self, campaign_id: int, outcomes: Sequence[Tried],
                         bounced: Sequence[tuple[int, str]] = ()) -> None:

@@ -77,13 +77,6 @@ class SenderRows:
             counts.setdefault(worker, {})[state] = n
         return counts
 
-    def in_flight(self, campaign_id: int) -> list[tuple[str, str, int]]:
-        """(email, worker, attempts) of every row in flight, by address."""
-        return self.conn.execute(
-            "SELECT s.email, d.worker, d.attempts FROM deliveries d JOIN subscribers s "
-            "ON s.id = d.subscriber_id WHERE d.campaign_id = ? AND d.state = 'in_flight' "
-            "ORDER BY s.email", (campaign_id,)).fetchall()
-
     def orphans_to_in_doubt(self, campaign_id: int, alive: Sequence[str], detail: str) -> int:
         """Rows in flight whose worker is not one of ``alive`` become in doubt, saying
         ``detail`` (its own transaction); returns how many. A row's worker is kept:
