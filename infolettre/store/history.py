@@ -78,9 +78,13 @@ def set_status(conn: Connection, subscriber_id: int, status: str, detail: str,
             raise InfoLettreError(
                 f"subscriber {subscriber_id} is {left}: kept unsubscribed; only the "
                 "person's own confirmation of a new subscription can make it active again")
+    # ``status <> ?``: a row already in that status is not a change. Two requests
+    # changing it at once (a one-click POST sent twice, to two service workers) both
+    # found it active; on PostgreSQL the second UPDATE waits for the first's commit and
+    # then reads the row again, and so finds nothing to change, and records nothing.
     guard = " AND status = ?" if only_from else ""
     cursor = conn.execute(
-        f"UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?{guard}",
-        (status, now(), subscriber_id, *((only_from,) if only_from else ())))
+        f"UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ? AND status <> ?{guard}",
+        (status, now(), subscriber_id, status, *((only_from,) if only_from else ())))
     if cursor.rowcount:  # the history records only changes that happened
         add_event(conn, subscriber_id, status, detail)

@@ -139,3 +139,36 @@ def test_an_unmigrated_postgresql_database_is_refused_with_the_command_to_run(
         with pytest.raises(InfoLettreError, match=said) as caught:
             Store(url)
         assert str(caught.value).startswith(url.shown() + ": ")
+
+
+def test_one_status_changed_by_two_connections_at_once_is_one_change(db: Database) -> None:
+    """Two workers unsubscribing one person at the same moment (a one-click POST sent
+    twice): the second waits for the first's commit, finds nothing to change, and the
+    history says it once."""
+    import threading
+    import time
+
+    from infolettre.store.history import set_status
+
+    with Store(db) as first, Store(db) as second:
+        with first.transaction():
+            first.insert("twice@example.org", consent_source="test")
+        found = first.get("twice@example.org")
+        assert found is not None
+        waiting = threading.Event()
+
+        def other() -> None:
+            waiting.set()
+            with second.transaction():
+                set_status(second.conn, found.id, "unsubscribed", "the second POST")
+
+        thread = threading.Thread(target=other)
+        with first.transaction():
+            set_status(first.conn, found.id, "unsubscribed", "the first POST")
+            thread.start()
+            waiting.wait()
+            time.sleep(0.2)  # the other's change is under way: it waits for this commit
+        thread.join()
+        kinds = [(kind, detail) for _, kind, detail in first.events("twice@example.org")]
+    assert kinds.count(("unsubscribed", "the first POST")) == 1
+    assert ("unsubscribed", "the second POST") not in kinds
