@@ -11,14 +11,21 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["CONTROL_CLASS", "CONTROL_RE", "closest", "email_re", "is_email", "shown",
-           "without_accents"]
+__all__ = ["CONTROL_CLASS", "CONTROL_RE", "closest", "counted", "email_re", "is_email",
+           "shown", "without_accents"]
 
 #: Control characters: C0 (with tab, line feed, carriage return), DEL and C1, plus the
 #: Unicode line and paragraph separators. A YAML double-quoted string can carry any of
 #: them as an escape ("\r\n"), and one in a subject or a name could end a mail header.
 CONTROL_CLASS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 CONTROL_RE = re.compile(CONTROL_CLASS)
+
+
+def counted(n: int, word: str) -> str:
+    """``n`` and an English ``word``, plural unless ``n`` is 1 ("1 contact", "3
+    contacts"): how the commands' English lines count things. What a contributor
+    reads is said through the catalogues (``messages``), with CLDR's plurals."""
+    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def without_accents(text: str) -> str:

@@ -11,7 +11,7 @@ import click
 
 from ..errors import InfoLettreError
 from ..messages import say
-from ..words import is_email
+from ..words import counted, is_email
 from .common import PathArg, load
 
 
@@ -67,7 +67,7 @@ def list_cmd(ctx: click.Context, path: Path | None, contacts: bool, output: str)
     for c in found.values():
         where = ", ".join(x for x in (c.city, c.country) if x)
         click.echo(f"{c.slug:<20} {c.name}" + (f" ({where})" if where else "")
-                   + f" — {len(c.contacts)} contact{'s' * (len(c.contacts) != 1)}")
+                   + f" — {counted(len(c.contacts), 'contact')}")
         if contacts:
             for p in c.contacts:
                 click.echo(f"{'':<22}{p.name} <{p.email}>" + (f" [{p.lang}]" if p.lang else ""))

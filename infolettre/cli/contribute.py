@@ -10,11 +10,8 @@ from typing import Any
 import click
 
 from ..errors import InfoLettreError
+from ..words import counted
 from .common import PathArg, load, open_store
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def _dry_run(store: Any, config: Any, call: Any, *, reminder: bool) -> None:
@@ -52,7 +49,7 @@ def _report_failures(ctx: click.Context, sent: Any, command: str) -> None:
     for mail, result in sent.failed:
         click.echo(f"{mail.email}: {result.outcome.value} {result.detail}".rstrip(), err=True)
     if sent.failed:
-        click.echo(f"{_plural(len(sent.failed), 'message')} not sent: run `{command}` again "
+        click.echo(f"{counted(len(sent.failed), 'message')} not sent: run `{command}` again "
                    "to try them again", err=True)
         ctx.exit(2)
 
@@ -101,7 +98,7 @@ def call(ctx: click.Context, issue_dir: Path, deadline: dt.datetime, centres: tu
             click.echo(f"{already}, nobody new to invite")
             return
         transport = from_dsn(config.transport, config.secrets)
-        _confirm(yes, f"Mail the call for contributions to {_plural(len(planned.mails), 'contact')}"
+        _confirm(yes, f"Mail the call for contributions to {counted(len(planned.mails), 'contact')}"
                       f" through {transport.describe()}?")
         sent = send_call(store, config, transport, planned)
     click.echo(f"{already}, {len(sent.sent)} invited now")
@@ -132,10 +129,10 @@ def remind(ctx: click.Context, issue_dir: Path, yes: bool, dry_run: bool) -> Non
     config = load(ctx)
     with open_store(ctx) as store:
         planned = plan_reminders(store, issue_dir)
-        said = [f"{_plural(len(planned.submitted), 'centre')} submitted",
+        said = [f"{counted(len(planned.submitted), 'centre')} submitted",
                 f"{len(planned.already)} reminded today already"]
         if planned.not_called:
-            said.append(f"{_plural(planned.not_called, 'contact')} not called yet "
+            said.append(f"{counted(planned.not_called, 'contact')} not called yet "
                         "(`call` invites them)")
         if dry_run:
             _dry_run(store, config, planned, reminder=True)
@@ -145,7 +142,7 @@ def remind(ctx: click.Context, issue_dir: Path, yes: bool, dry_run: bool) -> Non
             click.echo(", ".join([*said, "nobody to remind"]))
             return
         transport = from_dsn(config.transport, config.secrets)
-        _confirm(yes, f"Mail a reminder to {_plural(len(planned.mails), 'contact')} through "
+        _confirm(yes, f"Mail a reminder to {counted(len(planned.mails), 'contact')} through "
                       f"{transport.describe()}?")
         sent = send_reminders(store, config, transport, planned)
     click.echo(", ".join([*said, f"{len(sent.sent)} reminded now"]))

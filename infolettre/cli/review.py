@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import display_path
+from ..words import counted
 from .common import PathArg, load, open_store
 
 
@@ -43,7 +44,7 @@ def contributions(ctx: click.Context, issue_dir: Path) -> None:
             click.echo("  nothing yet")
         for item in entry.items:
             problems = entry.problems.get(item.path, [])
-            flag = f", {len(problems)} problem{'s' * (len(problems) != 1)}" if problems else ""
+            flag = f", {counted(len(problems), 'problem')}" if problems else ""
             click.echo(f"  [{item.status}] {display_path(item.path)}: {item.title}{flag}")
             for problem in problems:
                 click.echo(f"      {problem}")

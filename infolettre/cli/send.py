@@ -10,6 +10,7 @@ import click
 
 from ..content.layout import issue_slug
 from ..errors import InfoLettreError
+from ..words import counted
 from .common import PathArg, load, open_store
 
 # -- configuration and transports ----------------------------------------------------------
@@ -124,7 +125,7 @@ def _check_images(edition: Any, config: Any, transport: Any, *, refuse: bool) ->
                    err=True)
     if broken and refuse:
         raise InfoLettreError(
-            f"{len(broken)} image{'s' * (len(broken) != 1)} of the issue "
+            f"{counted(len(broken), 'image')} of the issue "
             f"{'do' if len(broken) != 1 else 'does'} not answer at "
             f"{config.issue_url(edition.slug)}: publish the archive first, or pass "
             "--skip-image-check to send anyway")

@@ -8,6 +8,7 @@ import click
 
 from ..content.model import Centre
 from ..errors import InfoLettreError, Problem, display_path
+from ..words import counted
 from .common import PathArg, load, open_store
 
 
@@ -156,7 +157,7 @@ def subscribers_list(ctx: click.Context, status: str | None, lang: str | None,
         for s in store.select(status, lang, centre):
             click.echo("\t".join((s.email, s.name, s.lang, s.centre, s.status)))
             count += 1
-    click.echo(f"{count} subscriber{'s' * (count != 1)}", err=True)
+    click.echo(counted(count, "subscriber"), err=True)
 
 
 @subscribers.command("history")

@@ -11,6 +11,7 @@ from collections import Counter
 from ..config import Config
 from ..edition.ready import ReadyEdition
 from ..store import Store
+from ..words import counted
 from .journal import Journal
 from .message import MessageFactory, Recipient
 from .send import Audience, Editions, SendSummary, as_editions, route
@@ -22,7 +23,7 @@ __all__ = ["audience_size", "describe_dry_run", "describe_status", "describe_sum
 
 def newcomers_line(count: int) -> str:
     """What ``send`` says of the subscribers a resumed campaign leaves out."""
-    return (f"{count} subscriber{'s' * (count != 1)} joined since this campaign started: "
+    return (f"{counted(count, 'subscriber')} joined since this campaign started: "
             "send --include-new adds them")
 
 
@@ -71,12 +72,12 @@ def describe_dry_run(editions: ReadyEdition | Editions, config: Config, audience
         newcomers = _campaign_newcomers(store, source.slug)
     total = sum(by_lang.values())
     lines = [f"would send “{source.subject}” through {transport.describe()}",
-             f"audience: {total} active subscriber{'s' * (total != 1)}"
+             f"audience: {counted(total, 'active subscriber')}"
              + (f" ({_langs(by_lang)})" if by_lang else "")]
     if len(eds) > 1:
         for lang, edition in eds.items():
             n = sum(by_edition[lang].values())
-            lines.append(f"edition {lang}: {n} subscriber{'s' * (n != 1)}"
+            lines.append(f"edition {lang}: {counted(n, 'subscriber')}"
                          + (f" ({_langs(by_edition[lang])})" if n else "")
                          + f", “{edition.subject}”")
     if newcomers:
@@ -130,8 +131,8 @@ def _senders(journal: Journal, campaign_id: int) -> list[str]:
 
 
 def _troubles(troubles: list[tuple[str, str, int, str]]) -> list[str]:
-    return [f"  {state.replace('_', ' ')}: {email_} ({attempts} attempt"
-            f"{'s' * (attempts != 1)}): {detail}" for email_, state, attempts, detail in troubles]
+    return [f"  {state.replace('_', ' ')}: {email_} ({counted(attempts, 'attempt')}): {detail}"
+            for email_, state, attempts, detail in troubles]
 
 
 def describe_summary(summary: SendSummary, transport: Transport) -> str:
@@ -140,13 +141,15 @@ def describe_summary(summary: SendSummary, transport: Transport) -> str:
     rate = done / summary.seconds if summary.seconds else 0
     lines = []
     if summary.added:
-        lines.append(f"{summary.added} subscriber{'s' * (summary.added != 1)} who joined "
+        lines.append(f"{counted(summary.added, 'subscriber')} who joined "
                      "since this campaign started added to it")
     if summary.newcomers:
         lines.append(newcomers_line(summary.newcomers))
     if summary.recovered_in_doubt:
-        lines.append(f"{summary.recovered_in_doubt} messages were in flight when a previous "
-                     "run stopped: now in doubt (--resend-in-doubt sends them again)")
+        n = summary.recovered_in_doubt
+        lines.append(f"{counted(n, 'message')} {'was' if n == 1 else 'were'} in flight when "
+                     "a sender stopped: now in doubt (--resend-in-doubt sends "
+                     f"{'it' if n == 1 else 'them'} again)")
     calls = getattr(transport, "calls", None)
     requests = f", {calls} HTTP requests" if calls is not None else ""
     lines.append(f"campaign {summary.campaign}: this run {done} attempts in "
