@@ -68,15 +68,21 @@ def link_for(store: Store, base: str, purpose: str, subscriber: Subscriber) -> s
 
 def by_token(store: Store, purpose: str, token: str) -> Subscriber | None:
     """The subscriber a valid token designates, or None (forged, altered, expired,
-    or a confirmation link older than the address's leaving the list)."""
+    or a confirmation link older than the address's leaving the list). The row the
+    signature is checked against is the one returned: read once."""
+    found: list[Subscriber] = []
+
     def email_of(subject: str) -> str | None:
         if not subject.lstrip("-").isdigit():
             return None
-        found = store.by_id(int(subject))
-        return _bound(store, purpose, found) if found else None
+        row = store.by_id(int(subject))
+        if row is None:
+            return None
+        found.append(row)
+        return _bound(store, purpose, row)
 
     subject = tokens.verify(store.secret, purpose, token, email_of)
-    return store.by_id(int(subject)) if subject else None
+    return found[0] if subject and found else None
 
 
 def unsubscribe(store: Store, subscriber: Subscriber, source: str) -> bool:
