@@ -93,7 +93,7 @@ def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
     from .render import Shared
 
     langs = editions(issue, config)
-    names = {lang: "" if lang == issue.original_lang else lang for lang in langs}
+    names = {lang: cache.entry_name(lang, issue.original_lang) for lang in langs}
     keys = cache.edition_keys(issue.path, config)
     shared = Shared()  # templates and untranslated items, worked out once for all
     built = {lang: _edition(issue, config, lang, langs, shared, keys(names[lang]))
@@ -105,15 +105,12 @@ def build_editions(issue: Issue, config: Config) -> dict[str, ReadyEdition]:
 
 def _edition(issue: Issue, config: Config, lang: str, langs: tuple[str, ...],
              shared: Shared | None = None, key: str = "") -> ReadyEdition:
-    """The edition of ``issue`` in ``lang``, one of ``langs``, from the cache or rendered.
-
-    The source language's entry is keyed "" as well, since ``edition_to_send``
-    looks it up before parsing, when it does not know the language yet.
-    """
+    """The edition of ``issue`` in ``lang``, one of ``langs``, from the cache (under
+    ``cache.entry_name``) or rendered."""
     from ..content.editions import localize
     from . import cache
 
-    name = "" if lang == issue.original_lang else lang
+    name = cache.entry_name(lang, issue.original_lang)
     key = key or cache.edition_key(issue.path, config, name)
     cached = cache.load(config.cache_dir, issue.slug, key, name)
     if cached is not None:
@@ -159,7 +156,7 @@ def editions_to_send(folder: Path, config: Config) -> dict[str, ReadyEdition]:
     recorded = cache.load_languages(config.cache_dir, slug, keys("*"))
     if recorded:
         langs, source = recorded
-        names = {lang: "" if lang == source else lang for lang in langs}
+        names = {lang: cache.entry_name(lang, source) for lang in langs}
         found = {lang: cache.load(config.cache_dir, slug, keys(name), name)
                  for lang, name in names.items()}
         if all(e is not None for e in found.values()):

@@ -26,11 +26,18 @@ from ..content.layout import find_centres_file, issue_slug
 from ..fsutil import atomic_write
 from .ready import Asset, ReadyEdition
 
-__all__ = ["edition_key", "edition_keys", "load", "load_languages", "store",
+__all__ = ["edition_key", "edition_keys", "entry_name", "load", "load_languages", "store",
            "store_languages"]
 
 _VERSION = b"infolettre-edition-4"  # 3: placeholders sealed; 4: an entry per edition
 _PACKAGE = Path(__file__).resolve().parent.parent  # all of infolettre's code
+
+
+def entry_name(lang: str, source: str) -> str:
+    """The name of ``lang``'s entry for an issue whose source language is ``source``:
+    "" for the source's own, which ``edition_to_send`` looks up before it knows the
+    issue's language, else the language."""
+    return "" if lang == source else lang
 
 
 def _files(folder: Path | None) -> list[Path]:
