@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .errors import InfoLettreError
 from .words import closest
@@ -37,13 +37,26 @@ class PostgresURL(str):
     store knows a server from a file without parsing it again.
     """
 
+    def password(self) -> str | None:
+        """The password the address holds (``USER:PASSWORD@`` or ``?password=``), if any."""
+        parts = urlsplit(self)
+        if parts.password is not None:
+            return parts.password
+        found = [v for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                 if k == "password"]
+        return found[0] if found else None
+
     def shown(self) -> str:
         """The address with any password replaced by ``***``, for messages and logs."""
         parts = urlsplit(self)
-        if parts.password is None:
-            return str(self)
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return parts._replace(netloc=netloc).geturl()
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+        query = parts.query
+        if "password" in dict(parse_qsl(query, keep_blank_values=True)):
+            query = "&".join(f"{k}=***" if k == "password" else f"{k}={v}"
+                             for k, v in parse_qsl(query, keep_blank_values=True))
+        return parts._replace(netloc=netloc, query=query).geturl()
 
 
 #: Where subscribers and the journal live: a SQLite file, or a PostgreSQL server.
@@ -193,7 +206,7 @@ def _coerce(path: Path, key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: '{key}' must be a path or an address in quotes")
         where = database(value, path.parent if path.name else None)
-        if isinstance(where, PostgresURL) and urlsplit(where).password:
+        if isinstance(where, PostgresURL) and where.password():
             raise ConfigError(f"{path}: the database address holds a password; secrets "
                               "belong in the environment: PGPASSWORD, a ~/.pgpass file, or "
                               "INFOLETTRE_DB")

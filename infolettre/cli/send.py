@@ -36,7 +36,7 @@ def config_check(ctx: click.Context) -> None:
     """
     import dataclasses
 
-    from ..config import SECRET_VARS
+    from ..config import SECRET_VARS, PostgresURL
     from ..delivery.transports import from_dsn, mask
 
     config = load(ctx)
@@ -46,7 +46,8 @@ def config_check(ctx: click.Context) -> None:
         if f.name in ("secrets", "source"):
             continue
         value = getattr(config, f.name)
-        shown = mask(value) if f.name == "transport" else value
+        shown = (mask(value) if f.name == "transport"
+                 else value.shown() if isinstance(value, PostgresURL) else value)
         click.echo(f"{f.name} = {str(shown)!r}")
     click.echo(f"# transport: {transport.describe()}")
     for var, what in SECRET_VARS.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import Database
@@ -101,6 +102,10 @@ def copy_database(source: Database, target: Database,
     if describe(source) == describe(target):
         raise InfoLettreError(f"{describe(target)}: the source and the target are the "
                               "same database")
+    if isinstance(source, Path) and not source.is_file():
+        # connect would make an empty database there, and the copy would pass as done
+        raise InfoLettreError(f"{source}: no such database file: name the one to copy "
+                              "with --from PATH (or the db setting)")
     migrate_database(target)
     src = connect(source)
     try:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from ..config import PostgresURL
 from ..errors import InfoLettreError
@@ -120,6 +121,10 @@ def connect_postgres(where: PostgresURL, *, check_version: bool = True) -> Postg
         raw = psycopg.connect(str(where), autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        secret = where.password()
+        for shown in {secret, unquote(secret)} if secret else ():
+            # libpq may quote the address's parts, the password among them (decoded)
+            first = first.replace(shown, "***")
         raise InfoLettreError(f"{where.shown()}: cannot open the database: {first}") from None
     conn = PostgresConnection(raw, where)
     if check_version:

@@ -144,7 +144,26 @@ def test_a_server_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
     assert len(output.strip().splitlines()) == 1 and "Traceback" not in output
 
 
-def test_a_password_is_never_shown(tmp_path: Path) -> None:
-    url = f"postgresql://nobody:hunter2@/infolettre?host={tmp_path}&connect_timeout=1"
-    status, output = _run("db", "migrate", "--db", url)
-    assert status == 2 and "hunter2" not in output and ":***@" in output
+def test_a_password_is_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the address's user part, in its query, or in libpq's own complaint about it
+    (a bare % is quoted back decoded), and by ``config check``, whose job is to print
+    the settings with their secrets masked."""
+    for url, secret in (
+            (f"postgresql://nobody:hunter2@/infolettre?host={tmp_path}&connect_timeout=1",
+             "hunter2"),
+            (f"postgresql://nobody@/infolettre?host={tmp_path}&password=hunter3"
+             "&connect_timeout=1", "hunter3"),
+            (f"postgresql://nobody:hunt%zz4@/infolettre?host={tmp_path}", "hunt%zz4")):
+        status, output = _run("db", "migrate", "--db", url)
+        assert status == 2 and secret not in output and "***" in output, output
+        monkeypatch.setenv("INFOLETTRE_DB", url)
+        status, output = _run("config", "check")
+        assert secret not in output and "***" in output, output
+
+
+def test_a_missing_source_file_is_refused_and_not_made(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.db"
+    status, output = _run("db", "copy", "--from", str(missing), "--to",
+                          str(tmp_path / "out.db"))
+    assert status == 2 and f"{missing}: no such database file" in output, output
+    assert not missing.exists() and not (tmp_path / "out.db").exists()
