@@ -75,7 +75,28 @@ class SharedPace:
         self.ledger: Ledger | None = None
 
     def wait(self) -> float:
-        """Seconds until this sender's next slot (0.0: now; ``take`` it then)."""
+        """Seconds until this sender's next slot (0.0: now; ``take`` it then: for a
+        single thread, as the event loop's driver)."""
+        return self._next(take=False)
+
+    def take(self) -> None:
+        """Use the slot ``wait`` said was due."""
+        if self.interval:
+            with self.lock:
+                self.slots.popleft()
+
+    def acquire(self) -> bool:
+        """Wait for a slot and take it (one thread of several: the slot is checked due
+        and taken under one lock, so two threads never take one, nor one not due);
+        False when the run was asked to stop meanwhile."""
+        while (wait := self._next(take=True)) > 0:
+            if self.stop.wait(wait):
+                return False
+        return not self.stop.is_set()
+
+    def _next(self, *, take: bool) -> float:
+        """Seconds until the next slot, reserving a chunk when none is left; with
+        ``take``, a slot due now is taken."""
         if not self.interval:
             return 0.0
         with self.lock:
@@ -85,21 +106,10 @@ class SharedPace:
                     self.ledger = Ledger(connect(self.db))
                 first = self.ledger.reserve_slots(self.name, self.chunk, self.interval)
                 self.slots.extend(first + n * self.interval for n in range(self.chunk))
-            return max(0.0, self.slots[0] - time.time())
-
-    def take(self) -> None:
-        """Use the slot ``wait`` said was due."""
-        if self.interval:
-            with self.lock:
+            wait = max(0.0, self.slots[0] - time.time())
+            if take and not wait:
                 self.slots.popleft()
-
-    def acquire(self) -> bool:
-        """Wait for a slot and take it; False when the run was asked to stop meanwhile."""
-        while (wait := self.wait()) > 0:
-            if self.stop.wait(wait):
-                return False
-        self.take()
-        return not self.stop.is_set()
+            return wait
 
     def close(self) -> None:
         """Close the pace's connection."""

@@ -40,11 +40,13 @@ class ThreadedDriver(Driver):
         self.state.show(self.progress)
 
     def _work(self) -> None:
-        """One thread: its session, its connection, the cycle until nothing is due."""
-        engine = Engine(Journal(Ledger(connect(self.plan.db), self.plan.worker)), self.plan,
-                        self.state)
+        """One thread: its session, its connection, the cycle until nothing is due. A
+        failure, the database's connection included, stops the run with its reason."""
+        engine: Engine | None = None
         session: BatchSession | None = None
         try:
+            engine = Engine(Journal(Ledger(connect(self.plan.db), self.plan.worker)),
+                            self.plan, self.state)
             try:
                 session = self.transport.open()
                 self._cycle(engine, session)
@@ -55,7 +57,8 @@ class ThreadedDriver(Driver):
         finally:
             if session is not None:
                 session.close()
-            engine.journal.close()
+            if engine is not None:
+                engine.journal.close()
 
     def _cycle(self, engine: Engine, session: BatchSession) -> None:
         run, size = self.state, self.transport.batch_size
@@ -78,7 +81,13 @@ class ThreadedDriver(Driver):
                 groups.setdefault(ready.row.edition, []).append(ready)
             ordered = list(groups.items())
             for n, (edition, group) in enumerate(ordered):
-                if not self.plan.pace.acquire():  # stopped while waiting for the campaign's pace
+                try:
+                    paced = self.plan.pace.acquire()
+                except BaseException as exc:  # the shared pace's database failed
+                    engine.release([r.row for _, g in ordered[n:] for r in g],
+                                   f"not sent: {exc}")
+                    raise
+                if not paced:  # stopped while waiting for the campaign's pace
                     engine.release([r.row for _, g in ordered[n:] for r in g],
                                    "not sent: the run was stopped")
                     return

@@ -100,8 +100,18 @@ class Sender:
 
     @classmethod
     def this_process(cls) -> Sender:
-        host, pid = socket.gethostname(), os.getpid()
-        return cls(f"{host}:{pid}:{secrets.token_hex(3)}", host, pid)
+        pid = os.getpid()
+        return cls(f"{socket.gethostname()}:{pid}:{secrets.token_hex(3)}", this_host(), pid)
+
+
+def this_host() -> str:
+    """This host as a sender's row records it: its name, and on Linux the namespace its
+    process ids belong to, so that two containers of one name (or one sharing the
+    host's network) never take each other's pids for their own."""
+    name = socket.gethostname()
+    with contextlib.suppress(OSError):
+        return f"{name} pid-ns {os.stat('/proc/self/ns/pid').st_ino}"
+    return name
 
 
 def _process_gone(pid: int) -> bool:
@@ -121,7 +131,7 @@ def sender_state(row: SenderRow, at: float | None = None) -> str:
         return "finished"
     if row.seen_at < (time.time() if at is None else at) - LEASE:
         return "dead"
-    if row.host == socket.gethostname() and _process_gone(row.pid):
+    if row.host == this_host() and _process_gone(row.pid):
         return "dead"
     return "alive"
 
@@ -145,13 +155,20 @@ class Heartbeat:
 
     def _beat(self) -> None:
         ledger: Ledger | None = None
+        failures: tuple[type[BaseException], ...] = (InfoLettreError, *database_errors())
         while not self.stopped.wait(self.every):
-            # A beat that fails (the database restarting) is tried again at the next:
-            # the lease allows several to be missed.
-            with contextlib.suppress(*database_errors(), InfoLettreError):
+            # A beat that fails (the database restarting, a connection cut while idle)
+            # is tried again at the next on a new connection: the lease allows several
+            # to be missed.
+            try:
                 ledger = ledger or Ledger(connect(self.db))
                 with ledger.transaction():
                     ledger.sender_seen(self.sender_id)
+            except failures:
+                if ledger is not None:
+                    with contextlib.suppress(*database_errors()):
+                        ledger.close()
+                ledger = None
         if ledger is not None:
             ledger.close()
 
@@ -290,10 +307,14 @@ class Journal:
     def recover(self, campaign_id: int, *, exclusive: bool = False) -> int:
         """Rows that senders no longer alive left in flight (or rows of no known sender)
         become in doubt; returns how many. ``exclusive``: no other sender can be
-        running (SQLite's lock file is held), so every row in flight is an orphan."""
-        alive = [] if exclusive else [row.id for row, state in self.senders(campaign_id)
-                                      if state == "alive"]
-        return self.ledger.orphans_to_in_doubt(campaign_id, alive, _RECOVERED)
+        running (SQLite's lock file is held), so every row in flight is an orphan.
+
+        The senders known dead are named, not those alive: a sender that registers
+        after this look (and claims rows before the update) is neither, and keeps
+        its rows."""
+        dead = None if exclusive else [row.id for row, state in self.senders(campaign_id)
+                                       if state != "alive"]
+        return self.ledger.orphans_to_in_doubt(campaign_id, dead, _RECOVERED)
 
     def worker_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
         """Rows per sender ('': none recorded), then per state (the states present)."""

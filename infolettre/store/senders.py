@@ -77,16 +77,19 @@ class SenderRows:
             counts.setdefault(worker, {})[state] = n
         return counts
 
-    def orphans_to_in_doubt(self, campaign_id: int, alive: Sequence[str], detail: str) -> int:
-        """Rows in flight whose worker is not one of ``alive`` become in doubt, saying
-        ``detail`` (its own transaction); returns how many. A row's worker is kept:
-        ``status`` tells whose it was."""
-        keep = "".join(" AND worker <> ?" for _ in alive)
+    def orphans_to_in_doubt(self, campaign_id: int, dead: Sequence[str] | None,
+                            detail: str) -> int:
+        """Rows in flight of the senders ``dead``, or of no sender registered, become in
+        doubt, saying ``detail`` (its own transaction); ``dead`` None: every row in
+        flight. Returns how many. A row's worker is kept: ``status`` tells whose it was."""
+        whose = "" if dead is None else (
+            " AND (worker NOT IN (SELECT id FROM senders)"
+            + (f" OR worker IN ({', '.join('?' * len(dead))})" if dead else "") + ")")
         with self.conn.transaction():
             cursor = self.conn.execute(
                 "UPDATE deliveries SET state = 'in_doubt', updated_at = ?, detail = ? "
-                f"WHERE campaign_id = ? AND state = 'in_flight'{keep}",
-                (now(), detail, campaign_id, *alive))
+                f"WHERE campaign_id = ? AND state = 'in_flight'{whose}",
+                (now(), detail, campaign_id, *(dead or ())))
         return cursor.rowcount
 
     def reserve_slots(self, name: str, count: int, interval: float) -> float:

@@ -8,11 +8,13 @@ is recorded (and counted) even when the transport stops the run.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from infolettre.config import Database
 from infolettre.delivery.journal import Claimed, Journal
 from infolettre.delivery.send import send_campaign
 from infolettre.delivery.transports import TransportError, from_dsn
@@ -114,3 +116,33 @@ def test_a_transport_error_releases_the_batch_and_counts_what_it_recorded(
             "SELECT s.email, d.attempts FROM deliveries d "
             "JOIN subscribers s ON s.id = d.subscriber_id").fetchall())
     assert attempts == {addresses[0]: 0, addresses[1]: 1, addresses[2]: 0}
+
+
+def test_a_shared_pace_never_lets_threads_run_ahead_of_its_slots(db: Database) -> None:
+    """Four threads of one sender taking slots of a campaign's pace of 200/s (chunks
+    of 50 reserved in the database): the n-th start is never before the n-th slot,
+    so the rate holds for the threads together."""
+    import threading
+
+    from infolettre.delivery.engine import SharedPace
+
+    pace = SharedPace(db, "campaign 1", 200.0)
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(25):
+            assert pace.acquire()
+            with lock:
+                starts.append(time.time())
+
+    began = time.time()
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pace.close()
+    starts.sort()
+    assert all(at >= began + n / 200.0 - 0.002 for n, at in enumerate(starts)), [
+        round(at - began - n / 200.0, 4) for n, at in enumerate(starts)][:20]

@@ -170,7 +170,7 @@ def test_a_worker_ledger_sees_what_the_store_wrote(db: Database) -> None:
     worker = Ledger(connect(store.where))
     assert len(worker.record_and_claim(cid, [], [], 5)) == 3
     assert _states(store, cid) == {"in_flight": 3}
-    assert store.orphans_to_in_doubt(cid, (), "stopped") == 3
+    assert store.orphans_to_in_doubt(cid, None, "stopped") == 3
     assert store.troubles(cid)[0][1:] == ("in_doubt", 1, "stopped")
     assert store.in_doubt_to_pending(cid) == 3
     assert store.sent_issues() == set()

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 from infolettre.config import Database
-from infolettre.delivery.journal import LEASE, Journal, sender_state
+from infolettre.delivery.journal import LEASE, Journal, sender_state, this_host
 from infolettre.store import Ledger, SenderRow, connect
 
 from .test_journal import _store
@@ -84,7 +84,7 @@ def test_only_a_dead_senders_rows_in_flight_become_in_doubt(db: Database) -> Non
 
 
 def test_a_sender_on_this_host_whose_process_is_gone_is_dead_at_once() -> None:
-    here, at = socket.gethostname(), time.time()
+    here, at = this_host(), time.time()
     gone = SenderRow("x", here, 2**22 + 17, "", at, None)  # above Linux's highest pid
     assert sender_state(gone, at) == "dead"
     alive = SenderRow("y", here, os.getpid(), "", at, None)
@@ -92,6 +92,9 @@ def test_a_sender_on_this_host_whose_process_is_gone_is_dead_at_once() -> None:
     assert sender_state(alive, at + LEASE + 1) == "dead"  # its lease ran out
     elsewhere = SenderRow("z", "another-host", 2**22 + 17, "", at, None)
     assert sender_state(elsewhere, at) == "alive"  # no pid to look at: the lease decides
+    # The same name in another pid namespace (a container): its pids are not ours.
+    other_ns = SenderRow("n", socket.gethostname() + " pid-ns 1", 2**22 + 17, "", at, None)
+    assert sender_state(other_ns, at) == "alive"
     assert sender_state(SenderRow("f", here, 1, "", at, "2026-12-04T00:00:01Z"), at) == "finished"
 
 
@@ -121,3 +124,20 @@ def test_the_campaigns_pace_gives_every_slot_once_across_senders(db: Database) -
     assert min(gaps) >= chunk * interval - 1e-6  # each chunk after the one before
     assert firsts[0] >= began - 1e-3  # never a slot in the past
     assert firsts[-1] - firsts[0] >= (len(firsts) - 1) * chunk * interval - 1e-6
+
+
+def test_a_sender_that_registers_after_the_look_keeps_its_rows(db: Database) -> None:
+    """Recovery names the senders it found dead: one that registered and claimed since
+    (neither dead nor seen alive) keeps its rows in flight; rows of no sender do not."""
+    store, cid = _store(db, 6)
+    store.register_sender("gone:1:aaa", cid, "h", 1)
+    store.register_sender("new:2:bbb", cid, "h", 2)  # registered after the look
+    for name in ("gone:1:aaa", "new:2:bbb", ""):
+        ledger = Ledger(connect(db), name)
+        with ledger.transaction():
+            ledger.claim_due(cid, 2)
+        ledger.close()
+    assert store.orphans_to_in_doubt(cid, ["gone:1:aaa"], "stopped") == 4
+    assert store.worker_counts(cid) == {"": {"in_doubt": 2}, "gone:1:aaa": {"in_doubt": 2},
+                                        "new:2:bbb": {"in_flight": 2}}
+    store.close()
