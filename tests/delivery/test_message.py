@@ -132,7 +132,8 @@ def test_spamassassin_score_of_a_sent_message(tmp_path: Path) -> None:
                             capture_output=True, timeout=120)
     report = result.stdout.decode("utf-8", "replace")
     score = float(re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+)", report).group(1))
-    assert score <= 1.0, report[report.find("Content analysis"):]
+    # 0.5: the design's target; a sent message scores -0.0 (NO_RECEIVED, NO_RELAYS).
+    assert score <= 0.5, report[report.find("Content analysis"):]
 
 
 def _dkim_dns(public: bytes):
