@@ -15,7 +15,7 @@ asked. Rows already ``sent`` are never sent again.
 
 Several senders may share one campaign (on PostgreSQL; on SQLite ``send``'s lock
 file lets one run at a time). Each registers itself (``Sender``), claims rows
-under its id and keeps a lease alive (``Heartbeat``, and each commit); only the
+under its id and keeps a lease alive (``Heartbeat``, a thread of its own); only the
 rows in flight of a sender that is not alive (its lease expired, it finished, or
 its process is gone from this host) become in doubt, at any sender's start or
 end: never a live sender's, and never sent again unless asked.
@@ -178,12 +178,11 @@ class Journal:
 
     ``ledger`` is the ``Store`` (or a ``Ledger`` over a thread's own
     connection); its ``worker``, when set, is the sender this journal claims
-    for, whose lease each commit renews (at most every ``HEARTBEAT`` seconds).
+    for (its lease is kept by the sender's ``Heartbeat``).
     """
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self.beaten = 0.0  # monotonic time of this journal's last heartbeat
 
     def close(self) -> None:
         """Close the ledger's connection (a worker's own, at the end of its thread)."""
@@ -290,7 +289,6 @@ class Journal:
         sender = Sender.this_process()
         self.ledger.register_sender(sender.id, campaign_id, sender.host, sender.pid)
         self.ledger.worker = sender.id
-        self.beaten = time.monotonic()
         return sender
 
     def finish(self, sender: Sender) -> None:
@@ -343,11 +341,7 @@ class Journal:
             outcomes.append(outcome)
             if result.outcome is Outcome.FAILED and result.bounce:
                 bounced.append((claimed.subscriber_id, outcome[3]))
-        beat = bool(self.ledger.worker) and time.monotonic() - self.beaten >= HEARTBEAT
-        rows = self.ledger.record_and_claim(campaign_id, outcomes, bounced, limit,
-                                            heartbeat=beat)
-        if beat:
-            self.beaten = time.monotonic()
+        rows = self.ledger.record_and_claim(campaign_id, outcomes, bounced, limit)
         return [Claimed(*row) for row in rows]
 
     def release(self, campaign_id: int, claimed: list[Claimed], detail: str) -> None:

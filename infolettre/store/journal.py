@@ -292,15 +292,12 @@ class Ledger(SenderRows):
             set_status(self.conn, subscriber_id, "bounced", detail, only_from="active")
 
     def record_and_claim(self, campaign_id: int, outcomes: Sequence[Tried],
-                         bounced: Sequence[tuple[int, str]], limit: int, *,
-                         heartbeat: bool = False) -> list[DueRow]:
+                         bounced: Sequence[tuple[int, str]], limit: int) -> list[DueRow]:
         """``record_outcomes`` then ``claim_due``, in one transaction: one commit per
         cycle, and no moment when a worker's rows are neither recorded nor claimed.
-        ``limit`` 0 claims nothing; ``heartbeat`` also marks the ``worker`` alive."""
+        ``limit`` 0 claims nothing."""
         with self.transaction():
             self.record_outcomes(campaign_id, outcomes, bounced)
-            if heartbeat and self.worker:
-                self.sender_seen(self.worker)
             return self.claim_due(campaign_id, limit) if limit else []
 
     def release(self, campaign_id: int, subscriber_ids: Sequence[int], detail: str) -> None:
