@@ -167,11 +167,20 @@ class Ledger(SenderRows):
 
     def edition_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
         """Rows per edition and state, for the pairs present ('' : no edition yet)."""
+        return self._counts_by("edition", campaign_id)
+
+    def worker_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
+        """Rows per sender and state, for the pairs present ('': no sender recorded)."""
+        return self._counts_by("worker", campaign_id)
+
+    def _counts_by(self, column: str, campaign_id: int) -> dict[str, dict[str, int]]:
+        """Rows per value of ``column`` (``edition`` or ``worker``), then per state."""
+        assert column in ("edition", "worker"), column
         counts: dict[str, dict[str, int]] = {}
-        for edition, state, n in self.conn.execute(
-                "SELECT edition, state, count(*) FROM deliveries WHERE campaign_id = ? "
-                "GROUP BY edition, state ORDER BY edition", (campaign_id,)):
-            counts.setdefault(edition, {})[state] = n
+        for value, state, n in self.conn.execute(
+                f"SELECT {column}, state, count(*) FROM deliveries WHERE campaign_id = ? "
+                f"GROUP BY {column}, state ORDER BY {column}", (campaign_id,)):
+            counts.setdefault(value, {})[state] = n
         return counts
 
     # -- reading a campaign's rows ------------------------------------------------------------

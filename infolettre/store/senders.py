@@ -68,15 +68,6 @@ class SenderRows:
             "SELECT id, host, pid, started_at, seen_at, finished_at FROM senders "
             "WHERE campaign_id = ? ORDER BY started_at, id", (campaign_id,))]
 
-    def worker_counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
-        """Rows per sender (``''``: no sender recorded) and state."""
-        counts: dict[str, dict[str, int]] = {}
-        for worker, state, n in self.conn.execute(
-                "SELECT worker, state, count(*) FROM deliveries WHERE campaign_id = ? "
-                "GROUP BY worker, state ORDER BY worker", (campaign_id,)):
-            counts.setdefault(worker, {})[state] = n
-        return counts
-
     def orphans_to_in_doubt(self, campaign_id: int, dead: Sequence[str] | None,
                             detail: str) -> int:
         """Rows in flight of the senders ``dead``, or of no sender registered, become in
