@@ -52,10 +52,9 @@ class PostgresURL(str):
         netloc = parts.netloc
         if parts.password is not None:
             netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-        query = parts.query
-        if "password" in dict(parse_qsl(query, keep_blank_values=True)):
-            query = "&".join(f"{k}=***" if k == "password" else f"{k}={v}"
-                             for k, v in parse_qsl(query, keep_blank_values=True))
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = parts.query if all(k != "password" for k, _ in pairs) else "&".join(
+            f"{k}=***" if k == "password" else f"{k}={v}" for k, v in pairs)
         return parts._replace(netloc=netloc, query=query).geturl()
 
 
