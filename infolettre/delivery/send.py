@@ -255,8 +255,8 @@ def _run(journal: Journal, store: Store, campaign_id: int, worker: str, eds: Edi
     counts = journal.counts(campaign_id)
     todo = counts["pending"] + counts["retry"]
     signer = dkim_signer(config)
-    factories = {lang: MessageFactory(ed, config, next(iter(eds.values())).slug,
-                                      store.secret, dkim=signer)
+    slug = next(iter(eds.values())).slug  # the source edition's, as every edition's
+    factories = {lang: MessageFactory(ed, config, slug, store.secret, dkim=signer)
                  for lang, ed in eds.items()}
     for factory in factories.values():
         transport.fit(factory.content())
