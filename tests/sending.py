@@ -28,6 +28,17 @@ def sending_config(folder: Path, db: Database | None = None, **changes: object) 
     return replace(config, **changes)
 
 
+def write_config(folder: Path, config: Config) -> Path:
+    """``folder/infolettre.toml`` holding ``config``'s address, database, cache, sender and
+    bounce address: for the tests that run ``infolettre`` as a process."""
+    path = folder / "infolettre.toml"
+    path.write_text(
+        f'base_url = "{config.base_url}"\ndb = "{config.db}"\n'
+        f'cache_dir = "{config.cache_dir}"\nsender = "{config.sender}"\n'
+        f'bounce_address = "{config.bounce_address}"\n', encoding="utf-8")
+    return path
+
+
 def populate(config: Config, count: int, *, domain: str = "example.org",
              langs: tuple[str, ...] = ()) -> list[str]:
     """``count`` active subscribers; returns their addresses.

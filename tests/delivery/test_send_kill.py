@@ -16,7 +16,7 @@ from infolettre.delivery.journal import Journal
 from infolettre.store import Store
 
 from ..conftest import SAMPLE
-from ..sending import SUBJECTS, populate, sending_config, translated_issue
+from ..sending import SUBJECTS, populate, sending_config, translated_issue, write_config
 from ..smtpfake import FakeSmtp, Script
 
 CONNECTIONS = 3
@@ -33,11 +33,7 @@ def _send(config_file: Path, dsn: str, issue: Path = SAMPLE) -> subprocess.Popen
 def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path, db: Database) -> None:
     config = sending_config(tmp_path, db)
     addresses = populate(config, 240)
-    config_file = tmp_path / "infolettre.toml"
-    config_file.write_text(
-        f'base_url = "{config.base_url}"\ndb = "{config.db}"\n'
-        f'sender = "{config.sender}"\nbounce_address = "{config.bounce_address}"\n',
-        encoding="utf-8")
+    config_file = write_config(tmp_path, config)
     with FakeSmtp(Script(data_delay=0.01)) as smtp:
         dsn = smtp.dsn(connections=CONNECTIONS)
         first = _send(config_file, dsn)
@@ -82,9 +78,7 @@ def test_sigkill_then_resume_sends_each_subscriber_once(tmp_path: Path, db: Data
 def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path: Path, db: Database) -> None:
     config = sending_config(tmp_path, db)
     addresses = populate(config, 120)
-    config_file = tmp_path / "infolettre.toml"
-    config_file.write_text(f'base_url = "{config.base_url}"\ndb = "{config.db}"\n',
-                           encoding="utf-8")
+    config_file = write_config(tmp_path, config)
     with FakeSmtp(Script(data_delay=0.02)) as smtp:
         dsn = smtp.dsn(connections=CONNECTIONS)
         first = _send(config_file, dsn)
@@ -110,11 +104,7 @@ def test_sigkill_with_two_editions_resumes_each_in_its_own(tmp_path: Path, db: D
     config = sending_config(tmp_path, db)
     addresses = populate(config, 240, langs=("fr", "en"))
     issue = translated_issue(tmp_path / "issues", ("fr", "en"))
-    config_file = tmp_path / "infolettre.toml"
-    config_file.write_text(
-        f'base_url = "{config.base_url}"\ndb = "{config.db}"\n'
-        f'cache_dir = "{config.cache_dir}"\nsender = "{config.sender}"\n'
-        f'bounce_address = "{config.bounce_address}"\n', encoding="utf-8")
+    config_file = write_config(tmp_path, config)
     with FakeSmtp(Script(data_delay=0.01)) as smtp:
         dsn = smtp.dsn(connections=CONNECTIONS)
         first = _send(config_file, dsn, issue)

@@ -18,22 +18,13 @@ from infolettre.delivery.journal import Journal
 from infolettre.store import Store
 
 from ..conftest import SAMPLE
-from ..sending import populate, sending_config
+from ..sending import populate, sending_config, write_config
 from ..smtpfake import FakeSmtp
 from ..smtpsink import SmtpSink
 from .test_send_kill import _send
 
 SUBSCRIBERS = 5000
 CONNECTIONS = 3
-
-
-def _config_file(folder: Path, config: Config) -> Path:
-    path = folder / "infolettre.toml"
-    path.write_text(
-        f'base_url = "{config.base_url}"\ndb = "{config.db}"\n'
-        f'cache_dir = "{config.cache_dir}"\nsender = "{config.sender}"\n'
-        f'bounce_address = "{config.bounce_address}"\n', encoding="utf-8")
-    return path
 
 
 def _sent_by(config: Config, pid: int | None = None) -> int:
@@ -57,7 +48,7 @@ def test_three_senders_share_a_campaign_and_a_killed_one_leaves_only_its_own_in_
     test waits for the senders, not for the server), answering after 2 ms."""
     config = sending_config(tmp_path, postgres_server.migrated())
     addresses = populate(config, SUBSCRIBERS)
-    config_file = _config_file(tmp_path, config)
+    config_file = write_config(tmp_path, config)
     with SmtpSink(0.002) as sink:
         dsn = sink.dsn(connections=CONNECTIONS)
         senders = [_send(config_file, dsn) for _ in range(3)]
@@ -112,7 +103,7 @@ def test_a_campaign_rate_holds_for_all_its_senders_together(tmp_path: Path,
     many senders there are; each sender alone would go as fast as the server lets it."""
     config = sending_config(tmp_path, postgres_server.migrated())
     populate(config, 200)
-    config_file = _config_file(tmp_path, config)
+    config_file = write_config(tmp_path, config)
     with FakeSmtp() as smtp:
         dsn = smtp.dsn(connections=2, campaign_rate=100)
         senders = [_send(config_file, dsn) for _ in range(2)]
